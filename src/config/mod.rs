@@ -1,0 +1,1 @@
+//! RocketMQ properties files (`broker.conf`, `namesrv.conf`) read into typed, validated configs.

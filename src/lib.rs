@@ -1,0 +1,16 @@
+//! dledger-broker: a RocketMQ-compatible message broker whose broker groups replicate their
+//! commitlog with Raft, the way RocketMQ's DLedger mode does.
+//!
+//! The crate is one package; modules are the boundaries and dependencies point down only
+//! (see `ARCHITECTURE.md`):
+//!
+//! | module | owns | uses |
+//! | --- | --- | --- |
+//! | [`config`] | RocketMQ `broker.conf` / `namesrv.conf` files → typed, validated configs | – |
+//! | [`store`] | mmap segments, the commitlog that *is* the Raft log, its raft index file, consume queues, key index, recovery, retention | `config` |
+//!
+//! The raft layer, the remoting protocol, the broker, the nameserver and the client join as
+//! their issues build them.
+
+pub mod config;
+pub mod store;

@@ -1,0 +1,28 @@
+//! The storage engine: a memory-mapped, segmented commitlog that *is* the Raft log, plus what is
+//! derived from it (consume queues, key index) and what keeps it healthy (recovery, retention).
+//!
+//! The store knows nothing of openraft: the raft layer maps its log-storage contract onto
+//! [`CommitLog`] (append a batch, read a range, truncate after an index, purge below an index,
+//! first/last log id) and its state machine onto the consume queues and key index.
+//!
+//! ```text
+//! segment        one preallocated mmap'd file; the only unsafe code
+//! segment_list   a directory of segments named by 20-digit start offset
+//! record         commitlog record format (header + body, CRC, padding rule)
+//! raft_index     raft index -> (position, length, term), fixed-width entries
+//! commitlog      append / read / truncate / purge / reset over the two above
+//! flush          group commit: one msync covers every append made meanwhile
+//! meta           per-node vote, committed index, purge point (atomic replace + fsync)
+//! checkpoint     how far the commitlog is durable and the derived data is applied
+//! recovery       verify the tail after a restart, cut what is torn, rebuild the index tail
+//! message        RocketMQ's stored message layout, read and stamped in place
+//! consume_queue  per topic/queue 20-byte units (commitlog offset, size, tag hash)
+//! key_index      messages of a topic by KEYS / UNIQ_KEY, within a time range
+//! retention      delete whole old segments by age or disk usage, above a floor
+//! ```
+
+mod error;
+mod segment;
+mod segment_list;
+
+pub use error::{StoreError, StoreResult};
