@@ -21,8 +21,21 @@
 //! retention      delete whole old segments by age or disk usage, above a floor
 //! ```
 
+mod checkpoint;
+mod commitlog;
+mod durable_file;
 mod error;
+mod flush;
+mod meta;
+mod raft_index;
+mod record;
+mod recovery;
 mod segment;
 mod segment_list;
 
+pub use checkpoint::{Checkpoint, RecordPoint};
+pub use commitlog::{Appended, CommitLog, CommitLogOptions, LogState, LogView, NewEntry};
 pub use error::{StoreError, StoreResult};
+pub use flush::FlushCallback;
+pub use meta::{LogBase, LogId, NodeMeta, Vote};
+pub use record::{HEADER_LEN, RECORD_MAGIC, Record, RecordHeader, RecordKind};

@@ -86,6 +86,25 @@ impl Segment {
         Self::map(path, start, size, file)
     }
 
+    /// Opens the last segment of a list: a file cut short (by hand, or by a filesystem that
+    /// lost the end of a preallocation) is extended back to `size`; the missing bytes read as
+    /// zeros and recovery treats them as the end of the log.
+    pub(crate) fn open_extending(path: &Path, start: u64, size: u64) -> StoreResult<Segment> {
+        let len = fs::metadata(path)
+            .map_err(|e| StoreError::io(path, e))?
+            .len();
+        if len < size {
+            tracing::warn!(path = %path.display(), len, size, "segment file is short; extending it");
+            let file = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| StoreError::io(path, e))?;
+            reserve(&file, path, len, size - len)?;
+            file.sync_all().map_err(|e| StoreError::io(path, e))?;
+        }
+        Self::open(path, start, size)
+    }
+
     fn map(path: &Path, start: u64, size: u64, file: File) -> StoreResult<Segment> {
         let len = usize::try_from(size).map_err(|_| StoreError::BadSegment {
             path: path.to_path_buf(),
@@ -280,8 +299,7 @@ impl Segment {
 
     fn check_writable(&self, off: u64, len: u64) -> StoreResult<()> {
         let end = off.checked_add(len);
-        if off < self.published.load(Ordering::Acquire) || end.is_none_or(|end| end > self.size)
-        {
+        if off < self.published.load(Ordering::Acquire) || end.is_none_or(|end| end > self.size) {
             return Err(StoreError::Refused(format!(
                 "{}: write of {len} bytes at {off} is outside the unpublished part",
                 self.path.display()

@@ -57,10 +57,12 @@ impl SegmentList {
                 path: path.clone(),
                 reason: "segment name is not a 64-bit offset".into(),
             })?;
-            if start % segment_size != 0 {
+            if !start.is_multiple_of(segment_size) {
                 return Err(StoreError::BadSegment {
                     path,
-                    reason: format!("start offset is not a multiple of the segment size {segment_size}"),
+                    reason: format!(
+                        "start offset is not a multiple of the segment size {segment_size}"
+                    ),
                 });
             }
             starts.push(start);
@@ -78,7 +80,12 @@ impl SegmentList {
                     ),
                 });
             }
-            let segment = Segment::open(&path, start, segment_size)?;
+            let is_last = i + 1 == starts.len();
+            let segment = if is_last {
+                Segment::open_extending(&path, start, segment_size)?
+            } else {
+                Segment::open(&path, start, segment_size)?
+            };
             segment.publish(segment_size);
             segments.push(Arc::new(segment));
         }
@@ -105,10 +112,6 @@ impl SegmentList {
     /// The segments, oldest first, as of now.
     pub(crate) fn snapshot(&self) -> Vec<Arc<Segment>> {
         self.read().clone()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.read().is_empty()
     }
 
     pub(crate) fn first(&self) -> Option<Arc<Segment>> {
@@ -139,6 +142,10 @@ impl SegmentList {
         let start = self.segment_start(offset);
         let mut segments = self.write();
         if let Some(last) = segments.last() {
+            if last.start() == start {
+                // Created by another thread (the flusher preparing the next one) meanwhile.
+                return Ok(last.clone());
+            }
             if last.end() != start {
                 return Err(StoreError::Refused(format!(
                     "{}: offset {offset} is not next to the last segment (ends at {})",
@@ -187,7 +194,9 @@ impl SegmentList {
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<Segment>>> {
-        self.segments.write().unwrap_or_else(PoisonError::into_inner)
+        self.segments
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -199,7 +208,7 @@ mod tests {
     fn segments_are_created_contiguously_and_found_by_offset() {
         let dir = tempfile::tempdir().unwrap();
         let list = SegmentList::open(dir.path(), 4096).unwrap();
-        assert!(list.is_empty());
+        assert!(list.first().is_none());
         let a = list.find_or_create(100).unwrap();
         assert_eq!(a.start(), 0);
         let b = list.find_or_create(4096 + 5).unwrap();
@@ -238,7 +247,10 @@ mod tests {
         fs::remove_file(dir.path().join("00000000000000004096")).unwrap();
         let err = SegmentList::open(dir.path(), 4096).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("00000000000000008192") && text.contains("gap"), "{text}");
+        assert!(
+            text.contains("00000000000000008192") && text.contains("gap"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,0 +1,975 @@
+//! `CommitLog`: the Raft log of one node, stored as RocketMQ-style mmap segments.
+//!
+//! Shaped for a Raft log-storage contract without depending on any Raft crate: append a batch
+//! (leader: entries encoded here; follower: the leader's record bytes, validated and copied),
+//! read a range with a byte cap, truncate after an index, purge below an index, reset to a new
+//! base, first/last log id, vote and committed id, and a group-commit durability callback.
+//!
+//! One writer at a time (an internal mutex; the raft layer calls from one IO queue anyway), any
+//! number of readers. Readers see a record only after its bytes and index entry are published,
+//! and never past the `View` the writer last published; truncation hides the tail from readers
+//! before it rewrites anything. Disk syncs happen on the flush thread (`flush`), never in the
+//! caller's thread except for the vote, the purge point and truncation, which must be durable
+//! before the call returns.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::checkpoint::{Checkpoint, RecordPoint};
+use super::durable_file;
+use super::error::{StoreError, StoreResult};
+use super::flush::{FlushCallback, FlushTarget, Flusher};
+use super::meta::{LogBase, LogId, MetaFile, NodeMeta, Vote};
+use super::raft_index::{IndexEntry, RaftIndex};
+use super::record::{self, HEADER_LEN, Record, RecordHeader, RecordKind};
+use super::recovery;
+use super::segment_list::SegmentList;
+
+/// How far ahead of the write position the flush thread pre-faults pages.
+const PREFAULT_AHEAD: u64 = 8 << 20;
+const FORMAT_MAGIC: u32 = 0xD1ED_4601;
+/// Version of the record and index layouts; a store written with another version is refused.
+const FORMAT_VERSION: u64 = 1;
+
+/// Where the commitlog keeps its files and how it sizes them.
+#[derive(Debug, Clone)]
+pub struct CommitLogOptions {
+    /// Commitlog segments (`storePathCommitLog`).
+    pub dir: PathBuf,
+    /// Raft index files.
+    pub index_dir: PathBuf,
+    /// Node meta file: vote, committed id, purge point, base.
+    pub meta_path: PathBuf,
+    /// Store checkpoint (`storeCheckpoint`).
+    pub checkpoint_path: PathBuf,
+    /// Present while the store is open; found at open it means the last run did not close.
+    pub abort_path: PathBuf,
+    /// Segment size in bytes (`mappedFileSizeCommitLog`, 1 GiB by default); a multiple of 8.
+    pub segment_size: u64,
+    /// Raft index entries per index file (24 bytes each).
+    pub index_entries_per_file: u64,
+    /// The flush thread flushes at least this often, waiters or not.
+    pub flush_interval: Duration,
+    /// The checkpoint file is rewritten at most this often (and at close).
+    pub checkpoint_interval: Duration,
+}
+
+impl CommitLogOptions {
+    /// The conventional layout under `root`: `commitlog/`, `raftindex/`, `raft-meta`,
+    /// `checkpoint`, `abort`.
+    pub fn in_dir(root: &Path, segment_size: u64) -> CommitLogOptions {
+        CommitLogOptions {
+            dir: root.join("commitlog"),
+            index_dir: root.join("raftindex"),
+            meta_path: root.join("raft-meta"),
+            checkpoint_path: root.join("checkpoint"),
+            abort_path: root.join("abort"),
+            segment_size,
+            index_entries_per_file: 1 << 20,
+            flush_interval: Duration::from_millis(500),
+            checkpoint_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// An entry to append as leader: the store builds its record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEntry<'a> {
+    pub index: u64,
+    pub term: u64,
+    pub kind: RecordKind,
+    pub body: &'a [u8],
+}
+
+/// Where an appended record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub index: u64,
+    pub position: u64,
+    /// Header plus body bytes.
+    pub length: u32,
+}
+
+impl Appended {
+    /// Commitlog offset of the body's first byte.
+    pub fn body_position(&self) -> u64 {
+        self.position + HEADER_LEN as u64
+    }
+}
+
+/// What readers may see: published by the writer after each change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogView {
+    /// First present index (after purge / reset), `None` when the log holds no record.
+    pub first: Option<u64>,
+    /// Last record.
+    pub last: Option<LogId>,
+    /// Position where the next record goes.
+    pub end: u64,
+}
+
+/// The log state a Raft log store reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogState {
+    pub last_purged: Option<LogId>,
+    /// The last record, or the purge point when the log holds no record.
+    pub last: Option<LogId>,
+}
+
+struct Writer {
+    end: u64,
+    last: Option<LogId>,
+    next_index: Option<u64>,
+    buf: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Dirty {
+    log: Option<(u64, u64)>,
+    index: Option<(u64, u64)>,
+    durable: Option<RecordPoint>,
+    /// Bumped by truncation and reset: a flush that started before must not move the
+    /// checkpoint past the new end.
+    epoch: u64,
+}
+
+impl Dirty {
+    fn add_log(&mut self, from: u64, to: u64) {
+        self.log = Some(
+            self.log
+                .map_or((from, to), |(a, b)| (a.min(from), b.max(to))),
+        );
+    }
+    fn add_index(&mut self, from: u64, to: u64) {
+        self.index = Some(
+            self.index
+                .map_or((from, to), |(a, b)| (a.min(from), b.max(to))),
+        );
+    }
+}
+
+struct CheckpointState {
+    current: Checkpoint,
+    saved: Checkpoint,
+    saved_at: Instant,
+}
+
+pub(crate) struct Inner {
+    opts: CommitLogOptions,
+    segments: SegmentList,
+    index: RaftIndex,
+    writer: Mutex<Writer>,
+    view: RwLock<LogView>,
+    meta: Mutex<MetaFile>,
+    checkpoint: Mutex<CheckpointState>,
+    dirty: Mutex<Dirty>,
+    failed: OnceLock<String>,
+}
+
+/// The commitlog of one node. See the module docs.
+pub struct CommitLog {
+    inner: Arc<Inner>,
+    flusher: Flusher,
+}
+
+impl std::fmt::Debug for CommitLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitLog")
+            .field("dir", &self.inner.opts.dir)
+            .field("view", &self.view())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl CommitLog {
+    /// Opens (creating if needed) the commitlog and recovers it. See `recovery`.
+    pub fn open(opts: CommitLogOptions) -> StoreResult<CommitLog> {
+        if opts.segment_size < 4096 || !opts.segment_size.is_multiple_of(record::ALIGN) {
+            return Err(StoreError::Refused(format!(
+                "segment size {} must be at least 4096 and a multiple of {}",
+                opts.segment_size,
+                record::ALIGN
+            )));
+        }
+        fs::create_dir_all(&opts.dir).map_err(|e| StoreError::io(&opts.dir, e))?;
+        check_format(&opts)?;
+        let unclean = opts.abort_path.exists();
+        if unclean {
+            tracing::warn!(path = %opts.abort_path.display(), "abort file found: the last run did not shut down cleanly");
+        }
+        let segments = SegmentList::open(&opts.dir, opts.segment_size)?;
+        let index = RaftIndex::open(&opts.index_dir, opts.index_entries_per_file.max(1))?;
+        let meta = MetaFile::open(&opts.meta_path)?;
+        let checkpoint = Checkpoint::load(&opts.checkpoint_path)?;
+        let started = Instant::now();
+        let rec = recovery::recover(&segments, &index, &meta.state, &checkpoint, unclean)?;
+        tracing::info!(
+            dir = %opts.dir.display(),
+            first = ?rec.first,
+            last = ?rec.last,
+            end = rec.end,
+            scanned_bytes = rec.scanned,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "commitlog recovered"
+        );
+        fs::write(&opts.abort_path, b"").map_err(|e| StoreError::io(&opts.abort_path, e))?;
+
+        let durable = match (checkpoint.durable, rec.last) {
+            (Some(d), Some(l)) if d.index <= l.index => Some(d),
+            _ => None,
+        };
+        let current = Checkpoint {
+            durable,
+            applied: checkpoint.applied,
+        };
+        let inner = Arc::new(Inner {
+            segments,
+            index,
+            writer: Mutex::new(Writer {
+                end: rec.end,
+                last: rec.last,
+                next_index: rec.next_index,
+                buf: Vec::new(),
+            }),
+            view: RwLock::new(LogView {
+                first: rec.first,
+                last: rec.last,
+                end: rec.end,
+            }),
+            meta: Mutex::new(meta),
+            checkpoint: Mutex::new(CheckpointState {
+                current,
+                saved: checkpoint,
+                saved_at: Instant::now(),
+            }),
+            dirty: Mutex::new(Dirty::default()),
+            failed: OnceLock::new(),
+            opts,
+        });
+        // Everything recovered is considered durable from here on.
+        if let Some(last) = rec.last {
+            let e = inner.index.get(last.index)?.ok_or_else(|| {
+                StoreError::Refused("recovered last record has no index entry".into())
+            })?;
+            lock(&inner.dirty).durable = Some(RecordPoint {
+                index: last.index,
+                term: last.term,
+                position: e.position,
+            });
+        }
+        let flusher = Flusher::start(inner.clone(), inner.opts.flush_interval)
+            .map_err(|e| StoreError::io(&inner.opts.dir, e))?;
+        Ok(CommitLog { inner, flusher })
+    }
+
+    /// Appends entries as leader: encodes their records at the positions the log dictates.
+    pub fn append(&self, entries: &[NewEntry<'_>]) -> StoreResult<Vec<Appended>> {
+        let inner = &self.inner;
+        let mut w = lock(&inner.writer);
+        inner.check_alive()?;
+        let mut out = Vec::with_capacity(entries.len());
+        let mut buf = std::mem::take(&mut w.buf);
+        let result = (|| {
+            for e in entries {
+                inner.check_next(&w, e.index, e.term)?;
+                let len = record::align((HEADER_LEN + e.body.len()) as u64);
+                inner.check_fits(len)?;
+                let position = record::place(w.end, len, inner.opts.segment_size);
+                let header = record::encode(e.index, e.term, position, e.kind, e.body, &mut buf)
+                    .map_err(|r| StoreError::InvalidRecord(format!("entry {}: {r}", e.index)))?;
+                out.push(inner.write_record(&mut w, &header, &buf)?);
+            }
+            Ok(())
+        })();
+        w.buf = buf;
+        inner.publish(&w, out.first().map(|a| a.index));
+        result.map(|()| out)
+    }
+
+    /// Appends records as follower: each item is one record (header and body) as the leader
+    /// stored it. Each is validated (CRC, index continuity, and the position this node
+    /// computes) and copied; a position mismatch means the replicas diverged.
+    pub fn append_raw<B: AsRef<[u8]>>(&self, records: &[B]) -> StoreResult<Vec<Appended>> {
+        let inner = &self.inner;
+        let mut w = lock(&inner.writer);
+        inner.check_alive()?;
+        let mut out = Vec::with_capacity(records.len());
+        let mut buf = std::mem::take(&mut w.buf);
+        let result = (|| {
+            for raw in records {
+                let raw = raw.as_ref();
+                let header = record::verify(raw)
+                    .map_err(|r| StoreError::InvalidRecord(format!("replicated record: {r}")))?;
+                if raw.len() != header.length as usize {
+                    return Err(StoreError::InvalidRecord(format!(
+                        "replicated record {} is {} bytes but its header says {}",
+                        header.index,
+                        raw.len(),
+                        header.length
+                    )));
+                }
+                inner.check_next(&w, header.index, header.term)?;
+                inner.check_fits(header.aligned_len())?;
+                let computed = record::place(w.end, header.aligned_len(), inner.opts.segment_size);
+                if computed != header.position {
+                    let err = StoreError::PositionMismatch {
+                        index: header.index,
+                        stamped: header.position,
+                        computed,
+                    };
+                    tracing::error!(%err, "replicas diverged");
+                    return Err(err);
+                }
+                buf.clear();
+                buf.extend_from_slice(raw);
+                buf.resize(header.aligned_len() as usize, 0);
+                out.push(inner.write_record(&mut w, &header, &buf)?);
+            }
+            Ok(())
+        })();
+        w.buf = buf;
+        inner.publish(&w, out.first().map(|a| a.index));
+        result.map(|()| out)
+    }
+
+    /// Reads the records of indexes `[from, to)` that are present, stopping before the total
+    /// would pass `max_bytes` (but always returning at least one record if any is present).
+    /// Every record's CRC is verified; a bad one is reported as corruption.
+    pub fn read(&self, from: u64, to: u64, max_bytes: u64) -> StoreResult<Vec<Record>> {
+        let view = self.view();
+        let (Some(first), Some(last)) = (view.first, view.last) else {
+            return Ok(Vec::new());
+        };
+        let from = from.max(first);
+        let to = to.min(last.index.saturating_add(1));
+        let mut out = Vec::new();
+        let mut total = 0u64;
+        for i in from..to {
+            let Some(rec) = self.inner.read_record(i)? else {
+                break;
+            };
+            let len = rec.as_bytes().len() as u64;
+            if !out.is_empty() && total + len > max_bytes {
+                break;
+            }
+            total += len;
+            out.push(rec);
+        }
+        Ok(out)
+    }
+
+    /// The record of `index`, if present.
+    pub fn get(&self, index: u64) -> StoreResult<Option<Record>> {
+        let view = self.view();
+        if view.first.is_none_or(|f| index < f) || view.last.is_none_or(|l| index > l.index) {
+            return Ok(None);
+        }
+        self.inner.read_record(index)
+    }
+
+    /// Copies `len` bytes at commitlog offset `position` (a message inside a record), if they
+    /// lie inside one segment below the published end. Callers bound reads to what is applied.
+    pub fn read_at(&self, position: u64, len: u64) -> StoreResult<Option<Bytes>> {
+        if position.saturating_add(len) > self.view().end {
+            return Ok(None);
+        }
+        let Some(seg) = self.inner.segments.find(position) else {
+            return Ok(None);
+        };
+        Ok(seg.with_published(position - seg.start(), len, Bytes::copy_from_slice))
+    }
+
+    /// Overwrites bytes of an appended record in place: the state machine stamps queue offsets
+    /// (outside the record CRC) this way when it applies a record.
+    pub fn stamp(&self, position: u64, bytes: &[u8]) -> StoreResult<()> {
+        let Some(seg) = self.inner.segments.find(position) else {
+            return Err(StoreError::Refused(format!(
+                "no segment holds offset {position}"
+            )));
+        };
+        let off = position - seg.start();
+        if off + bytes.len() as u64 > seg.size() {
+            return Err(StoreError::Refused(format!(
+                "stamp at {position} crosses a segment end"
+            )));
+        }
+        seg.rewrite_published(off, bytes)?;
+        let end = position + bytes.len() as u64;
+        lock(&self.inner.dirty).add_log(position, end);
+        Ok(())
+    }
+
+    /// Deletes every record after `keep` (all of them when `None`). Only uncommitted records
+    /// may go: truncating at or below the saved committed index is refused. The cut bytes are
+    /// zeroed, and the zeroing is flushed with the next appends, so no later recovery can
+    /// bring the old tail back.
+    pub fn truncate_after(&self, keep: Option<u64>) -> StoreResult<()> {
+        let inner = &self.inner;
+        let mut w = lock(&inner.writer);
+        inner.check_alive()?;
+        let Some(last) = w.last else { return Ok(()) };
+        if keep.is_some_and(|k| k >= last.index) {
+            return Ok(());
+        }
+        if let Some(c) = lock(&inner.meta).state.committed
+            && keep.is_none_or(|k| k < c.index)
+        {
+            return Err(StoreError::Refused(format!(
+                "refusing to truncate after {keep:?}: entries up to {} are committed",
+                c.index
+            )));
+        }
+        let Some(first) = inner.view().first else {
+            return Ok(());
+        };
+        let kept = keep.filter(|&k| k >= first);
+        let (new_end, new_last) = match kept {
+            Some(k) => {
+                let e = inner.entry(k)?;
+                let point = RecordPoint {
+                    index: k,
+                    term: e.term,
+                    position: e.position,
+                };
+                (e.position + record::align(u64::from(e.length)), Some(point))
+            }
+            None => (inner.entry(first)?.position, None),
+        };
+        inner.lower_checkpoint(new_last)?;
+        {
+            let mut view = inner.view.write().unwrap_or_else(PoisonError::into_inner);
+            view.last = new_last.map(|p| LogId {
+                term: p.term,
+                index: p.index,
+            });
+            view.end = new_end;
+            if new_last.is_none() {
+                view.first = None;
+            }
+        }
+        let old_end = w.end;
+        inner.cut_segments(new_end)?;
+        inner.index.cut_after(keep)?;
+        {
+            let mut d = lock(&inner.dirty);
+            d.add_log(new_end, old_end.max(new_end));
+            let from = keep.map_or(first, |k| k + 1);
+            d.add_index(from, last.index);
+        }
+        w.end = new_end;
+        w.last = new_last.map(|p| LogId {
+            term: p.term,
+            index: p.index,
+        });
+        w.next_index = Some(keep.map_or(first, |k| k + 1));
+        Ok(())
+    }
+
+    /// Records that everything up to `id` is purged, durably, then deletes the whole segments
+    /// (and raft index files) that hold only purged records. Partly purged segments stay.
+    pub fn purge_upto(&self, id: LogId) -> StoreResult<()> {
+        let inner = &self.inner;
+        let mut w = lock(&inner.writer);
+        inner.check_alive()?;
+        {
+            let mut meta = lock(&inner.meta);
+            if meta.state.purged.is_some_and(|p| p.index >= id.index) {
+                return Ok(());
+            }
+            meta.state.purged = Some(id);
+            meta.save()?;
+        }
+        let new_first = id.index + 1;
+        let keep_from = match w.last {
+            Some(last) if new_first <= last.index => {
+                let position = inner.entry(new_first)?.position;
+                let mut view = inner.view.write().unwrap_or_else(PoisonError::into_inner);
+                view.first = Some(new_first);
+                position
+            }
+            _ => {
+                // Everything present is purged: keep the segment the next record goes into, so
+                // positions continue where they were.
+                let mut view = inner.view.write().unwrap_or_else(PoisonError::into_inner);
+                view.first = None;
+                view.last = None;
+                w.last = None;
+                w.next_index = Some(new_first);
+                w.end
+            }
+        };
+        inner
+            .segments
+            .remove_before(inner.segments.segment_start(keep_from))?;
+        inner.index.purge_upto(id.index)?;
+        Ok(())
+    }
+
+    /// Drops the whole log and restarts it at `base` (a follower installing a snapshot): the
+    /// next record must carry `base.index` and lands at `base.position`.
+    pub fn reset(&self, base: LogBase) -> StoreResult<()> {
+        let inner = &self.inner;
+        let mut w = lock(&inner.writer);
+        inner.check_alive()?;
+        if !base.position.is_multiple_of(record::ALIGN) {
+            return Err(StoreError::Refused(format!(
+                "base position {} is not {}-byte aligned",
+                base.position,
+                record::ALIGN
+            )));
+        }
+        inner.lower_checkpoint(None)?;
+        {
+            let mut meta = lock(&inner.meta);
+            meta.state.base = Some(base);
+            meta.save()?;
+        }
+        *inner.view.write().unwrap_or_else(PoisonError::into_inner) = LogView {
+            first: None,
+            last: None,
+            end: base.position,
+        };
+        inner.segments.remove_from(0)?;
+        inner.index.clear()?;
+        {
+            let mut d = lock(&inner.dirty);
+            d.log = None;
+            d.index = None;
+        }
+        w.end = base.position;
+        w.last = None;
+        w.next_index = Some(base.index);
+        Ok(())
+    }
+
+    /// What readers may see now.
+    pub fn view(&self) -> LogView {
+        self.inner.view()
+    }
+
+    /// The purge point and the last log id, as a Raft log store reports them.
+    pub fn log_state(&self) -> LogState {
+        let purged = lock(&self.inner.meta).state.purged;
+        LogState {
+            last_purged: purged,
+            last: self.view().last.or(purged),
+        }
+    }
+
+    /// Saves the vote durably before returning.
+    pub fn save_vote(&self, vote: Vote) -> StoreResult<()> {
+        self.inner.check_alive()?;
+        let mut meta = lock(&self.inner.meta);
+        meta.state.vote = Some(vote);
+        meta.save()
+    }
+
+    /// The last saved vote.
+    pub fn vote(&self) -> Option<Vote> {
+        lock(&self.inner.meta).state.vote
+    }
+
+    /// Records the committed log id; persisted lazily by the flush thread (and at close).
+    pub fn save_committed(&self, id: Option<LogId>) {
+        let mut meta = lock(&self.inner.meta);
+        if meta.state.committed != id {
+            meta.state.committed = id;
+            meta.dirty = true;
+        }
+    }
+
+    /// The last recorded committed log id.
+    pub fn committed(&self) -> Option<LogId> {
+        lock(&self.inner.meta).state.committed
+    }
+
+    /// The node meta as of now.
+    pub fn meta(&self) -> NodeMeta {
+        lock(&self.inner.meta).state
+    }
+
+    /// Calls `callback` once every byte appended before this call is durable (group commit:
+    /// one msync serves every waiter registered meanwhile).
+    pub fn on_durable(&self, callback: FlushCallback) {
+        self.flusher.enqueue(callback);
+    }
+
+    /// Blocks until every byte appended so far is durable.
+    pub fn flush(&self) -> StoreResult<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.on_durable(Box::new(move |r| {
+            let _ = tx.send(r);
+        }));
+        match rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Stopped(e.to_string())),
+            Err(_) => Err(StoreError::Stopped("flush thread gone".into())),
+        }
+    }
+
+    /// The checkpoint as of now (what the next checkpoint write would contain).
+    pub fn checkpoint(&self) -> Checkpoint {
+        lock(&self.inner.checkpoint).current
+    }
+
+    /// Records that derived data (consume queues, key index) is durable up to `point`.
+    pub fn set_applied(&self, point: RecordPoint) {
+        lock(&self.inner.checkpoint).current.applied = Some(point);
+    }
+
+    /// Segment size in bytes.
+    pub fn segment_size(&self) -> u64 {
+        self.inner.opts.segment_size
+    }
+
+    /// The commitlog segments, oldest first: (start offset, file path).
+    pub fn segments(&self) -> Vec<(u64, PathBuf)> {
+        self.inner
+            .segments
+            .snapshot()
+            .iter()
+            .map(|s| (s.start(), s.path().to_path_buf()))
+            .collect()
+    }
+
+    /// The header of the record at the start of the segment starting at `start` (every segment
+    /// but a reset one starts with a record).
+    pub fn first_record_in_segment(&self, start: u64) -> Option<RecordHeader> {
+        let seg = self.inner.segments.find(start)?;
+        seg.with_published(0, HEADER_LEN as u64, RecordHeader::decode)?
+            .ok()
+    }
+
+    /// Flushes everything, writes the checkpoint and meta, and removes the abort file.
+    pub fn close(mut self) -> StoreResult<()> {
+        self.flusher.stop(true);
+        let inner = &self.inner;
+        if let Some(reason) = inner.failed.get() {
+            return Err(StoreError::Stopped(reason.clone()));
+        }
+        inner
+            .flush_dirty()
+            .map_err(|e| StoreError::Stopped(e.to_string()))?;
+        inner.save_checkpoint(true)?;
+        lock(&inner.meta).save()?;
+        fs::remove_file(&inner.opts.abort_path)
+            .map_err(|e| StoreError::io(&inner.opts.abort_path, e))
+    }
+}
+
+impl Inner {
+    fn view(&self) -> LogView {
+        *self.view.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn check_alive(&self) -> StoreResult<()> {
+        match self.failed.get() {
+            Some(reason) => Err(StoreError::Stopped(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&self, err: &StoreError) {
+        if self.failed.set(err.to_string()).is_ok() {
+            tracing::error!(%err, "commitlog stopped: no more writes until the node restarts");
+        }
+    }
+
+    fn check_next(&self, w: &Writer, index: u64, term: u64) -> StoreResult<()> {
+        if let Some(expected) = w.next_index
+            && index != expected
+        {
+            return Err(StoreError::NotContiguous {
+                got: index,
+                reason: format!("the next index is {expected}"),
+            });
+        }
+        if let Some(last) = w.last
+            && term < last.term
+        {
+            return Err(StoreError::NotContiguous {
+                got: index,
+                reason: format!("term {term} is below the last term {}", last.term),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_fits(&self, aligned_len: u64) -> StoreResult<()> {
+        if aligned_len > self.opts.segment_size {
+            return Err(StoreError::RecordTooLarge {
+                len: aligned_len,
+                segment_size: self.opts.segment_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes one encoded, aligned record at `header.position`, padding the current segment
+    /// first if the record starts the next one.
+    fn write_record(
+        &self,
+        w: &mut Writer,
+        header: &RecordHeader,
+        bytes: &[u8],
+    ) -> StoreResult<Appended> {
+        let seg_size = self.opts.segment_size;
+        let from = w.end;
+        let r = (|| {
+            if header.position != w.end && !w.end.is_multiple_of(seg_size) {
+                let seg = self.segments.find_or_create(w.end)?;
+                let off = w.end - seg.start();
+                seg.write(off, &record::pad_marker(off, seg_size))?;
+                seg.publish(seg_size);
+            }
+            let seg = self.segments.find_or_create(header.position)?;
+            let off = header.position - seg.start();
+            seg.write(off, bytes)?;
+            self.index.put(
+                header.index,
+                IndexEntry {
+                    position: header.position,
+                    term: header.term,
+                    length: header.length,
+                },
+            )?;
+            seg.publish(off + bytes.len() as u64);
+            Ok(())
+        })();
+        if let Err(e) = r {
+            if matches!(e, StoreError::Io { .. } | StoreError::DiskFull { .. }) {
+                self.fail(&e);
+            }
+            return Err(e);
+        }
+        w.end = header.position + bytes.len() as u64;
+        w.last = Some(LogId {
+            term: header.term,
+            index: header.index,
+        });
+        w.next_index = Some(header.index + 1);
+        let mut d = lock(&self.dirty);
+        d.add_log(from, w.end);
+        d.add_index(header.index, header.index);
+        d.durable = Some(RecordPoint {
+            index: header.index,
+            term: header.term,
+            position: header.position,
+        });
+        Ok(Appended {
+            index: header.index,
+            position: header.position,
+            length: header.length,
+        })
+    }
+
+    /// Publishes the writer's state to readers.
+    fn publish(&self, w: &Writer, first_appended: Option<u64>) {
+        let mut view = self.view.write().unwrap_or_else(PoisonError::into_inner);
+        view.last = w.last;
+        view.end = w.end;
+        if view.first.is_none() && w.last.is_some() {
+            view.first = first_appended;
+        }
+    }
+
+    fn entry(&self, index: u64) -> StoreResult<IndexEntry> {
+        self.index.get(index)?.ok_or_else(|| {
+            StoreError::corrupt(
+                self.index.dir(),
+                index.saturating_mul(super::raft_index::ENTRY_LEN),
+                format!("raft index entry {index} is missing inside the log"),
+            )
+        })
+    }
+
+    fn read_record(&self, index: u64) -> StoreResult<Option<Record>> {
+        let Some(e) = self.index.get(index)? else {
+            return Ok(None);
+        };
+        let Some(seg) = self.segments.find(e.position) else {
+            return Ok(None);
+        };
+        let off = e.position - seg.start();
+        let Some(bytes) = seg.with_published(off, u64::from(e.length), Bytes::copy_from_slice)
+        else {
+            return Ok(None);
+        };
+        let header = record::verify(&bytes).map_err(|r| StoreError::corrupt(seg.path(), off, r))?;
+        if header.index != index || header.position != e.position || header.term != e.term {
+            return Err(StoreError::corrupt(
+                seg.path(),
+                off,
+                format!(
+                    "record here is index {} term {}, the raft index expected {index} term {}",
+                    header.index, header.term, e.term
+                ),
+            ));
+        }
+        Ok(Some(Record::new(header, bytes)))
+    }
+
+    /// Hides and zeroes everything from `new_end` on, deleting segments past it.
+    fn cut_segments(&self, new_end: u64) -> StoreResult<()> {
+        let seg_size = self.opts.segment_size;
+        let boundary = new_end.is_multiple_of(seg_size);
+        let first_removed = if boundary {
+            new_end
+        } else {
+            self.segments.segment_start(new_end) + seg_size
+        };
+        self.segments.remove_from(first_removed)?;
+        if !boundary && let Some(seg) = self.segments.find(new_end) {
+            let off = new_end - seg.start();
+            let old = seg.published();
+            if old > off {
+                seg.unpublish(off);
+                seg.zero(off, old - off)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the checkpoint's durable point down to `to` (if it is above) and saves it now:
+    /// called before a truncation or reset rewrites bytes the checkpoint vouches for.
+    fn lower_checkpoint(&self, to: Option<RecordPoint>) -> StoreResult<()> {
+        {
+            let mut d = lock(&self.dirty);
+            d.epoch += 1;
+            if d.durable
+                .is_some_and(|p| to.is_none_or(|t| p.index > t.index))
+            {
+                d.durable = to;
+            }
+        }
+        let mut cp = lock(&self.checkpoint);
+        let above = |c: &Checkpoint| {
+            c.durable
+                .is_some_and(|p| to.is_none_or(|t| p.index > t.index))
+        };
+        if above(&cp.current) || above(&cp.saved) {
+            cp.current.durable = to;
+            cp.current.save(&self.opts.checkpoint_path)?;
+            cp.saved = cp.current;
+            cp.saved_at = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Keeps page faults and segment creation off the append path: pulls the next few MiB
+    /// after the write position into the page cache, and creates (and pre-faults the start
+    /// of) the next segment once the current one is half full.
+    fn prepare_ahead(&self) {
+        if self.failed.get().is_some() {
+            return;
+        }
+        let end = self.view().end;
+        let Some(seg) = self.segments.find(end) else {
+            return;
+        };
+        let off = end - seg.start();
+        seg.prefault(off, PREFAULT_AHEAD);
+        if off > seg.size() / 2 && self.segments.find(seg.end()).is_none() {
+            match self.segments.find_or_create(seg.end()) {
+                Ok(next) => next.prefault(0, PREFAULT_AHEAD),
+                // Not fatal here: the writer will meet the same error and stop the store.
+                Err(e) => tracing::warn!(%e, "could not prepare the next segment"),
+            }
+        }
+    }
+
+    fn save_checkpoint(&self, force: bool) -> StoreResult<()> {
+        let mut cp = lock(&self.checkpoint);
+        if cp.current == cp.saved {
+            return Ok(());
+        }
+        if !force && cp.saved_at.elapsed() < self.opts.checkpoint_interval {
+            return Ok(());
+        }
+        cp.current.save(&self.opts.checkpoint_path)?;
+        cp.saved = cp.current;
+        cp.saved_at = Instant::now();
+        Ok(())
+    }
+}
+
+impl FlushTarget for Inner {
+    fn flush_dirty(&self) -> Result<(), Arc<StoreError>> {
+        if let Some(reason) = self.failed.get() {
+            return Err(Arc::new(StoreError::Stopped(reason.clone())));
+        }
+        let (log, index, durable, epoch) = {
+            let mut d = lock(&self.dirty);
+            (d.log.take(), d.index.take(), d.durable, d.epoch)
+        };
+        let result = (|| {
+            if let Some((from, to)) = log {
+                for seg in self.segments.snapshot() {
+                    if seg.end() <= from || seg.start() >= to {
+                        continue;
+                    }
+                    let lo = from.max(seg.start()) - seg.start();
+                    let hi = to.min(seg.end()) - seg.start();
+                    seg.flush(lo, hi - lo)?;
+                }
+            }
+            if let Some((from, to)) = index {
+                self.index.flush(from, to)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            self.fail(&e);
+            return Err(Arc::new(e));
+        }
+        let mut cp = lock(&self.checkpoint);
+        if lock(&self.dirty).epoch == epoch {
+            cp.current.durable = durable;
+        }
+        Ok(())
+    }
+
+    fn after_flush(&self) {
+        self.prepare_ahead();
+        if let Err(e) = self.save_checkpoint(false) {
+            tracing::warn!(%e, "could not write the checkpoint");
+        }
+        if let Err(e) = lock(&self.meta).save_if_dirty() {
+            tracing::warn!(%e, "could not write the node meta");
+        }
+    }
+}
+
+/// Checks (or, for a new store, writes) the format file pinning segment size and version.
+fn check_format(opts: &CommitLogOptions) -> StoreResult<()> {
+    let path = opts.dir.join("format");
+    let mut expected = Vec::with_capacity(16);
+    expected.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    expected.extend_from_slice(&opts.segment_size.to_le_bytes());
+    match durable_file::read(&path, FORMAT_MAGIC)? {
+        Some(found) if found == expected => Ok(()),
+        Some(found) => {
+            let mut f = durable_file::Fields::new(&found);
+            let (version, size) = (f.u64(), f.u64());
+            Err(StoreError::FormatMismatch {
+                path,
+                reason: format!(
+                    "store written with format {version:?} and segment size {size:?}; this node is configured for format {FORMAT_VERSION} and segment size {} (replicas must agree on the segment size, and it cannot change on an existing store)",
+                    opts.segment_size
+                ),
+            })
+        }
+        None => durable_file::write(&path, FORMAT_MAGIC, &expected),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,355 @@
+//! Recovery on open: find where the valid log ends, cut what lies beyond, rebuild the index tail.
+//!
+//! Starting point: the checkpoint's durable record (verified: a mismatch there is corruption of
+//! data that was on disk, reported with path and offset, and the node does not start), else the
+//! log base after a reset, else the first segment. From there every record is checked: header,
+//! CRC, index continuity, non-decreasing term, and that its stamped position is where it lies.
+//! The first record that fails ends the log. Everything after it is zeroed (the rest of that
+//! segment, with `FALLOC_FL_ZERO_RANGE` where possible) and later segments are deleted, so a
+//! truncated or torn tail can never line up with a later append and come back to life. The raft
+//! index is rewritten from the scan start, and rebuilt from scratch when its entry for the
+//! starting record does not match the segments.
+
+use super::checkpoint::Checkpoint;
+use super::error::{StoreError, StoreResult};
+use super::meta::{LogId, NodeMeta};
+use super::raft_index::{IndexEntry, RaftIndex};
+use super::record::{self, HEADER_LEN, RecordHeader};
+use super::segment_list::SegmentList;
+
+/// What recovery found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Recovered {
+    /// Position where the next record goes.
+    pub(crate) end: u64,
+    /// Last valid record.
+    pub(crate) last: Option<LogId>,
+    /// First present (not purged) index, if any record is present.
+    pub(crate) first: Option<u64>,
+    /// Index the next append must carry, when known.
+    pub(crate) next_index: Option<u64>,
+    /// Bytes verified by the scan.
+    pub(crate) scanned: u64,
+}
+
+/// Where the scan starts and what it expects there.
+struct Start {
+    position: u64,
+    expect_index: Option<u64>,
+    rebuild_index: bool,
+}
+
+/// Recovers the commitlog in `segments` and its raft `index`. `unclean` (the abort file was
+/// present) makes the cut zero the rest of the last segment even when it already looks empty.
+pub(crate) fn recover(
+    segments: &SegmentList,
+    index: &RaftIndex,
+    meta: &NodeMeta,
+    checkpoint: &Checkpoint,
+    unclean: bool,
+) -> StoreResult<Recovered> {
+    let (Some(first_seg), Some(last_seg)) = (segments.first(), segments.last()) else {
+        return recover_empty(segments, index, meta);
+    };
+    let start = choose_start(
+        segments,
+        index,
+        meta,
+        checkpoint,
+        first_seg.start(),
+        last_seg.end(),
+    )?;
+    if start.rebuild_index {
+        index.clear()?;
+    } else if let Some(i) = start.expect_index {
+        index.cut_after(i.checked_sub(1))?;
+    }
+
+    let seg_size = segments.segment_size();
+    let mut pos = start.position;
+    let mut expect = start.expect_index;
+    let mut last: Option<LogId> = None;
+    let mut stop_reason: Option<&'static str> = None;
+    let mut scanned = 0u64;
+    loop {
+        let Some(seg) = segments.find(pos) else { break };
+        let off = pos - seg.start();
+        if off == seg_size {
+            pos = seg.end();
+            continue;
+        }
+        let probe =
+            seg.with_published(off, (seg_size - off).min(HEADER_LEN as u64), <[u8]>::to_vec);
+        let Some(head) = probe else { break };
+        if head.len() >= 8 && head[..8].iter().all(|&b| b == 0) {
+            break;
+        }
+        if record::is_pad_marker(&head, off, seg_size) {
+            pos = seg.end();
+            continue;
+        }
+        let header = match RecordHeader::decode(&head) {
+            Ok(h) => h,
+            Err(reason) => {
+                stop_reason = Some(reason);
+                break;
+            }
+        };
+        if off + header.aligned_len() > seg_size {
+            stop_reason = Some("record runs past the segment end");
+            break;
+        }
+        let verified = seg
+            .with_published(off, u64::from(header.length), record::verify)
+            .unwrap_or(Err("record not readable"));
+        if let Err(reason) = verified {
+            stop_reason = Some(reason);
+            break;
+        }
+        if let Err(reason) = continues(&header, pos, expect, last) {
+            stop_reason = Some(reason);
+            break;
+        }
+        index.put(
+            header.index,
+            IndexEntry {
+                position: pos,
+                term: header.term,
+                length: header.length,
+            },
+        )?;
+        scanned += header.aligned_len();
+        last = Some(LogId {
+            term: header.term,
+            index: header.index,
+        });
+        expect = Some(header.index + 1);
+        pos += header.aligned_len();
+    }
+    // The checkpoint's own record must have been found valid again by the scan.
+    if let (Some(d), false) = (checkpoint.durable, start.rebuild_index)
+        && start.position == d.position
+        && last.is_none_or(|l| l.index < d.index)
+    {
+        let path = segments
+            .find(d.position)
+            .map_or_else(|| segments.dir().to_path_buf(), |s| s.path().to_path_buf());
+        let reason = stop_reason.unwrap_or("not readable");
+        return Err(StoreError::corrupt(
+            &path,
+            d.position % seg_size,
+            format!(
+                "the checkpointed record {} no longer verifies: {reason}",
+                d.index
+            ),
+        ));
+    }
+
+    cut_tail(segments, pos, stop_reason, unclean)?;
+    index.sync()?;
+
+    let first = first_index(segments, meta, last)?;
+    let last = if first.is_some() { last } else { None };
+    let next_index = expect
+        .or(meta.purged.map(|p| p.index + 1))
+        .or(meta.base.map(|b| b.index));
+    if let (Some(c), Some(l)) = (meta.committed, last)
+        && c.index > l.index
+    {
+        tracing::warn!(
+            committed = c.index,
+            last = l.index,
+            "log ends before the committed index"
+        );
+    }
+    Ok(Recovered {
+        end: pos,
+        last,
+        first,
+        next_index,
+        scanned,
+    })
+}
+
+fn recover_empty(
+    segments: &SegmentList,
+    index: &RaftIndex,
+    meta: &NodeMeta,
+) -> StoreResult<Recovered> {
+    index.clear()?;
+    if meta.purged.is_some() && meta.base.is_none() {
+        return Err(StoreError::BadSegment {
+            path: segments.dir().to_path_buf(),
+            reason: "the commitlog directory is empty but the node meta says entries were purged: \
+                     the segments were deleted by hand"
+                .into(),
+        });
+    }
+    let end = meta.base.map_or(0, |b| b.position);
+    let next_index = meta.base.map(|b| b.index);
+    Ok(Recovered {
+        end,
+        last: None,
+        first: None,
+        next_index,
+        scanned: 0,
+    })
+}
+
+fn choose_start(
+    segments: &SegmentList,
+    index: &RaftIndex,
+    meta: &NodeMeta,
+    checkpoint: &Checkpoint,
+    first_start: u64,
+    last_end: u64,
+) -> StoreResult<Start> {
+    if let Some(d) = checkpoint
+        .durable
+        .filter(|d| (first_start..last_end).contains(&d.position))
+    {
+        let seg = segments
+            .find(d.position)
+            .ok_or_else(|| StoreError::Refused("checkpoint segment vanished".into()))?;
+        let off = d.position - seg.start();
+        let header = seg
+            .with_published(
+                off,
+                (seg.size() - off).min(HEADER_LEN as u64),
+                RecordHeader::decode,
+            )
+            .unwrap_or(Err("not readable"));
+        let matches = matches!(header, Ok(h) if h.index == d.index && h.term == d.term && h.position == d.position);
+        if !matches {
+            return Err(StoreError::corrupt(
+                seg.path(),
+                off,
+                format!(
+                    "the checkpoint says record {} (term {}) is durable here, but the bytes disagree",
+                    d.index, d.term
+                ),
+            ));
+        }
+        let indexed = index
+            .probe(d.index)
+            .is_some_and(|e| e.position == d.position && e.term == d.term);
+        if !indexed {
+            tracing::warn!(dir = %index.dir().display(), "raft index does not match the commitlog; rebuilding it");
+            return Ok(Start {
+                position: first_start,
+                expect_index: None,
+                rebuild_index: true,
+            });
+        }
+        return Ok(Start {
+            position: d.position,
+            expect_index: Some(d.index),
+            rebuild_index: false,
+        });
+    }
+    if let Some(b) = meta
+        .base
+        .filter(|b| (first_start..last_end).contains(&b.position))
+    {
+        return Ok(Start {
+            position: b.position,
+            expect_index: Some(b.index),
+            rebuild_index: true,
+        });
+    }
+    Ok(Start {
+        position: first_start,
+        expect_index: None,
+        rebuild_index: true,
+    })
+}
+
+/// Whether `h`, found at `pos`, continues a log whose previous record is `last`.
+fn continues(
+    h: &RecordHeader,
+    pos: u64,
+    expect: Option<u64>,
+    last: Option<LogId>,
+) -> Result<(), &'static str> {
+    if h.position != pos {
+        return Err("stamped position differs from where the record lies");
+    }
+    if expect.is_some_and(|e| e != h.index) {
+        return Err("raft index does not follow the previous record");
+    }
+    if last.is_some_and(|l| h.term < l.term) {
+        return Err("term goes backwards");
+    }
+    Ok(())
+}
+
+/// Ends the log at `end`: zeroes what follows in its segment (when it holds anything) and
+/// deletes later segments.
+fn cut_tail(
+    segments: &SegmentList,
+    end: u64,
+    stop_reason: Option<&'static str>,
+    unclean: bool,
+) -> StoreResult<()> {
+    let seg_size = segments.segment_size();
+    let boundary = end.is_multiple_of(seg_size);
+    let first_removed = if boundary {
+        end
+    } else {
+        segments.segment_start(end) + seg_size
+    };
+    let removed_any = segments
+        .snapshot()
+        .iter()
+        .any(|s| s.start() >= first_removed);
+    segments.remove_from(first_removed)?;
+    if boundary {
+        if removed_any {
+            tracing::warn!(at = end, "removed segments past the end of the log");
+        }
+        return Ok(());
+    }
+    let Some(seg) = segments.find(end) else {
+        return Ok(());
+    };
+    let off = end - seg.start();
+    if let Some(reason) = stop_reason {
+        tracing::warn!(path = %seg.path().display(), offset = off, reason, "cutting the commitlog tail");
+    }
+    let looks_empty = seg
+        .with_published(off, 8, |b| b.iter().all(|&x| x == 0))
+        .unwrap_or(true);
+    seg.unpublish(off);
+    if stop_reason.is_some() || unclean || !looks_empty {
+        seg.zero(off, seg_size - off)?;
+        seg.sync()?;
+    }
+    Ok(())
+}
+
+/// First present index: just past the purge point, the base after a reset, or the first record.
+fn first_index(
+    segments: &SegmentList,
+    meta: &NodeMeta,
+    last: Option<LogId>,
+) -> StoreResult<Option<u64>> {
+    let Some(last) = last else { return Ok(None) };
+    let floor = meta
+        .purged
+        .map(|p| p.index + 1)
+        .into_iter()
+        .chain(meta.base.map(|b| b.index))
+        .max();
+    let first = match floor {
+        Some(f) => f,
+        None => {
+            let Some(seg) = segments.first() else {
+                return Ok(None);
+            };
+            seg.with_published(0, HEADER_LEN as u64, RecordHeader::decode)
+                .and_then(Result::ok)
+                .map_or(last.index, |h| h.index)
+        }
+    };
+    Ok((first <= last.index).then_some(first))
+}
