@@ -124,7 +124,6 @@ struct Writer {
     end: u64,
     last: Option<LogId>,
     next_index: Option<u64>,
-    buf: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -237,7 +236,6 @@ impl CommitLog {
                 end: rec.end,
                 last: rec.last,
                 next_index: rec.next_index,
-                buf: Vec::new(),
             }),
             view: RwLock::new(LogView {
                 first: rec.first,
@@ -275,22 +273,24 @@ impl CommitLog {
         let inner = &self.inner;
         let mut w = lock(&inner.writer);
         inner.check_alive()?;
+        let start_end = w.end;
         let mut out = Vec::with_capacity(entries.len());
-        let mut buf = std::mem::take(&mut w.buf);
         let result = (|| {
             for e in entries {
                 inner.check_next(&w, e.index, e.term)?;
                 let len = record::align((HEADER_LEN + e.body.len()) as u64);
                 inner.check_fits(len)?;
                 let position = record::place(w.end, len, inner.opts.segment_size);
-                let header = record::encode(e.index, e.term, position, e.kind, e.body, &mut buf)
-                    .map_err(|r| StoreError::InvalidRecord(format!("entry {}: {r}", e.index)))?;
-                out.push(inner.write_record(&mut w, &header, &buf)?);
+                let (header, head) = record::encode_header(
+                    e.index, e.term, position, e.kind, e.body,
+                )
+                .map_err(|r| StoreError::InvalidRecord(format!("entry {}: {r}", e.index)))?;
+                let pad = &record::ALIGN_PADDING[..(len - u64::from(header.length)) as usize];
+                out.push(inner.write_record(&mut w, &header, &[&head, e.body, pad])?);
             }
             Ok(())
         })();
-        w.buf = buf;
-        inner.publish(&w, out.first().map(|a| a.index));
+        inner.publish(&w, start_end, &out);
         result.map(|()| out)
     }
 
@@ -301,8 +301,8 @@ impl CommitLog {
         let inner = &self.inner;
         let mut w = lock(&inner.writer);
         inner.check_alive()?;
+        let start_end = w.end;
         let mut out = Vec::with_capacity(records.len());
-        let mut buf = std::mem::take(&mut w.buf);
         let result = (|| {
             for raw in records {
                 let raw = raw.as_ref();
@@ -328,15 +328,13 @@ impl CommitLog {
                     tracing::error!(%err, "replicas diverged");
                     return Err(err);
                 }
-                buf.clear();
-                buf.extend_from_slice(raw);
-                buf.resize(header.aligned_len() as usize, 0);
-                out.push(inner.write_record(&mut w, &header, &buf)?);
+                let pad =
+                    &record::ALIGN_PADDING[..(header.aligned_len() - raw.len() as u64) as usize];
+                out.push(inner.write_record(&mut w, &header, &[raw, pad])?);
             }
             Ok(())
         })();
-        w.buf = buf;
-        inner.publish(&w, out.first().map(|a| a.index));
+        inner.publish(&w, start_end, &out);
         result.map(|()| out)
     }
 
@@ -713,16 +711,16 @@ impl Inner {
         Ok(())
     }
 
-    /// Writes one encoded, aligned record at `header.position`, padding the current segment
-    /// first if the record starts the next one.
+    /// Writes one record (`parts`: header, body, alignment padding) at `header.position`,
+    /// padding the current segment first if the record starts the next one.
     fn write_record(
         &self,
         w: &mut Writer,
         header: &RecordHeader,
-        bytes: &[u8],
+        parts: &[&[u8]],
     ) -> StoreResult<Appended> {
         let seg_size = self.opts.segment_size;
-        let from = w.end;
+        let aligned = header.aligned_len();
         let r = (|| {
             if header.position != w.end && !w.end.is_multiple_of(seg_size) {
                 let seg = self.segments.find_or_create(w.end)?;
@@ -732,7 +730,7 @@ impl Inner {
             }
             let seg = self.segments.find_or_create(header.position)?;
             let off = header.position - seg.start();
-            seg.write(off, bytes)?;
+            seg.write_parts(off, parts)?;
             self.index.put(
                 header.index,
                 IndexEntry {
@@ -741,7 +739,7 @@ impl Inner {
                     length: header.length,
                 },
             )?;
-            seg.publish(off + bytes.len() as u64);
+            seg.publish(off + aligned);
             Ok(())
         })();
         if let Err(e) = r {
@@ -750,20 +748,12 @@ impl Inner {
             }
             return Err(e);
         }
-        w.end = header.position + bytes.len() as u64;
+        w.end = header.position + aligned;
         w.last = Some(LogId {
             term: header.term,
             index: header.index,
         });
         w.next_index = Some(header.index + 1);
-        let mut d = lock(&self.dirty);
-        d.add_log(from, w.end);
-        d.add_index(header.index, header.index);
-        d.durable = Some(RecordPoint {
-            index: header.index,
-            term: header.term,
-            position: header.position,
-        });
         Ok(Appended {
             index: header.index,
             position: header.position,
@@ -771,13 +761,29 @@ impl Inner {
         })
     }
 
-    /// Publishes the writer's state to readers.
-    fn publish(&self, w: &Writer, first_appended: Option<u64>) {
+    /// Publishes the writer's state to readers and marks what the batch wrote for the flush
+    /// thread (`start_end`: where the log ended before the batch).
+    fn publish(&self, w: &Writer, start_end: u64, appended: &[Appended]) {
+        let (Some(first), Some(last)) = (appended.first(), appended.last()) else {
+            return;
+        };
+        {
+            let mut d = lock(&self.dirty);
+            d.add_log(start_end, w.end);
+            d.add_index(first.index, last.index);
+            if let Some(l) = w.last {
+                d.durable = Some(RecordPoint {
+                    index: l.index,
+                    term: l.term,
+                    position: last.position,
+                });
+            }
+        }
         let mut view = self.view.write().unwrap_or_else(PoisonError::into_inner);
         view.last = w.last;
         view.end = w.end;
-        if view.first.is_none() && w.last.is_some() {
-            view.first = first_appended;
+        if view.first.is_none() {
+            view.first = Some(first.index);
         }
     }
 

@@ -193,16 +193,15 @@ fn compute_crc(prefix: &[u8; 36], kind: RecordKind, body: &[u8]) -> Result<u32, 
     Ok(hasher.finalize())
 }
 
-/// Encodes a record for `(index, term, kind, body)` at `position` into `out` (cleared first),
-/// padded to the alignment with zeros. Fails if a message body is malformed.
-pub(crate) fn encode(
+/// Builds the header of a record for `(index, term, kind, body)` at `position`: the bytes that
+/// precede the body in the segment. Fails if a message body is malformed.
+pub(crate) fn encode_header(
     index: u64,
     term: u64,
     position: u64,
     kind: RecordKind,
     body: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<RecordHeader, &'static str> {
+) -> Result<(RecordHeader, [u8; HEADER_LEN]), &'static str> {
     let length = u32::try_from(HEADER_LEN + body.len()).map_err(|_| "record over 4 GiB")?;
     let mut header = RecordHeader {
         length,
@@ -214,9 +213,28 @@ pub(crate) fn encode(
     };
     let prefix = header.encode_prefix();
     header.crc = compute_crc(&prefix, kind, body)?;
+    let mut bytes = [0u8; HEADER_LEN];
+    bytes[..36].copy_from_slice(&prefix);
+    bytes[36..].copy_from_slice(&header.crc.to_le_bytes());
+    Ok((header, bytes))
+}
+
+/// Zero bytes that pad a record to the alignment.
+pub(crate) const ALIGN_PADDING: [u8; ALIGN as usize] = [0; ALIGN as usize];
+
+/// Encodes a whole record (header, body, alignment padding) into `out`.
+#[cfg(test)]
+pub(crate) fn encode(
+    index: u64,
+    term: u64,
+    position: u64,
+    kind: RecordKind,
+    body: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<RecordHeader, &'static str> {
+    let (header, bytes) = encode_header(index, term, position, kind, body)?;
     out.clear();
-    out.extend_from_slice(&prefix);
-    out.extend_from_slice(&header.crc.to_le_bytes());
+    out.extend_from_slice(&bytes);
     out.extend_from_slice(body);
     out.resize(header.aligned_len() as usize, 0);
     Ok(header)

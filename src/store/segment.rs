@@ -166,17 +166,28 @@ impl Segment {
 
     /// Copies `data` to relative offset `off`, which must lie in the unpublished part.
     pub(crate) fn write(&self, off: u64, data: &[u8]) -> StoreResult<()> {
+        self.write_parts(off, &[data])
+    }
+
+    /// Copies `parts` back to back from relative offset `off`, all in the unpublished part:
+    /// a record's header, body and padding go straight into the map, with no staging copy.
+    pub(crate) fn write_parts(&self, off: u64, parts: &[&[u8]]) -> StoreResult<()> {
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        self.check_writable(off, data.len() as u64)?;
-        // SAFETY: `off + data.len() <= size` (checked), so the destination lies inside the
-        // mapping. The range is at or past `published`, which no reader touches, and `writer`
-        // excludes every other writer of the unpublished part: nothing else accesses these bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                data.as_ptr(),
-                self.map.as_mut_ptr().add(off as usize),
-                data.len(),
-            );
+        let total: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        self.check_writable(off, total)?;
+        let mut at = off as usize;
+        for part in parts {
+            // SAFETY: `off + total <= size` (checked), so every part's destination lies inside
+            // the mapping. The range is at or past `published`, which no reader touches, and
+            // `writer` excludes every other writer of the unpublished part.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    part.as_ptr(),
+                    self.map.as_mut_ptr().add(at),
+                    part.len(),
+                );
+            }
+            at += part.len();
         }
         Ok(())
     }
