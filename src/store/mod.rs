@@ -6,7 +6,8 @@
 //! first/last log id) and its state machine onto the consume queues and key index.
 //!
 //! ```text
-//! segment        one preallocated mmap'd file; the only unsafe code
+//! segment        one preallocated mmap'd file (with sys, the only unsafe code)
+//! sys            the syscalls std lacks: fallocate, statvfs, localtime_r
 //! segment_list   a directory of segments named by 20-digit start offset
 //! record         commitlog record format (header + body, CRC, padding rule)
 //! raft_index     raft index -> (position, length, term), fixed-width entries
@@ -30,8 +31,10 @@ mod meta;
 mod raft_index;
 mod record;
 mod recovery;
+pub mod retention;
 mod segment;
 mod segment_list;
+mod sys;
 
 pub use checkpoint::{Checkpoint, RecordPoint};
 pub use commitlog::{Appended, CommitLog, CommitLogOptions, LogState, LogView, NewEntry};

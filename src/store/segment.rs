@@ -1,4 +1,5 @@
-//! `Segment`: one fixed-size, preallocated, memory-mapped file. The only `unsafe` code of the crate.
+//! `Segment`: one fixed-size, preallocated, memory-mapped file. With `sys`, the only `unsafe`
+//! code of the crate: here, the raw reads and writes of the mapping.
 //!
 //! Every file kind of the store (commitlog segments, raft index files, consume-queue files) is a
 //! list of segments. A segment is split by its *published* watermark:
@@ -19,7 +20,6 @@
 #![allow(unsafe_code)]
 
 use std::fs::{self, File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
@@ -27,6 +27,7 @@ use std::sync::{Mutex, PoisonError, RwLock};
 use memmap2::{Advice, MmapRaw};
 
 use super::error::{StoreError, StoreResult};
+use super::sys::{page_size, reserve, zero_range_on_disk};
 
 /// Ranges at least this long are zeroed with `fallocate(FALLOC_FL_ZERO_RANGE)` instead of memset,
 /// so cutting a large tail does not dirty (and later write back) every page of it.
@@ -318,54 +319,6 @@ impl Segment {
         }
         Ok(())
     }
-}
-
-/// Reserves `[off, off + len)` of `file` on disk (`posix_fallocate`).
-fn reserve(file: &File, path: &Path, off: u64, len: u64) -> StoreResult<()> {
-    let (Ok(off_t), Ok(len_t)) = (libc::off_t::try_from(off), libc::off_t::try_from(len)) else {
-        return Err(StoreError::BadSegment {
-            path: path.to_path_buf(),
-            reason: format!("range {off}+{len} is too large"),
-        });
-    };
-    // SAFETY: plain syscall wrapper on a file descriptor we own; no memory is passed.
-    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), off_t, len_t) };
-    match rc {
-        0 => Ok(()),
-        libc::ENOSPC => Err(StoreError::DiskFull {
-            path: path.to_path_buf(),
-            bytes: len,
-        }),
-        errno => Err(StoreError::io(
-            path,
-            std::io::Error::from_raw_os_error(errno),
-        )),
-    }
-}
-
-/// Asks the filesystem to zero a page-aligned range while keeping it allocated. Returns false
-/// when the filesystem cannot (tmpfs, for one), in which case the caller writes the zeros.
-fn zero_range_on_disk(file: &File, off: u64, len: u64) -> bool {
-    let (Ok(off_t), Ok(len_t)) = (libc::off_t::try_from(off), libc::off_t::try_from(len)) else {
-        return false;
-    };
-    // SAFETY: plain syscall wrapper on a file descriptor we own; the kernel keeps the shared
-    // mapping coherent (it drops the page-cache pages of the range).
-    let rc = unsafe {
-        libc::fallocate(
-            file.as_raw_fd(),
-            libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE,
-            off_t,
-            len_t,
-        )
-    };
-    rc == 0
-}
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(size).ok().filter(|&s| s > 0).unwrap_or(4096)
 }
 
 /// Makes a rename or unlink in `path`'s directory durable.
