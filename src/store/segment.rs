@@ -280,8 +280,7 @@ impl Segment {
 
     fn check_writable(&self, off: u64, len: u64) -> StoreResult<()> {
         let end = off.checked_add(len);
-        if off < self.published.load(Ordering::Acquire) || end.is_none_or(|end| end > self.size)
-        {
+        if off < self.published.load(Ordering::Acquire) || end.is_none_or(|end| end > self.size) {
             return Err(StoreError::Refused(format!(
                 "{}: write of {len} bytes at {off} is outside the unpublished part",
                 self.path.display()

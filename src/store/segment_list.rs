@@ -60,7 +60,9 @@ impl SegmentList {
             if start % segment_size != 0 {
                 return Err(StoreError::BadSegment {
                     path,
-                    reason: format!("start offset is not a multiple of the segment size {segment_size}"),
+                    reason: format!(
+                        "start offset is not a multiple of the segment size {segment_size}"
+                    ),
                 });
             }
             starts.push(start);
@@ -187,7 +189,9 @@ impl SegmentList {
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<Segment>>> {
-        self.segments.write().unwrap_or_else(PoisonError::into_inner)
+        self.segments
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -238,7 +242,10 @@ mod tests {
         fs::remove_file(dir.path().join("00000000000000004096")).unwrap();
         let err = SegmentList::open(dir.path(), 4096).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("00000000000000008192") && text.contains("gap"), "{text}");
+        assert!(
+            text.contains("00000000000000008192") && text.contains("gap"),
+            "{text}"
+        );
     }
 
     #[test]
