@@ -5,7 +5,7 @@
 //! Owns the meaning of each broker key: its default, unit, range, aliases and derived values
 //! (store paths follow `storePathRootDir`, `brokerIP2` follows `brokerIP1`, `dLegerGroup`
 //! follows `brokerName`), and the DLedger cross-checks. The building itself lives in
-//! [`super::broker_build`]. Never touches the store directories or the network (apart from
+//! `broker_build`. Never touches the store directories or the network (apart from
 //! asking the kernel which local address is routed, for the `brokerIP1` default).
 //!
 //! # Values, and where we differ from Java

@@ -84,30 +84,29 @@ impl BrokerConfig {
                 .unwrap_or(GIB),
             None => GIB,
         };
-        let mapped_file_size_consume_queue = match f
-            .get_aliased("mappedFileSizeConsumeQueue", "mapedFileSizeConsumeQueue")
-        {
-            Some(entry) => {
-                let bytes = f
-                    .parse_with(entry, |v| match parse_int::<u64>(v)? {
-                        0 => Err("must be positive (bytes; one unit is 20 bytes)".to_string()),
-                        bytes => Ok(bytes),
-                    })
-                    .unwrap_or(300_000 * CQ_UNIT);
-                let rounded = bytes.div_ceil(CQ_UNIT).saturating_mul(CQ_UNIT);
-                if rounded != bytes {
-                    f.warn(
+        let mapped_file_size_consume_queue =
+            match f.get_aliased("mappedFileSizeConsumeQueue", "mapedFileSizeConsumeQueue") {
+                Some(entry) => {
+                    let bytes = f
+                        .parse_with(entry, |v| match parse_int::<u64>(v)? {
+                            0 => Err("must be positive (bytes; one unit is 20 bytes)".to_string()),
+                            bytes => Ok(bytes),
+                        })
+                        .unwrap_or(300_000 * CQ_UNIT);
+                    let rounded = bytes.div_ceil(CQ_UNIT).saturating_mul(CQ_UNIT);
+                    if rounded != bytes {
+                        f.warn(
                         entry.origin(),
                         &entry.key,
                         format!(
                             "{bytes} bytes rounded up to {rounded}, a whole number of 20-byte units"
                         ),
                     );
+                    }
+                    rounded
                 }
-                rounded
-            }
-            None => 300_000 * CQ_UNIT,
-        };
+                None => 300_000 * CQ_UNIT,
+            };
         let delete_when = f.value_of("deleteWhen", vec![4], parse_hours);
         let file_reserved_time_hours = f.int("fileReservedTime", 72u64);
         let disk_max_used_space_ratio = {

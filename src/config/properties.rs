@@ -3,7 +3,7 @@
 //! reads `broker.conf`, because operators' files are written against that reader.
 //!
 //! This module never interprets a key: it does not know defaults, types or which keys exist
-//! (that is step 2, [`super::fields`] and [`BrokerConfig`](super::BrokerConfig)). It keeps every
+//! (that is step 2, `fields` and [`BrokerConfig`](super::BrokerConfig)). It keeps every
 //! entry, duplicates included, so step 2 can warn about them with their lines.
 //!
 //! # Syntax, and where we differ from Java
@@ -18,7 +18,7 @@
 //! | `\t \n \r \f`, `\uXXXX`, `\\` | unescaped | same |
 //! | `\x` for any other `x` (e.g. `D:\store`) | the backslash is dropped (`D:store`) | same |
 //! | malformed `\uXXXX` | `IllegalArgumentException`: the broker does not start | an error naming file, line and key |
-//! | `\uD83D\uDE00` (a UTF-16 surrogate pair) | one character | U+FFFD per half (never seen in a broker config) |
+//! | `\uD83D\uDE00` (a UTF-16 surrogate pair) | one character | same; a lone half is U+FFFD |
 //! | line ending in an odd number of `\` | continues on the next line, its leading whitespace skipped | same; the entry keeps the line number of its first line |
 //! | a continuation followed by an empty line, or by the end of the file | the entry ends there | same |
 //! | line terminators | `\n`, `\r`, `\r\n` | same |
@@ -193,33 +193,63 @@ fn split_key_value(line: &[char]) -> (&[char], &[char]) {
     (&line[..key_end], &line[value_start.min(line.len())..])
 }
 
-/// Java's `loadConvert`: `\t \n \r \f`, `\uXXXX`, and `\x` -> `x` for anything else.
+/// Java's `loadConvert`: `\t \n \r \f`, `\uXXXX` (a UTF-16 surrogate pair in two escapes
+/// makes one character), and `\x` -> `x` for anything else.
 fn unescape(raw: &[char]) -> Result<String, String> {
     let mut out = String::with_capacity(raw.len());
+    // A high surrogate waiting for its low half; a lone half becomes U+FFFD.
+    let mut high: Option<u32> = None;
     let mut chars = raw.iter().copied();
     while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            None => {}
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('f') => out.push('\u{c}'),
-            Some('u') => {
-                let mut code = 0u32;
-                for _ in 0..4 {
-                    let digit = chars.next().and_then(|h| h.to_digit(16)).ok_or_else(|| {
-                        "malformed \\uXXXX escape (Java refuses to load such a file)".to_string()
-                    })?;
-                    code = code * 16 + digit;
+        let decoded = if c != '\\' {
+            Some(c)
+        } else {
+            match chars.next() {
+                None => None,
+                Some('t') => Some('\t'),
+                Some('n') => Some('\n'),
+                Some('r') => Some('\r'),
+                Some('f') => Some('\u{c}'),
+                Some('u') => {
+                    let mut code = 0u32;
+                    for _ in 0..4 {
+                        let digit = chars.next().and_then(|h| h.to_digit(16)).ok_or_else(|| {
+                            "malformed \\uXXXX escape (Java refuses to load such a file)"
+                                .to_string()
+                        })?;
+                        code = code * 16 + digit;
+                    }
+                    match (high.take(), code) {
+                        (pending, 0xD800..=0xDBFF) => {
+                            if pending.is_some() {
+                                out.push(char::REPLACEMENT_CHARACTER);
+                            }
+                            high = Some(code);
+                            continue;
+                        }
+                        (Some(h), 0xDC00..=0xDFFF) => {
+                            char::from_u32(0x10000 + ((h - 0xD800) << 10) + (code - 0xDC00))
+                        }
+                        (pending, _) => {
+                            if pending.is_some() {
+                                out.push(char::REPLACEMENT_CHARACTER);
+                            }
+                            Some(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER))
+                        }
+                    }
                 }
-                out.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
+                Some(other) => Some(other),
             }
-            Some(other) => out.push(other),
+        };
+        if high.take().is_some() {
+            out.push(char::REPLACEMENT_CHARACTER);
         }
+        if let Some(c) = decoded {
+            out.push(c);
+        }
+    }
+    if high.is_some() {
+        out.push(char::REPLACEMENT_CHARACTER);
     }
     Ok(out)
 }
