@@ -88,9 +88,9 @@ impl BrokerConfig {
             match f.get_aliased("mappedFileSizeConsumeQueue", "mapedFileSizeConsumeQueue") {
                 Some(entry) => {
                     let bytes = f
-                        .parse_with(entry, |v| match parse_int::<u64>(v)? {
+                        .parse_with(entry, |v| match parse_int::<u32>(v)? {
                             0 => Err("must be positive (bytes; one unit is 20 bytes)".to_string()),
-                            bytes => Ok(bytes),
+                            bytes => Ok(u64::from(bytes)),
                         })
                         .unwrap_or(300_000 * CQ_UNIT);
                     let rounded = bytes.div_ceil(CQ_UNIT).saturating_mul(CQ_UNIT);
@@ -357,15 +357,13 @@ fn name(f: &mut Fields<'_>, key: &'static str, default: &str) -> String {
 
 /// An advertised address; `None` (use the default) when unset or empty.
 fn address_text(f: &mut Fields<'_>, key: &'static str) -> Option<String> {
-    let (value, entry) = f.text(key)?;
-    if value.chars().any(char::is_whitespace) {
-        f.problem(
-            entry.origin(),
-            key,
-            format!("{value:?} is not an address (it contains whitespace)"),
-        );
-        return None;
-    }
+    let entry = f.get(key)?;
+    let value = f.parse_with(entry, |v| {
+        if v.chars().any(char::is_whitespace) {
+            return Err("is not an address (it contains whitespace)".to_string());
+        }
+        Ok(v.to_string())
+    })?;
     (!value.is_empty()).then_some(value)
 }
 

@@ -114,7 +114,7 @@ impl<'a> Fields<'a> {
                 entry.origin(),
                 &entry.key,
                 format!(
-                    "whitespace around {:?} removed (Java keeps it, and a number or boolean with it silently falls back to its default)",
+                    "whitespace around {:?} removed (Java trims strings, but a number or boolean with it fails to parse and silently keeps its default)",
                     entry.value
                 ),
             );

@@ -149,7 +149,7 @@ fn trailing_whitespace_is_trimmed_with_a_warning_instead_of_disabling_the_flag()
     assert_eq!(
         warnings,
         vec![
-            "test.conf:4: enableBatchPush: whitespace around \"true \" removed (Java keeps it, and a number or boolean with it silently falls back to its default)"
+            "test.conf:4: enableBatchPush: whitespace around \"true \" removed (Java trims strings, but a number or boolean with it fails to parse and silently keeps its default)"
         ]
     );
 }
@@ -403,5 +403,26 @@ fn the_effective_config_prints_every_key_and_reads_back_equal() {
     assert!(
         !warnings.iter().any(|w| w.starts_with("unknown keys")),
         "{warnings:?}"
+    );
+}
+
+#[test]
+fn an_inline_comment_on_an_address_is_an_error_with_a_hint() {
+    assert_eq!(
+        problems("brokerIP1=10.0.0.7 # eth1\n"),
+        vec![
+            "test.conf:1: brokerIP1: \"10.0.0.7 # eth1\" is not an address (it contains whitespace) (inline comments are not supported in properties files)"
+        ]
+    );
+}
+
+#[test]
+fn broker_ip2_follows_broker_ip1_unless_set() {
+    assert_eq!(valid("brokerIP1=10.0.0.7\n").0.broker_ip2, "10.0.0.7");
+    assert_eq!(
+        valid("brokerIP1=10.0.0.7\nbrokerIP2=10.0.1.7\n")
+            .0
+            .broker_ip2,
+        "10.0.1.7"
     );
 }
