@@ -275,7 +275,7 @@ fn check_dleger(f: &mut Fields<'_>, keys: &DLegerKeys<'_>, listen_port: u16) {
     let Some(enabled_at) = f.origin_of("enableDLegerCommitLog") else {
         return;
     };
-    for (key, origin) in [
+    for (key, why) in [
         (
             "brokerRole",
             "overridden: the Raft leader acts as SYNC_MASTER, the others as SLAVE",
@@ -286,7 +286,7 @@ fn check_dleger(f: &mut Fields<'_>, keys: &DLegerKeys<'_>, listen_port: u16) {
         ),
     ] {
         if let Some(at) = f.origin_of(key) {
-            f.warn(at, key, format!("ignored in DLedger mode ({origin})"));
+            f.warn(at, key, format!("ignored in DLedger mode ({why})"));
         }
     }
     let required = "is required when enableDLegerCommitLog=true".to_string();
