@@ -21,11 +21,13 @@
 //! retention      delete whole old segments by age or disk usage, above a floor
 //! ```
 
+mod consume_queue;
 mod error;
 mod message;
 mod segment;
 mod segment_list;
 
+pub use consume_queue::{CQ_UNIT_SIZE, ConsumeQueue, ConsumeQueueStore, CqUnit, PutOutcome};
 pub use error::{StoreError, StoreResult};
 pub use message::{
     MAGIC_V1, MAGIC_V2, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN, MessageError, MessageToStore,
