@@ -23,12 +23,14 @@
 
 mod consume_queue;
 mod error;
+mod key_index;
 mod message;
 mod segment;
 mod segment_list;
 
 pub use consume_queue::{CQ_UNIT_SIZE, ConsumeQueue, ConsumeQueueStore, CqUnit, PutOutcome};
 pub use error::{StoreError, StoreResult};
+pub use key_index::KeyIndex;
 pub use message::{
     MAGIC_V1, MAGIC_V2, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN, MessageError, MessageToStore,
     PHYSICAL_OFFSET_POS, Properties, QUEUE_OFFSET_POS, SYSFLAG_BORNHOST_V6, SYSFLAG_STOREHOST_V6,
