@@ -24,9 +24,12 @@
 
 mod checkpoint;
 mod commitlog;
+mod consume_queue;
 mod durable_file;
 mod error;
 mod flush;
+mod key_index;
+mod message;
 mod meta;
 mod raft_index;
 mod record;
@@ -38,7 +41,16 @@ mod sys;
 
 pub use checkpoint::{Checkpoint, RecordPoint};
 pub use commitlog::{Appended, CommitLog, CommitLogOptions, LogState, LogView, NewEntry};
+pub use consume_queue::{CQ_UNIT_SIZE, ConsumeQueue, ConsumeQueueStore, CqUnit, PutOutcome};
 pub use error::{StoreError, StoreResult};
 pub use flush::FlushCallback;
+pub use key_index::KeyIndex;
+pub use message::{
+    MAGIC_V1, MAGIC_V2, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN, MessageError, MessageToStore,
+    PHYSICAL_OFFSET_POS, Properties, QUEUE_OFFSET_POS, SYSFLAG_BORNHOST_V6, SYSFLAG_STOREHOST_V6,
+    StoredMessage, WalkMessages, body_crc, decode_message, encode_message, encode_message_into,
+    message_keys, offset_msg_id, parse_offset_msg_id, parse_properties, property, stamp_u64,
+    tags_code, walk_messages,
+};
 pub use meta::{LogBase, LogId, NodeMeta, Vote};
 pub use record::{HEADER_LEN, RECORD_MAGIC, Record, RecordHeader, RecordKind};
