@@ -286,7 +286,27 @@ impl CommitLog {
                 )
                 .map_err(|r| StoreError::InvalidRecord(format!("entry {}: {r}", e.index)))?;
                 let pad = &record::ALIGN_PADDING[..(len - u64::from(header.length)) as usize];
-                out.push(inner.write_record(&mut w, &header, &[&head, e.body, pad])?);
+                if e.kind.carries_messages() {
+                    // Each message's PHYSICALOFFSET goes in as the position dictates it.
+                    let spans = record::message_spans(e.body).map_err(|r| {
+                        StoreError::InvalidRecord(format!("entry {}: {r}", e.index))
+                    })?;
+                    let offsets: Vec<[u8; 8]> = spans
+                        .iter()
+                        .map(|&(at, _)| record::physical_offset(position, at).to_be_bytes())
+                        .collect();
+                    let mut parts: Vec<&[u8]> = Vec::with_capacity(2 + 3 * spans.len());
+                    parts.push(&head);
+                    for (&(at, size), phys) in spans.iter().zip(&offsets) {
+                        parts.push(&e.body[at..at + record::PHYSICAL_OFFSET_AT]);
+                        parts.push(phys);
+                        parts.push(&e.body[at + record::PHYSICAL_OFFSET_AT + 8..at + size]);
+                    }
+                    parts.push(pad);
+                    out.push(inner.write_record(&mut w, &header, &parts)?);
+                } else {
+                    out.push(inner.write_record(&mut w, &header, &[&head, e.body, pad])?);
+                }
             }
             Ok(())
         })();

@@ -19,9 +19,14 @@
 //! records before it and the segment size, every replica computes the same position for every
 //! record (the segment size is pinned per store by `format`).
 //!
-//! The CRC skips one field: the QUEUEOFFSET of each message in a `Message` / `MessageBatch` body
-//! (bytes 20..28 of each message, counted as zeros). The state machine stamps the queue offset
-//! there when it applies the record, after the CRC was computed. Every other byte is covered.
+//! Message bodies get two fields special treatment, RocketMQ's DLedger append hook done here:
+//! * PHYSICALOFFSET (bytes 28..36 of each message) is stamped by the store when the leader
+//!   appends: `position + 40 + offset of the message in the body`. The CRC covers it, and
+//!   `verify` also checks each one against the record's position, so a follower can never hold
+//!   a message claiming another offset.
+//! * QUEUEOFFSET (bytes 20..28) is counted as zeros by the CRC: the state machine stamps the
+//!   queue offset there when it applies the record, after the CRC was computed.
+//! Every other byte is covered.
 
 use bytes::Bytes;
 
@@ -35,6 +40,8 @@ pub const HEADER_LEN: usize = 40;
 pub(crate) const ALIGN: u64 = 8;
 /// Offset of QUEUEOFFSET inside a RocketMQ stored message (remoting.md §8.1).
 pub(crate) const QUEUE_OFFSET_AT: usize = 20;
+/// Offset of PHYSICALOFFSET inside a RocketMQ stored message.
+pub(crate) const PHYSICAL_OFFSET_AT: usize = 28;
 /// Smallest stored message the CRC walk accepts (up to and including PHYSICALOFFSET).
 const MIN_MESSAGE_LEN: usize = 36;
 
@@ -163,34 +170,56 @@ pub(crate) fn is_pad_marker(bytes: &[u8], off: u64, segment_size: u64) -> bool {
     bytes.len() >= 8 && bytes[..8] == pad_marker(off, segment_size)
 }
 
-/// The CRC of a record: header bytes 0..36 and the body, message queue offsets masked.
-fn compute_crc(prefix: &[u8; 36], kind: RecordKind, body: &[u8]) -> Result<u32, &'static str> {
+/// Where each message of a message body lies: `(offset in body, length)`, checked to tile the
+/// body exactly with messages of a plausible size.
+pub(crate) fn message_spans(body: &[u8]) -> Result<Vec<(usize, usize)>, &'static str> {
+    if body.is_empty() {
+        return Err("message record without a message");
+    }
+    let mut spans = Vec::with_capacity(1);
+    let mut at = 0;
+    while at < body.len() {
+        let Some(size) = body.get(at..at + 4) else {
+            return Err("truncated message size");
+        };
+        let size = i32::from_be_bytes([size[0], size[1], size[2], size[3]]);
+        let size = usize::try_from(size).map_err(|_| "negative message size")?;
+        if size < MIN_MESSAGE_LEN || at + size > body.len() {
+            return Err("message size does not fit the body");
+        }
+        spans.push((at, size));
+        at += size;
+    }
+    Ok(spans)
+}
+
+/// The CRC of a record: header bytes 0..36 and the body. In message bodies each QUEUEOFFSET
+/// counts as zeros and each PHYSICALOFFSET as the value the record's position dictates.
+fn compute_crc(
+    prefix: &[u8; 36],
+    kind: RecordKind,
+    position: u64,
+    body: &[u8],
+) -> Result<u32, &'static str> {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(prefix);
     if kind.carries_messages() {
-        if body.is_empty() {
-            return Err("message record without a message");
-        }
-        let mut at = 0;
-        while at < body.len() {
-            let Some(size) = body.get(at..at + 4) else {
-                return Err("truncated message size");
-            };
-            let size = i32::from_be_bytes([size[0], size[1], size[2], size[3]]);
-            let size = usize::try_from(size).map_err(|_| "negative message size")?;
-            if size < MIN_MESSAGE_LEN || at + size > body.len() {
-                return Err("message size does not fit the body");
-            }
+        for (at, size) in message_spans(body)? {
             let msg = &body[at..at + size];
             hasher.update(&msg[..QUEUE_OFFSET_AT]);
             hasher.update(&[0u8; 8]);
-            hasher.update(&msg[QUEUE_OFFSET_AT + 8..]);
-            at += size;
+            hasher.update(&physical_offset(position, at).to_be_bytes());
+            hasher.update(&msg[PHYSICAL_OFFSET_AT + 8..]);
         }
     } else {
         hasher.update(body);
     }
     Ok(hasher.finalize())
+}
+
+/// Commitlog offset of the message at `at` in the body of the record at `position`.
+pub(crate) fn physical_offset(position: u64, at: usize) -> u64 {
+    position + HEADER_LEN as u64 + at as u64
 }
 
 /// Builds the header of a record for `(index, term, kind, body)` at `position`: the bytes that
@@ -212,7 +241,7 @@ pub(crate) fn encode_header(
         crc: 0,
     };
     let prefix = header.encode_prefix();
-    header.crc = compute_crc(&prefix, kind, body)?;
+    header.crc = compute_crc(&prefix, kind, position, body)?;
     let mut bytes = [0u8; HEADER_LEN];
     bytes[..36].copy_from_slice(&prefix);
     bytes[36..].copy_from_slice(&header.crc.to_le_bytes());
@@ -236,6 +265,12 @@ pub(crate) fn encode(
     out.clear();
     out.extend_from_slice(&bytes);
     out.extend_from_slice(body);
+    if kind.carries_messages() {
+        for (at, _) in message_spans(body)? {
+            let field = HEADER_LEN + at + PHYSICAL_OFFSET_AT;
+            out[field..field + 8].copy_from_slice(&physical_offset(position, at).to_be_bytes());
+        }
+    }
     out.resize(header.aligned_len() as usize, 0);
     Ok(header)
 }
@@ -248,9 +283,18 @@ pub(crate) fn verify(bytes: &[u8]) -> Result<RecordHeader, &'static str> {
     };
     let mut prefix = [0u8; 36];
     prefix.copy_from_slice(&record[..36]);
-    let crc = compute_crc(&prefix, header.kind, &record[HEADER_LEN..])?;
+    let body = &record[HEADER_LEN..];
+    let crc = compute_crc(&prefix, header.kind, header.position, body)?;
     if crc != header.crc {
         return Err("crc mismatch");
+    }
+    if header.kind.carries_messages() {
+        for (at, _) in message_spans(body)? {
+            let field = &body[at + PHYSICAL_OFFSET_AT..at + PHYSICAL_OFFSET_AT + 8];
+            if field != physical_offset(header.position, at).to_be_bytes() {
+                return Err("a message's PHYSICALOFFSET is not where it lies");
+            }
+        }
     }
     Ok(header)
 }

@@ -29,6 +29,17 @@ fn message_body(len: usize, seed: u64) -> Vec<u8> {
     b
 }
 
+/// What a message body reads back as: the store stamped its PHYSICALOFFSET on append.
+fn stamped(mut body: Vec<u8>, body_position: u64) -> Vec<u8> {
+    body[28..36].copy_from_slice(&body_position.to_be_bytes());
+    body
+}
+
+/// The body record `r` must hold, for records built by `message_body(len, index)`.
+fn expected_body(r: &Record) -> Vec<u8> {
+    stamped(message_body(r.body().len(), r.index()), r.body_position())
+}
+
 fn append_n(log: &CommitLog, from: u64, n: u64, term: u64, len: usize) -> Vec<Appended> {
     let bodies: Vec<Vec<u8>> = (from..from + n).map(|i| message_body(len, i)).collect();
     let entries: Vec<NewEntry<'_>> = bodies
@@ -75,7 +86,7 @@ fn appended_entries_read_back_with_their_positions() {
     for (a, r) in appended.iter().zip(&records) {
         assert_eq!(a.index, r.index());
         assert_eq!(a.position, r.position());
-        assert_eq!(r.body().as_ref(), message_body(300, r.index()).as_slice());
+        assert_eq!(r.body().as_ref(), expected_body(r).as_slice());
     }
     assert_eq!(log.view().first, Some(1));
     assert_eq!(log.view().last, Some(LogId { term: 1, index: 20 }));
@@ -373,7 +384,7 @@ fn concurrent_readers_never_see_a_partial_or_truncated_record() {
             let mut seen = 0usize;
             while stop.load(Ordering::Relaxed) == 0 {
                 for r in all_records(&log) {
-                    assert_eq!(r.body().as_ref(), message_body(300, r.index()).as_slice());
+                    assert_eq!(r.body().as_ref(), expected_body(&r).as_slice());
                     seen += 1;
                 }
             }
@@ -454,7 +465,7 @@ fn assert_prefix(log: &CommitLog, n: u64) {
         "expected exactly the first {n} records"
     );
     for r in &records {
-        assert_eq!(r.body()[4..], message_body(r.body().len(), r.index())[4..]);
+        assert_eq!(r.body().as_ref(), expected_body(r).as_slice());
     }
 }
 
@@ -525,7 +536,7 @@ fn random_bit_flips_in_the_tail_never_yield_a_corrupt_record() {
         assert!(records.len() as u64 >= n - 6 && records.len() as u64 <= n);
         for r in &records {
             // Either untouched, or the flip hit the queue-offset slot the CRC skips.
-            let expected = message_body(r.body().len(), r.index());
+            let expected = expected_body(r);
             let body = r.body();
             let differs: Vec<usize> = (0..body.len())
                 .filter(|&i| body[i] != expected[i])
@@ -632,9 +643,14 @@ fn check_against_model(log: &CommitLog, model: &Model, step: usize) {
     assert_eq!(records.len(), model.entries.len(), "step {step}: count");
     for (r, e) in records.iter().zip(&model.entries) {
         assert_eq!((r.index(), r.term()), (e.index, e.term), "step {step}");
+        let expected = if r.kind() == RecordKind::Message {
+            stamped(e.body.clone(), r.body_position())
+        } else {
+            e.body.clone()
+        };
         assert_eq!(
             r.body().as_ref(),
-            e.body.as_slice(),
+            expected.as_slice(),
             "step {step}: body of {}",
             e.index
         );
