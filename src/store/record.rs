@@ -26,6 +26,7 @@
 //!   a message claiming another offset.
 //! * QUEUEOFFSET (bytes 20..28) is counted as zeros by the CRC: the state machine stamps the
 //!   queue offset there when it applies the record, after the CRC was computed.
+//!
 //! Every other byte is covered.
 
 use bytes::Bytes;
