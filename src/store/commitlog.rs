@@ -638,9 +638,19 @@ impl CommitLog {
         lock(&self.inner.checkpoint).current
     }
 
+    /// Writes the checkpoint file now if it changed since the last write.
+    pub fn write_checkpoint(&self) -> StoreResult<()> {
+        self.inner.save_checkpoint(true)
+    }
+
     /// Records that derived data (consume queues, key index) is durable up to `point`.
     pub fn set_applied(&self, point: RecordPoint) {
         lock(&self.inner.checkpoint).current.applied = Some(point);
+    }
+
+    /// The directory holding the segments.
+    pub fn segments_dir(&self) -> &Path {
+        &self.inner.opts.dir
     }
 
     /// Segment size in bytes.

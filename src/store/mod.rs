@@ -20,6 +20,7 @@
 //! consume_queue  per topic/queue 20-byte units (commitlog offset, size, tag hash)
 //! key_index      messages of a topic by KEYS / UNIQ_KEY, within a time range
 //! retention      delete whole old segments by age or disk usage, above a floor
+//! message_store  the commitlog plus consume queues and key index, kept consistent
 //! ```
 
 mod checkpoint;
@@ -30,6 +31,7 @@ mod error;
 mod flush;
 mod key_index;
 mod message;
+mod message_store;
 mod meta;
 mod raft_index;
 mod record;
@@ -52,5 +54,6 @@ pub use message::{
     message_keys, offset_msg_id, parse_offset_msg_id, parse_properties, property, stamp_u64,
     tags_code, walk_messages,
 };
+pub use message_store::{DispatchedMessage, MessageStore, MessageStoreOptions};
 pub use meta::{LogBase, LogId, NodeMeta, Vote};
 pub use record::{HEADER_LEN, RECORD_MAGIC, Record, RecordHeader, RecordKind};

@@ -1,0 +1,326 @@
+//! `MessageStore`: the commitlog together with what is derived from it, kept consistent.
+//!
+//! It owns the [`CommitLog`], the [`ConsumeQueueStore`] and the [`KeyIndex`], and the one rule
+//! tying them together: derived data reflects exactly the records applied so far, in order.
+//!
+//! * [`MessageStore::dispatch`] applies one committed record: each message gets the next queue
+//!   offset of its queue (assigned here, at apply, so every replica assigns the same), the
+//!   offset is stamped into the stored message, a consume-queue unit is appended, and its KEYS
+//!   and UNIQ_KEY are indexed. The raft state machine calls it in commit order.
+//! * [`MessageStore::checkpoint_derived`] flushes consume queues and key index, then records the
+//!   applied point in the checkpoint: the checkpoint never vouches for derived data that is not
+//!   on disk.
+//! * On open, derived data past the checkpoint's applied record is cut, and the committed
+//!   records after it (as far as the node meta knows them) are dispatched again, so consume
+//!   queues and key index come back exactly as they were.
+//! * Retention purges whole commitlog segments and trims the derived data below them.
+//!
+//! It never decides what is committed: callers (the raft layer, or tests) only dispatch
+//! committed records, and keep consumers below [`MessageStore::applied`].
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use super::checkpoint::RecordPoint;
+use super::commitlog::{CommitLog, CommitLogOptions};
+use super::consume_queue::{ConsumeQueueStore, CqUnit};
+use super::error::{StoreError, StoreResult};
+use super::key_index::KeyIndex;
+use super::message::{
+    QUEUE_OFFSET_POS, decode_message, message_keys, property, tags_code, walk_messages,
+};
+use super::record::{self, Record};
+use super::retention::{self, PurgePlan, RetentionCheck, RetentionPolicy};
+use crate::config::BrokerConfig;
+
+/// Records read per batch when replaying committed records on open.
+const REPLAY_BATCH_BYTES: u64 = 4 << 20;
+
+/// Where the store keeps everything and how it sizes it.
+#[derive(Debug, Clone)]
+pub struct MessageStoreOptions {
+    pub commitlog: CommitLogOptions,
+    /// `storePathConsumeQueue`.
+    pub consume_queue_dir: PathBuf,
+    /// Units (20 bytes each) per consume-queue file.
+    pub consume_queue_units_per_file: u64,
+    /// `storePathIndex`.
+    pub key_index_dir: PathBuf,
+    /// Hash slots per key-index file.
+    pub key_index_slots: u32,
+    /// Entries per key-index file.
+    pub key_index_entries: u32,
+    pub retention: RetentionPolicy,
+}
+
+impl MessageStoreOptions {
+    /// The layout and sizes a broker config asks for: RocketMQ's paths and file sizes, plus
+    /// `raftindex/` and `raft-meta` beside them under `storePathRootDir`.
+    pub fn from_config(cfg: &BrokerConfig) -> MessageStoreOptions {
+        let root = &cfg.store_path_root_dir;
+        let commitlog = CommitLogOptions {
+            dir: cfg.store_path_commit_log.clone(),
+            index_dir: root.join("raftindex"),
+            meta_path: root.join("raft-meta"),
+            checkpoint_path: cfg.store_checkpoint.clone(),
+            abort_path: cfg.abort_file.clone(),
+            segment_size: cfg.mapped_file_size_commit_log,
+            flush_interval: std::time::Duration::from_millis(cfg.flush_interval_commit_log_ms),
+            ..CommitLogOptions::in_dir(root, cfg.mapped_file_size_commit_log)
+        };
+        MessageStoreOptions {
+            commitlog,
+            consume_queue_dir: cfg.store_path_consume_queue.clone(),
+            consume_queue_units_per_file: (cfg.mapped_file_size_consume_queue / 20).max(1),
+            key_index_dir: cfg.store_path_index.clone(),
+            key_index_slots: 5_000_000,
+            key_index_entries: 20_000_000,
+            retention: RetentionPolicy {
+                file_reserved: std::time::Duration::from_secs(cfg.file_reserved_time_hours * 3600),
+                delete_hours: cfg.delete_when.clone(),
+                disk_max_used_ratio: f64::from(cfg.disk_max_used_space_ratio) / 100.0,
+                disk_force_clean_ratio: f64::from(cfg.disk_space_clean_forcibly_ratio) / 100.0,
+            },
+        }
+    }
+
+    /// Everything under `root`, small files (for tests and tools).
+    pub fn in_dir(root: &Path, segment_size: u64) -> MessageStoreOptions {
+        MessageStoreOptions {
+            commitlog: CommitLogOptions::in_dir(root, segment_size),
+            consume_queue_dir: root.join("consumequeue"),
+            consume_queue_units_per_file: 1024,
+            key_index_dir: root.join("index"),
+            key_index_slots: 1024,
+            key_index_entries: 4096,
+            retention: RetentionPolicy::default(),
+        }
+    }
+}
+
+/// One message as [`MessageStore::dispatch`] placed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchedMessage {
+    pub topic: String,
+    pub queue_id: u32,
+    pub queue_offset: u64,
+    pub physical_offset: u64,
+    pub size: u32,
+}
+
+/// The commitlog plus consume queues and key index. See the module docs.
+#[derive(Debug)]
+pub struct MessageStore {
+    log: CommitLog,
+    queues: ConsumeQueueStore,
+    keys: KeyIndex,
+    retention: RetentionPolicy,
+    /// Last dispatched record.
+    applied: Mutex<Option<RecordPoint>>,
+}
+
+impl MessageStore {
+    /// Opens the store, recovers the commitlog, cuts derived data back to the checkpoint and
+    /// replays the committed records after it.
+    pub fn open(opts: MessageStoreOptions) -> StoreResult<MessageStore> {
+        let log = CommitLog::open(opts.commitlog)?;
+        let queues =
+            ConsumeQueueStore::open(&opts.consume_queue_dir, opts.consume_queue_units_per_file)?;
+        let keys = KeyIndex::open(
+            &opts.key_index_dir,
+            opts.key_index_slots,
+            opts.key_index_entries,
+        )?;
+        let view = log.view();
+        let applied = log
+            .checkpoint()
+            .applied
+            .filter(|a| view.last.is_some_and(|l| a.index <= l.index));
+        let cut_at = match applied {
+            Some(a) => match log.get(a.index)? {
+                Some(r) => r.position() + record::align(r.as_bytes().len() as u64),
+                // Purged since: everything derived from the retained log is redone.
+                None => view.first.map_or(view.end, |f| {
+                    log.get(f).ok().flatten().map_or(view.end, |r| r.position())
+                }),
+            },
+            None => 0,
+        };
+        queues.truncate_from_commitlog_offset(cut_at)?;
+        keys.truncate_from(cut_at)?;
+        let store = MessageStore {
+            log,
+            queues,
+            keys,
+            retention: opts.retention,
+            applied: Mutex::new(applied),
+        };
+        store.replay_committed()?;
+        Ok(store)
+    }
+
+    /// Dispatches the committed records after the applied one, up to the committed id the
+    /// node meta holds.
+    fn replay_committed(&self) -> StoreResult<()> {
+        let Some(committed) = self.log.committed() else {
+            return Ok(());
+        };
+        let mut next = self.applied().map_or(0, |a| a.index + 1);
+        let mut replayed = 0u64;
+        while next <= committed.index {
+            let batch = self
+                .log
+                .read(next, committed.index + 1, REPLAY_BATCH_BYTES)?;
+            let Some(last) = batch.last().map(Record::index) else {
+                break;
+            };
+            for r in &batch {
+                self.dispatch(r)?;
+            }
+            replayed += batch.len() as u64;
+            next = last + 1;
+        }
+        if replayed > 0 {
+            tracing::info!(
+                replayed,
+                "rebuilt consume queues and key index from the commitlog"
+            );
+        }
+        Ok(())
+    }
+
+    /// Applies one committed record (see the module docs). Records must come in log order;
+    /// one already applied is skipped. Admin, offsets, blank and membership records carry no
+    /// messages and only advance the applied point here.
+    pub fn dispatch(&self, record: &Record) -> StoreResult<Vec<DispatchedMessage>> {
+        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        if applied.is_some_and(|a| record.index() <= a.index) {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        if record.kind().carries_messages() {
+            let body = record.body();
+            for span in walk_messages(&body) {
+                let (at, len) = span.map_err(|e| {
+                    StoreError::InvalidRecord(format!("record {}: {e}", record.index()))
+                })?;
+                match self.dispatch_message(&body[at..at + len], record.body_position() + at as u64)
+                {
+                    Ok(m) => out.push(m),
+                    // A committed record is final on every replica; one bad message in it is
+                    // skipped the same way everywhere rather than halting the state machine.
+                    Err(e) => {
+                        tracing::error!(index = record.index(), offset = at, %e, "message not dispatched")
+                    }
+                }
+            }
+        }
+        *applied = Some(RecordPoint {
+            index: record.index(),
+            term: record.term(),
+            position: record.position(),
+        });
+        Ok(out)
+    }
+
+    fn dispatch_message(
+        &self,
+        bytes: &[u8],
+        physical_offset: u64,
+    ) -> StoreResult<DispatchedMessage> {
+        let (stored, _) = decode_message(bytes)
+            .map_err(|e| StoreError::InvalidRecord(format!("message at {physical_offset}: {e}")))?;
+        let msg = &stored.message;
+        let queue_id = u32::try_from(msg.queue_id).map_err(|_| {
+            StoreError::InvalidRecord(format!(
+                "message at {physical_offset}: queue id {}",
+                msg.queue_id
+            ))
+        })?;
+        let queue = self.queues.queue(&msg.topic, queue_id)?;
+        let queue_offset = queue.max_offset();
+        self.log.stamp(
+            physical_offset + QUEUE_OFFSET_POS as u64,
+            &queue_offset.to_be_bytes(),
+        )?;
+        queue.put(
+            queue_offset,
+            CqUnit {
+                commitlog_offset: physical_offset,
+                size: stored.total_size,
+                tags_code: msg.tags().map_or(0, tags_code),
+            },
+        )?;
+        let uniq = msg.properties.get(property::UNIQ_KEY).map(String::as_str);
+        for key in message_keys(&msg.properties).chain(uniq) {
+            self.keys
+                .put(&msg.topic, key, physical_offset, msg.store_timestamp)?;
+        }
+        Ok(DispatchedMessage {
+            topic: msg.topic.clone(),
+            queue_id,
+            queue_offset,
+            physical_offset,
+            size: stored.total_size,
+        })
+    }
+
+    /// The last dispatched record: consumers never see past it.
+    pub fn applied(&self) -> Option<RecordPoint> {
+        *self.applied.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Flushes consume queues and key index, then records the applied point in the checkpoint
+    /// and writes it. The broker calls this every `flushIntervalConsumeQueue`.
+    pub fn checkpoint_derived(&self) -> StoreResult<()> {
+        let applied = self.applied();
+        self.queues.flush()?;
+        self.keys.flush()?;
+        if let Some(a) = applied {
+            self.log.set_applied(a);
+        }
+        self.log.write_checkpoint()
+    }
+
+    /// Runs one retention check directly (a store not under Raft control): plans, purges the
+    /// commitlog, and trims derived data below what is kept. `floor` is the highest index that
+    /// may go; it is further capped at the applied record.
+    pub fn run_retention(&self, floor: Option<u64>) -> StoreResult<Option<PurgePlan>> {
+        let floor = floor.min(self.applied().map(|a| a.index));
+        let check = RetentionCheck::observe(self.log.segments_dir(), floor)?;
+        let Some(plan) = retention::plan(&self.log, &self.retention, &check)? else {
+            return Ok(None);
+        };
+        retention::purge(&self.log, &plan)?;
+        self.trim_derived(plan.first_kept_position)?;
+        Ok(Some(plan))
+    }
+
+    /// Drops consume-queue files and key-index files that only point below `first_kept`.
+    pub fn trim_derived(&self, first_kept: u64) -> StoreResult<()> {
+        self.queues.delete_before_commitlog_offset(first_kept)?;
+        self.keys.delete_files_before(first_kept)?;
+        Ok(())
+    }
+
+    pub fn commitlog(&self) -> &CommitLog {
+        &self.log
+    }
+
+    pub fn consume_queues(&self) -> &ConsumeQueueStore {
+        &self.queues
+    }
+
+    pub fn key_index(&self) -> &KeyIndex {
+        &self.keys
+    }
+
+    /// Flushes derived data, writes the checkpoint, closes the commitlog cleanly.
+    pub fn close(self) -> StoreResult<()> {
+        self.checkpoint_derived()?;
+        self.log.close()
+    }
+}
+
+#[cfg(test)]
+mod tests;
