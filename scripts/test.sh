@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --all-targets --profile "${NEXTEST_PROFILE:-default}" "$@"
+  cargo nextest run --lib --bins --tests --profile "${NEXTEST_PROFILE:-default}" "$@"
 else
   echo "cargo-nextest not found; running cargo test" >&2
-  cargo test --all-targets "$@"
+  cargo test --lib --bins --tests "$@"
 fi
