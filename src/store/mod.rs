@@ -56,4 +56,4 @@ pub use message::{
 };
 pub use message_store::{DispatchedMessage, MessageStore, MessageStoreOptions};
 pub use meta::{LogBase, LogId, NodeMeta, Vote};
-pub use record::{HEADER_LEN, RECORD_MAGIC, Record, RecordHeader, RecordKind};
+pub use record::{HEADER_LEN, RECORD_MAGIC, Record, RecordHeader, RecordKind, verify_record};

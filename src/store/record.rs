@@ -300,6 +300,15 @@ pub(crate) fn verify(bytes: &[u8]) -> Result<RecordHeader, &'static str> {
     Ok(header)
 }
 
+/// Validates `bytes` as exactly one record (as a follower receives it) and wraps it.
+pub fn verify_record(bytes: Bytes) -> Result<Record, &'static str> {
+    let header = verify(&bytes)?;
+    if bytes.len() != header.length as usize {
+        return Err("record bytes do not match the record length");
+    }
+    Ok(Record { header, bytes })
+}
+
 /// A record read back from the commitlog: header plus the record bytes (header and body,
 /// without alignment padding), shared cheaply.
 #[derive(Debug, Clone, PartialEq, Eq)]
