@@ -4,6 +4,7 @@
 
 #![allow(dead_code, reason = "the raft layer is being assembled; the node wires every piece")]
 
+mod log_store;
 mod types;
 
 pub use types::{Applied, AppliedMessage, PeerNode, Proposal, ProposalKind};
