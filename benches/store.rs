@@ -18,6 +18,9 @@
 //! * (a') **raw append, fresh files**: the same loop into new `posix_fallocate`d 256 MiB files,
 //!   one after the other, as the commitlog creates its segments: every 4 KiB page takes its
 //!   first-write fault (page-cache allocation, zero fill, ext4 `page_mkwrite`) in the loop.
+//! * (a'') **raw append, page cache pre-touched**: the raw twin of (b) below. Each new 256 MiB
+//!   file is fallocated, mapped, then filled with zeros by `pwrite` (untimed); the timed loop
+//!   writes one full pass through the mapping, which still takes one minor fault per page.
 //! * (b) **`CommitLog::append`, page cache pre-touched**: no flush (flush and checkpoint
 //!   intervals of one hour), 32 entries per call (a Raft batch) and 1 entry per call. The store
 //!   maps its segments privately, so the bench cannot pre-touch *its* mapping as (a) does; the
@@ -237,16 +240,18 @@ enum Step {
     Raw,
     RawCrc,
     RawFresh,
+    RawPageCache,
     LogB32,
     LogB1,
     LogB32Fresh,
 }
 
 impl Step {
-    const ALL: [Step; 6] = [
+    const ALL: [Step; 7] = [
         Step::Raw,
         Step::RawCrc,
         Step::RawFresh,
+        Step::RawPageCache,
         Step::LogB32,
         Step::LogB1,
         Step::LogB32Fresh,
@@ -257,6 +262,7 @@ impl Step {
             Step::Raw => "raw",
             Step::RawCrc => "raw-crc",
             Step::RawFresh => "raw-fresh",
+            Step::RawPageCache => "raw-pagecache",
             Step::LogB32 => "log-b32",
             Step::LogB1 => "log-b1",
             Step::LogB32Fresh => "log-b32-fresh",
@@ -267,11 +273,12 @@ impl Step {
 /// msgs/s per step (indexed like `Step::ALL`), one value per round, and per-round ratios.
 #[derive(Default)]
 struct AppendResults {
-    rates: [Vec<f64>; 6],
+    rates: [Vec<f64>; 7],
     ratio_b32_raw: Vec<f64>,
     ratio_b1_raw: Vec<f64>,
     ratio_raw_crc: Vec<f64>,
     ratio_b32_raw_crc: Vec<f64>,
+    ratio_b32_pagecache: Vec<f64>,
     ratio_b32_fresh: Vec<f64>,
 }
 
@@ -338,6 +345,37 @@ fn raw_fresh(dir: &Path, bodies: &[Vec<u8>], min_run: Duration) -> BenchResult<R
         files += 1;
         map = create_mapped(&dir.join(format!("raw-{files}")), SEGMENT_SIZE)?;
     }
+}
+
+/// (a''): raw records into a fresh mapping of a file whose pages `pretouch_file` put in the page
+/// cache, one full pass per file: the raw twin of (b), same page state, same minor faults.
+fn raw_pagecache(dir: &Path, bodies: &[Vec<u8>], min_run: Duration) -> BenchResult<Run> {
+    let slots = SEGMENT_SIZE as usize / RECORD_LEN;
+    let mut run = Run { msgs: 0, secs: 0.0 };
+    let mut files = 0u64;
+    while run.secs < min_run.as_secs_f64() {
+        let path = dir.join(format!("raw-pagecache-{files}"));
+        files += 1;
+        let mut map = create_mapped(&path, SEGMENT_SIZE)?;
+        pretouch_file(&path, 0)?;
+        let start = Instant::now();
+        for slot in 0..slots {
+            let at = slot * RECORD_LEN;
+            let body = &bodies[slot % bodies.len()];
+            put_raw_record(
+                &mut map[at..at + RECORD_LEN],
+                slot as u64,
+                at as u64,
+                body,
+                false,
+            );
+        }
+        run.secs += start.elapsed().as_secs_f64();
+        run.msgs += slots as u64;
+        drop(map);
+        fs::remove_file(&path)?;
+    }
+    Ok(run)
 }
 
 /// Appends `batch` entries per call, indexes from `*next`, until `stop(next, calls, start)`
@@ -488,6 +526,12 @@ fn bench_append(cfg: &Config, tmp_root: &Path, bodies: &[Vec<u8>]) -> BenchResul
             let run = match step {
                 Step::Raw => raw_pretouched(&mut warm, bodies, false, cfg.min_run),
                 Step::RawCrc => raw_pretouched(&mut warm, bodies, true, cfg.min_run),
+                Step::RawPageCache => {
+                    let dir = tempdir(tmp_root)?;
+                    let run = raw_pagecache(dir.path(), bodies, cfg.min_run)?;
+                    dir.close()?;
+                    run
+                }
                 Step::RawFresh => {
                     let dir = tempdir(tmp_root)?;
                     let run = raw_fresh(dir.path(), bodies, cfg.min_run)?;
@@ -519,12 +563,14 @@ fn bench_append(cfg: &Config, tmp_root: &Path, bodies: &[Vec<u8>]) -> BenchResul
             last(Step::RawCrc) / last(Step::Raw),
             last(Step::LogB32Fresh) / last(Step::RawFresh),
             last(Step::LogB32) / last(Step::RawCrc),
+            last(Step::LogB32) / last(Step::RawPageCache),
         ];
         r.ratio_b32_raw.push(ratios[0]);
         r.ratio_b1_raw.push(ratios[1]);
         r.ratio_raw_crc.push(ratios[2]);
         r.ratio_b32_fresh.push(ratios[3]);
         r.ratio_b32_raw_crc.push(ratios[4]);
+        r.ratio_b32_pagecache.push(ratios[5]);
     }
     drop(warm);
     raw_dir.close()?;
@@ -996,7 +1042,7 @@ fn print_summary(a: &AppendResults, g: &GroupResults, r: &RecoveryResults) {
     );
     let scan = format!("(d) plain CRC scan, {:.2} GiB, warm", r.gib);
     let open = format!("(d) CommitLog::open after a crash, {:.2} GiB", r.gib);
-    let rows: [Row<'_>; 19] = [
+    let rows: [Row<'_>; 21] = [
         (
             "(a) raw append, pre-touched",
             a.of(Step::Raw),
@@ -1014,6 +1060,13 @@ fn print_summary(a: &AppendResults, g: &GroupResults, r: &RecoveryResults) {
         (
             "(a') raw append, fresh files",
             a.of(Step::RawFresh),
+            rate,
+            "msgs/s",
+            "",
+        ),
+        (
+            "(a'') raw append, page cache pre-touched",
+            a.of(Step::RawPageCache),
             rate,
             "msgs/s",
             "",
@@ -1081,6 +1134,13 @@ fn print_summary(a: &AppendResults, g: &GroupResults, r: &RecoveryResults) {
         (
             "ratio (a) raw + CRC / (a) raw",
             &a.ratio_raw_crc,
+            f2,
+            "",
+            "",
+        ),
+        (
+            "ratio (b) 32/call / (a'') raw page-cache",
+            &a.ratio_b32_pagecache,
             f2,
             "",
             "",
