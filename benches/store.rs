@@ -105,6 +105,18 @@ impl Config {
 }
 
 fn main() -> BenchResult<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Test runners also start bench targets: `cargo nextest run --all-targets` (scripts/test.sh)
+    // lists tests with `--list` and expects libtest lines; `cargo test --all-targets` runs the
+    // binary without `--bench`. This target holds no tests, and a full run in a debug build
+    // takes minutes, so both get nothing; `cargo bench` passes `--bench`.
+    if args.iter().any(|a| a == "--list") {
+        return Ok(());
+    }
+    if !args.iter().any(|a| a == "--bench") {
+        println!("store benchmark: run it with `cargo bench --bench store [-- --quick]`");
+        return Ok(());
+    }
     let cfg = Config::from_args();
     let tmp_root = std::env::temp_dir();
     print_machine(&tmp_root, &cfg)?;
