@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::type_config::alias::VoteOf;
-use openraft::vote::RaftVote;
 use openraft::{EntryPayload, OptionalSend};
 
 use super::types::{LogEntry, LogId, TypeConfig, log_id};
@@ -89,10 +88,7 @@ impl LogStore {
                 .map_or(entries.len(), |p| i + p);
             let run = &entries[i..run_end];
             if raw {
-                let records: Vec<&[u8]> = run
-                    .iter()
-                    .filter_map(|e| e.record.as_deref())
-                    .collect();
+                let records: Vec<&[u8]> = run.iter().filter_map(|e| e.record.as_deref()).collect();
                 log.append_raw(&records).map_err(io_err)?;
             } else {
                 let bodies = run
@@ -211,7 +207,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(self.store.commitlog().committed().map(to_log_id))
     }
 
-    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: IOFlushed<TypeConfig>,
+    ) -> Result<(), io::Error>
     where
         I: IntoIterator<Item = LogEntry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -232,14 +232,19 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let keep = last_log_id.map(|l| l.index);
-        self.blocking(move |s| s.commitlog().truncate_after(keep)).await
+        self.blocking(move |s| s.commitlog().truncate_after(keep))
+            .await
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         let id = to_store_log_id(&log_id);
         self.blocking(move |s| {
             s.commitlog().purge_upto(id)?;
-            let first_kept = s.commitlog().segments().first().map_or(0, |(start, _)| *start);
+            let first_kept = s
+                .commitlog()
+                .segments()
+                .first()
+                .map_or(0, |(start, _)| *start);
             s.trim_derived(first_kept)
         })
         .await

@@ -244,7 +244,8 @@ impl<'de> Deserialize<'de> for LogEntry {
                 record: None,
             }),
             WireEntry::Record(bytes) => {
-                let record = crate::store::verify_record(bytes).map_err(serde::de::Error::custom)?;
+                let record =
+                    crate::store::verify_record(bytes).map_err(serde::de::Error::custom)?;
                 LogEntry::from_record(&record).map_err(serde::de::Error::custom)
             }
         }

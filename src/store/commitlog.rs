@@ -458,6 +458,15 @@ impl CommitLog {
             None => (inner.entry(first)?.position, None),
         };
         inner.lower_checkpoint(new_last)?;
+        if new_last.is_none() {
+            // The log becomes empty: the base says where it continues, even with no segment.
+            let mut meta = lock(&inner.meta);
+            meta.state.base = Some(LogBase {
+                index: keep.map_or(first, |k| k + 1),
+                position: new_end,
+            });
+            meta.save()?;
+        }
         {
             let mut view = inner.view.write().unwrap_or_else(PoisonError::into_inner);
             view.last = new_last.map(|p| LogId {
@@ -493,25 +502,38 @@ impl CommitLog {
         let inner = &self.inner;
         let mut w = lock(&inner.writer);
         inner.check_alive()?;
+        let new_first = id.index + 1;
+        // Where the first kept record starts, or None when every present record goes.
+        let first_kept = match w.last {
+            Some(last) if new_first <= last.index => Some(inner.entry(new_first)?.position),
+            _ => None,
+        };
         {
             let mut meta = lock(&inner.meta);
             if meta.state.purged.is_some_and(|p| p.index >= id.index) {
                 return Ok(());
             }
             meta.state.purged = Some(id);
+            if first_kept.is_none() {
+                // Nothing left to say where the log continues: the base does, so positions
+                // continue where they were even if no segment remains.
+                meta.state.base = Some(LogBase {
+                    index: new_first,
+                    position: w.end,
+                });
+            }
             meta.save()?;
         }
-        let new_first = id.index + 1;
-        let keep_from = match w.last {
-            Some(last) if new_first <= last.index => {
-                let position = inner.entry(new_first)?.position;
-                let mut view = inner.view.write().unwrap_or_else(PoisonError::into_inner);
-                view.first = Some(new_first);
+        let keep_from = match first_kept {
+            Some(position) => {
+                inner
+                    .view
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .first = Some(new_first);
                 position
             }
-            _ => {
-                // Everything present is purged: keep the segment the next record goes into, so
-                // positions continue where they were.
+            None => {
                 let mut view = inner.view.write().unwrap_or_else(PoisonError::into_inner);
                 view.first = None;
                 view.last = None;

@@ -308,6 +308,45 @@ fn purging_everything_keeps_positions_continuing() {
 }
 
 #[test]
+fn emptying_the_log_at_a_segment_boundary_keeps_positions_across_reopen() {
+    // Records of exactly a quarter segment: four fill segment 0 and the log ends on a boundary.
+    let body = message_body(SEG as usize / 4 - HEADER_LEN, 0);
+    let entry = |index| NewEntry {
+        index,
+        term: 1,
+        kind: RecordKind::Admin,
+        body: &body,
+    };
+    for purge in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let log = open(dir.path());
+            log.append(&[entry(1), entry(2), entry(3), entry(4)])
+                .unwrap();
+            assert_eq!(log.view().end, SEG);
+            if purge {
+                log.append(&[entry(5)]).unwrap();
+                log.save_committed(Some(LogId { term: 1, index: 4 }));
+                log.purge_upto(LogId { term: 1, index: 4 }).unwrap();
+                log.truncate_after(Some(4)).unwrap(); // entry 5 was never committed
+            } else {
+                log.truncate_after(None).unwrap();
+            }
+            assert!(
+                log.segments().is_empty(),
+                "no segment is left to say where the log ends"
+            );
+        }
+        let log = open(dir.path());
+        let next = if purge { 5 } else { 1 };
+        let expected_end = if purge { SEG } else { 0 };
+        assert_eq!(log.view().end, expected_end, "purge={purge}");
+        let a = log.append(&[entry(next)]).unwrap();
+        assert_eq!(a[0].position, expected_end);
+    }
+}
+
+#[test]
 fn reset_restarts_the_log_at_its_base() {
     let dir = tempfile::tempdir().unwrap();
     {
@@ -671,8 +710,18 @@ fn random_operations_and_reopens_match_a_simple_model() {
         term: 1,
         ..Model::default()
     };
+    let trace = std::env::var("MODEL_TRACE").is_ok();
     for step in 0..400 {
         let l = log.as_ref().unwrap();
+        if trace {
+            println!(
+                "step {step}: view {:?} meta {:?} model next {} committed {:?}",
+                l.view(),
+                l.meta(),
+                model.next_index,
+                model.committed
+            );
+        }
         match rng.random_range(0..100) {
             0..=54 => {
                 let n = rng.random_range(1..6);
