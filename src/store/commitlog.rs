@@ -23,7 +23,7 @@ use super::checkpoint::{Checkpoint, RecordPoint};
 use super::error::{StoreError, StoreResult};
 use super::flush::{FlushCallback, FlushTarget, Flusher};
 use super::meta::{LogBase, LogId, MetaFile, NodeMeta, Vote};
-use super::raft_index::RaftIndex;
+use super::raft_index::{IndexEntry, RaftIndex};
 use super::record::{self, HEADER_LEN, Record, RecordHeader, RecordKind};
 use super::recovery;
 use super::segment_list::SegmentList;
@@ -120,6 +120,10 @@ struct Writer {
     end: u64,
     last: Option<LogId>,
     next_index: Option<u64>,
+    /// The segment the last record went into (dropped by anything that deletes segments).
+    segment: Option<Arc<super::segment::Segment>>,
+    /// Raft index entries of the batch being appended, written in one go at its end.
+    index_batch: Vec<IndexEntry>,
 }
 
 #[derive(Default)]
@@ -232,6 +236,8 @@ impl CommitLog {
                 end: rec.end,
                 last: rec.last,
                 next_index: rec.next_index,
+                segment: None,
+                index_batch: Vec::new(),
             }),
             view: RwLock::new(LogView {
                 first: rec.first,
@@ -306,8 +312,8 @@ impl CommitLog {
             }
             Ok(())
         })();
-        inner.publish(&w, start_end, &out);
-        result.map(|()| out)
+        let published = inner.publish(&mut w, start_end, &out);
+        result.and(published).map(|()| out)
     }
 
     /// Appends records as follower: each item is one record (header and body) as the leader
@@ -350,8 +356,8 @@ impl CommitLog {
             }
             Ok(())
         })();
-        inner.publish(&w, start_end, &out);
-        result.map(|()| out)
+        let published = inner.publish(&mut w, start_end, &out);
+        result.and(published).map(|()| out)
     }
 
     /// Reads the records of indexes `[from, to)` that are present, stopping before the total
@@ -487,6 +493,7 @@ impl CommitLog {
             let from = keep.map_or(first, |k| k + 1);
             d.add_index(from, last.index);
         }
+        w.segment = None;
         w.end = new_end;
         w.last = new_last.map(|p| LogId {
             term: p.term,
@@ -524,6 +531,7 @@ impl CommitLog {
             }
             meta.save()?;
         }
+        w.segment = None;
         let keep_from = match first_kept {
             Some(position) => {
                 inner
@@ -580,6 +588,7 @@ impl CommitLog {
             d.log = None;
             d.index = None;
         }
+        w.segment = None;
         w.end = base.position;
         w.last = None;
         w.next_index = Some(base.index);

@@ -109,14 +109,65 @@ impl RaftIndex {
         self.get(index).ok().flatten()
     }
 
-    /// Writes and publishes the entry of `index`, which must be the next one (or a rewrite of
-    /// a hidden slot during recovery).
-    pub(crate) fn put(&self, index: u64, entry: IndexEntry) -> StoreResult<()> {
-        let at = Self::byte_offset(index)?;
-        let seg = self.files.find_or_create(at)?;
-        let off = at - seg.start();
-        seg.write(off, &entry.encode(index))?;
-        seg.publish(off + ENTRY_LEN);
+    /// Makes the entries of indexes `first..first + entries.len()` equal to `entries`: matching
+    /// entries are only compared (in bulk, per file); from the first one that differs (or is
+    /// missing) the index is cut and rewritten. Recovery calls it per commitlog segment.
+    pub(crate) fn reconcile(&self, first: u64, entries: &[IndexEntry]) -> StoreResult<()> {
+        let mut matching = 0usize;
+        while matching < entries.len() {
+            let index = first + matching as u64;
+            let at = Self::byte_offset(index)?;
+            let Some(seg) = self.files.find(at) else {
+                break;
+            };
+            let off = at - seg.start();
+            let fit = ((seg.size() - off) / ENTRY_LEN) as usize;
+            let n = fit.min(entries.len() - matching);
+            let run = &entries[matching..matching + n];
+            let same = seg
+                .with_published(off, n as u64 * ENTRY_LEN, |bytes| {
+                    bytes
+                        .chunks_exact(ENTRY_LEN as usize)
+                        .zip(run)
+                        .enumerate()
+                        .take_while(|(k, (b, e))| {
+                            IndexEntry::decode(index + *k as u64, b).as_ref() == Some(*e)
+                        })
+                        .count()
+                })
+                .unwrap_or(0);
+            matching += same;
+            if same < n {
+                break;
+            }
+        }
+        if matching == entries.len() {
+            return Ok(());
+        }
+        let from = first + matching as u64;
+        self.cut_after(from.checked_sub(1))?;
+        self.put_run(from, &entries[matching..])
+    }
+
+    /// Writes and publishes the entries of `first..first + entries.len()`, which must follow
+    /// the last published one: one copy per file instead of one per entry.
+    pub(crate) fn put_run(&self, first: u64, entries: &[IndexEntry]) -> StoreResult<()> {
+        let mut done = 0usize;
+        let mut buf = Vec::with_capacity(entries.len() * ENTRY_LEN as usize);
+        while done < entries.len() {
+            let index = first + done as u64;
+            let at = Self::byte_offset(index)?;
+            let seg = self.files.find_or_create(at)?;
+            let off = at - seg.start();
+            let n = (((seg.size() - off) / ENTRY_LEN) as usize).min(entries.len() - done);
+            buf.clear();
+            for (k, e) in entries[done..done + n].iter().enumerate() {
+                buf.extend_from_slice(&e.encode(index + k as u64));
+            }
+            seg.write(off, &buf)?;
+            seg.publish(off + buf.len() as u64);
+            done += n;
+        }
         Ok(())
     }
 
@@ -207,7 +258,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let idx = RaftIndex::open(dir.path(), 4).unwrap();
         for i in 0..10 {
-            idx.put(i, entry(i)).unwrap();
+            idx.put_run(i, &[entry(i)]).unwrap();
         }
         for i in 0..10 {
             assert_eq!(idx.get(i).unwrap(), Some(entry(i)));
@@ -221,7 +272,7 @@ mod tests {
         {
             let idx = RaftIndex::open(dir.path(), 4).unwrap();
             for i in 0..10 {
-                idx.put(i, entry(i)).unwrap();
+                idx.put_run(i, &[entry(i)]).unwrap();
             }
             idx.cut_after(Some(5)).unwrap();
             assert_eq!(idx.get(6).unwrap(), None);
@@ -247,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let idx = RaftIndex::open(dir.path(), 4).unwrap();
         for i in 0..12 {
-            idx.put(i, entry(i)).unwrap();
+            idx.put_run(i, &[entry(i)]).unwrap();
         }
         idx.purge_upto(5).unwrap();
         assert_eq!(idx.get(3).unwrap(), None);

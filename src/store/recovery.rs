@@ -59,73 +59,40 @@ pub(crate) fn recover(
         first_seg.start(),
         last_seg.end(),
     )?;
-    if start.rebuild_index {
-        index.clear()?;
-    } else if let Some(i) = start.expect_index {
-        index.cut_after(i.checked_sub(1))?;
-    }
-
     let seg_size = segments.segment_size();
-    let mut pos = start.position;
-    let mut expect = start.expect_index;
-    let mut last: Option<LogId> = None;
-    let mut stop_reason: Option<&'static str> = None;
-    let mut scanned = 0u64;
-    loop {
-        let Some(seg) = segments.find(pos) else { break };
-        let off = pos - seg.start();
-        if off == seg_size {
-            pos = seg.end();
-            continue;
+    let mut scan = Scan {
+        pos: start.position,
+        expect: start.expect_index,
+        last: None,
+        stop_reason: None,
+        scanned: 0,
+        entries: Vec::new(),
+    };
+    while let Some(seg) = segments.find(scan.pos) {
+        let off = scan.pos - seg.start();
+        scan.entries.clear();
+        let outcome = seg
+            .with_published(off, seg_size - off, |bytes| scan.segment(bytes, seg_size))
+            .unwrap_or(SegmentEnd::Stopped);
+        if let Some(&(first, _)) = scan.entries.first() {
+            let entries: Vec<IndexEntry> = scan.entries.iter().map(|&(_, e)| e).collect();
+            index.reconcile(first, &entries)?;
         }
-        let probe =
-            seg.with_published(off, (seg_size - off).min(HEADER_LEN as u64), <[u8]>::to_vec);
-        let Some(head) = probe else { break };
-        if head.len() >= 8 && head[..8].iter().all(|&b| b == 0) {
-            break;
+        match outcome {
+            SegmentEnd::Continues => scan.pos = seg.end(),
+            SegmentEnd::Stopped => break,
         }
-        if record::is_pad_marker(&head, off, seg_size) {
-            pos = seg.end();
-            continue;
-        }
-        let header = match RecordHeader::decode(&head) {
-            Ok(h) => h,
-            Err(reason) => {
-                stop_reason = Some(reason);
-                break;
-            }
-        };
-        if off + header.aligned_len() > seg_size {
-            stop_reason = Some("record runs past the segment end");
-            break;
-        }
-        let verified = seg
-            .with_published(off, u64::from(header.length), record::verify)
-            .unwrap_or(Err("record not readable"));
-        if let Err(reason) = verified {
-            stop_reason = Some(reason);
-            break;
-        }
-        if let Err(reason) = continues(&header, pos, expect, last) {
-            stop_reason = Some(reason);
-            break;
-        }
-        index.put(
-            header.index,
-            IndexEntry {
-                position: pos,
-                term: header.term,
-                length: header.length,
-            },
-        )?;
-        scanned += header.aligned_len();
-        last = Some(LogId {
-            term: header.term,
-            index: header.index,
-        });
-        expect = Some(header.index + 1);
-        pos += header.aligned_len();
     }
+    // Entries past the last valid record (a torn tail, or a stale index) go.
+    index.cut_after(scan.last.map(|l| l.index))?;
+    let Scan {
+        pos,
+        expect,
+        last,
+        stop_reason,
+        scanned,
+        ..
+    } = scan;
     // The checkpoint's own record must have been found valid again by the scan.
     if let (Some(d), false) = (checkpoint.durable, start.rebuild_index)
         && start.position == d.position
@@ -262,6 +229,83 @@ fn choose_start(
         expect_index: None,
         rebuild_index: true,
     })
+}
+
+/// Progress of the recovery scan.
+struct Scan {
+    /// Absolute position of the next record.
+    pos: u64,
+    /// Raft index the next record must carry, when known.
+    expect: Option<u64>,
+    last: Option<LogId>,
+    stop_reason: Option<&'static str>,
+    scanned: u64,
+    /// (index, entry) of each valid record found in the current segment.
+    entries: Vec<(u64, IndexEntry)>,
+}
+
+/// How the scan of one segment ended.
+enum SegmentEnd {
+    /// The segment is used up (pad marker or exact fit): go on with the next one.
+    Continues,
+    /// The log ends in this segment.
+    Stopped,
+}
+
+impl Scan {
+    /// Walks the records of one segment; `bytes` runs from `self.pos` to the segment end.
+    fn segment(&mut self, bytes: &[u8], seg_size: u64) -> SegmentEnd {
+        let base = self.pos;
+        let seg_off = base % seg_size;
+        let mut at = 0usize;
+        loop {
+            let rest = &bytes[at..];
+            if rest.is_empty() {
+                return SegmentEnd::Continues;
+            }
+            if rest.len() >= 8 && rest[..8].iter().all(|&b| b == 0) {
+                return SegmentEnd::Stopped;
+            }
+            if record::is_pad_marker(rest, seg_off + at as u64, seg_size) {
+                return SegmentEnd::Continues;
+            }
+            let header = match RecordHeader::decode(rest) {
+                Ok(h) => h,
+                Err(reason) => return self.stop(reason),
+            };
+            let aligned = header.aligned_len() as usize;
+            if aligned > rest.len() {
+                return self.stop("record runs past the segment end");
+            }
+            if let Err(reason) = record::verify(&rest[..header.length as usize]) {
+                return self.stop(reason);
+            }
+            if let Err(reason) = continues(&header, self.pos, self.expect, self.last) {
+                return self.stop(reason);
+            }
+            self.entries.push((
+                header.index,
+                IndexEntry {
+                    position: self.pos,
+                    term: header.term,
+                    length: header.length,
+                },
+            ));
+            self.scanned += aligned as u64;
+            self.last = Some(LogId {
+                term: header.term,
+                index: header.index,
+            });
+            self.expect = Some(header.index + 1);
+            self.pos += aligned as u64;
+            at += aligned;
+        }
+    }
+
+    fn stop(&mut self, reason: &'static str) -> SegmentEnd {
+        self.stop_reason = Some(reason);
+        SegmentEnd::Stopped
+    }
 }
 
 /// Whether `h`, found at `pos`, continues a log whose previous record is `last`.

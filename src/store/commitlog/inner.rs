@@ -80,17 +80,23 @@ impl Inner {
                 seg.write(off, &record::pad_marker(off, seg_size))?;
                 seg.publish(seg_size);
             }
-            let seg = self.segments.find_or_create(header.position)?;
+            let seg = match &w.segment {
+                Some(seg) if seg.start() <= header.position && header.position < seg.end() => {
+                    seg.clone()
+                }
+                _ => {
+                    let seg = self.segments.find_or_create(header.position)?;
+                    w.segment = Some(seg.clone());
+                    seg
+                }
+            };
             let off = header.position - seg.start();
             seg.write_parts(off, parts)?;
-            self.index.put(
-                header.index,
-                IndexEntry {
-                    position: header.position,
-                    term: header.term,
-                    length: header.length,
-                },
-            )?;
+            w.index_batch.push(IndexEntry {
+                position: header.position,
+                term: header.term,
+                length: header.length,
+            });
             seg.publish(off + aligned);
             Ok(())
         })();
@@ -113,12 +119,25 @@ impl Inner {
         })
     }
 
-    /// Publishes the writer's state to readers and marks what the batch wrote for the flush
-    /// thread (`start_end`: where the log ended before the batch).
-    pub(super) fn publish(&self, w: &Writer, start_end: u64, appended: &[Appended]) {
+    /// Writes the batch's raft index entries, then publishes the writer's state to readers and
+    /// marks what the batch wrote for the flush thread (`start_end`: where the log ended before
+    /// the batch). A failure to write the index stops the store.
+    pub(super) fn publish(
+        &self,
+        w: &mut Writer,
+        start_end: u64,
+        appended: &[Appended],
+    ) -> StoreResult<()> {
         let (Some(first), Some(last)) = (appended.first(), appended.last()) else {
-            return;
+            w.index_batch.clear();
+            return Ok(());
         };
+        let indexed = self.index.put_run(first.index, &w.index_batch);
+        w.index_batch.clear();
+        if let Err(e) = indexed {
+            self.fail(&e);
+            return Err(e);
+        }
         {
             let mut d = lock(&self.dirty);
             d.add_log(start_end, w.end);
@@ -137,6 +156,7 @@ impl Inner {
         if view.first.is_none() {
             view.first = Some(first.index);
         }
+        Ok(())
     }
 
     pub(super) fn entry(&self, index: u64) -> StoreResult<IndexEntry> {
