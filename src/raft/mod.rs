@@ -8,6 +8,8 @@
 )]
 
 mod log_store;
+mod state_machine;
+pub mod tables;
 mod types;
 
 pub use types::{Applied, AppliedMessage, PeerNode, Proposal, ProposalKind};

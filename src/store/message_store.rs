@@ -162,15 +162,19 @@ impl MessageStore {
     /// Dispatches the committed records after the applied one, up to the committed id the
     /// node meta holds.
     fn replay_committed(&self) -> StoreResult<()> {
-        let Some(committed) = self.log.committed() else {
-            return Ok(());
-        };
+        match self.log.committed() {
+            Some(committed) => self.replay_up_to(committed.index),
+            None => Ok(()),
+        }
+    }
+
+    /// Dispatches the records after the applied one up to `index`, which the caller knows to be
+    /// committed (the state machine's own applied index, after a restart).
+    pub fn replay_up_to(&self, index: u64) -> StoreResult<()> {
         let mut next = self.applied().map_or(0, |a| a.index + 1);
         let mut replayed = 0u64;
-        while next <= committed.index {
-            let batch = self
-                .log
-                .read(next, committed.index + 1, REPLAY_BATCH_BYTES)?;
+        while next <= index {
+            let batch = self.log.read(next, index + 1, REPLAY_BATCH_BYTES)?;
             let Some(last) = batch.last().map(Record::index) else {
                 break;
             };
@@ -263,6 +267,33 @@ impl MessageStore {
             physical_offset,
             size: stored.total_size,
         })
+    }
+
+    /// Restarts derived data at a snapshot: each listed queue continues at its offset, and the
+    /// applied point becomes `applied`. The commitlog itself is reset by the caller.
+    pub fn install_base(
+        &self,
+        applied: Option<RecordPoint>,
+        queues: &[(String, u32, u64)],
+    ) -> StoreResult<()> {
+        let mut current = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        for (topic, queue_id, next) in queues {
+            let queue = self.queues.queue(topic, *queue_id)?;
+            if queue.max_offset() != *next {
+                queue.reset(*next)?;
+            }
+        }
+        *current = applied;
+        Ok(())
+    }
+
+    /// Every queue's next offset: what a snapshot records.
+    pub fn queue_offsets(&self) -> Vec<(String, u32, u64)> {
+        self.queues
+            .queues()
+            .iter()
+            .map(|q| (q.topic().to_string(), q.queue_id(), q.max_offset()))
+            .collect()
     }
 
     /// The last dispatched record: consumers never see past it.

@@ -1,0 +1,338 @@
+//! openraft's state machine over the message store: apply committed entries in order, keep the
+//! replicated tables, build and install thin snapshots.
+//!
+//! * Message entries go to [`MessageStore::dispatch`]: queue offsets assigned at apply (the
+//!   same on every replica), stamped into the stored messages, consume queues and key index
+//!   extended. The proposer gets each message's queue and physical offset back.
+//! * Admin and consumer-offset entries update [`Tables`]; membership entries the membership.
+//! * [`SmShared::checkpoint`] (called periodically by the node, and at close) flushes the derived
+//!   data, then writes `sm-meta` (applied log id, membership, tables). On restart the message
+//!   store replays the committed records its checkpoint missed, and openraft re-applies what
+//!   `sm-meta` missed; both are idempotent.
+//! * Snapshots are *thin* (`raft-brief.md` §1.5): the metadata the log can no longer rebuild
+//!   (tables, membership, queue offsets, where the next record goes), never the messages.
+//!   Installing one on a follower whose log does not hold the snapshot's last entry restarts its
+//!   commitlog at the leader's next position, so physical offsets keep matching.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use futures_util::{Stream, StreamExt};
+use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine, Snapshot};
+use openraft::type_config::alias::{SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
+use openraft::{EntryPayload, OptionalSend, StoredMembership};
+use serde::{Deserialize, Serialize};
+
+use super::log_store::io_err;
+use super::tables::Tables;
+use super::types::{
+    Applied, AppliedMessage, LogEntry, LogId, ProposalKind, SnapshotBytes, TypeConfig,
+};
+use crate::store::{
+    LogBase, MessageStore, Record, RecordPoint, read_small_file, verify_record, write_small_file,
+};
+
+const SM_META_MAGIC: u32 = 0xD1ED_5301;
+const SNAPSHOT_MAGIC: u32 = 0xD1ED_5401;
+
+type Membership = StoredMembershipOf<TypeConfig>;
+type SnapshotMeta = SnapshotMetaOf<TypeConfig>;
+
+/// What the state machine persists in `sm-meta`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SmState {
+    pub(crate) last_applied: Option<LogId>,
+    pub(crate) membership: Membership,
+    pub(crate) tables: Tables,
+}
+
+/// A thin snapshot's payload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ThinSnapshot {
+    state: SmState,
+    /// The last applied record on the node that built the snapshot, when it was in its log.
+    applied_record: Option<(u64, u64, u64)>,
+    /// Commitlog position where the record after the snapshot goes.
+    next_position: u64,
+    /// Every queue's next offset.
+    queues: Vec<(String, u32, u64)>,
+}
+
+fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
+    bincode::serde::encode_to_vec(value, bincode::config::standard()).map_err(io::Error::other)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
+    bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+        .map(|(v, _)| v)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// State shared by the state machine openraft drives and the node (which reads the tables and
+/// triggers checkpoints).
+#[derive(Debug)]
+pub(crate) struct SmShared {
+    store: Arc<MessageStore>,
+    state: RwLock<SmState>,
+    meta_path: PathBuf,
+    snapshot_path: PathBuf,
+}
+
+impl SmShared {
+    /// Loads `sm-meta` from `dir` and brings the message store's derived data up to it.
+    pub(crate) fn open(store: Arc<MessageStore>, dir: &Path) -> io::Result<Arc<SmShared>> {
+        let meta_path = dir.join("sm-meta");
+        let state = match read_small_file(&meta_path, SM_META_MAGIC).map_err(io_err)? {
+            Some(bytes) => decode::<SmState>(&bytes)?,
+            None => SmState::default(),
+        };
+        if let Some(applied) = state.last_applied {
+            store.replay_up_to(applied.index).map_err(io_err)?;
+        }
+        Ok(Arc::new(SmShared {
+            store,
+            state: RwLock::new(state),
+            meta_path,
+            snapshot_path: dir.join("snapshot"),
+        }))
+    }
+
+    /// The replicated tables as of the last applied entry.
+    pub(crate) fn tables(&self) -> Tables {
+        self.read().tables.clone()
+    }
+
+    pub(crate) fn last_applied(&self) -> Option<LogId> {
+        self.read().last_applied
+    }
+
+    /// Flushes derived data, then persists the applied id, membership and tables.
+    pub(crate) fn checkpoint(&self) -> io::Result<()> {
+        let state = self.read().clone();
+        self.store.checkpoint_derived().map_err(io_err)?;
+        write_small_file(&self.meta_path, SM_META_MAGIC, &encode(&state)?).map_err(io_err)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, SmState> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, SmState> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies one committed entry. The state lock is held throughout, so a snapshot never
+    /// sees queue offsets ahead of its applied id.
+    fn apply_one(&self, entry: &LogEntry) -> io::Result<Applied> {
+        let mut state = self.write();
+        let mut applied = Applied {
+            index: entry.index(),
+            messages: Vec::new(),
+        };
+        match &entry.payload {
+            EntryPayload::Blank => {}
+            EntryPayload::Membership(m) => {
+                state.membership = StoredMembership::new(Some(entry.log_id), m.clone());
+            }
+            EntryPayload::Normal(p) => match p.kind {
+                ProposalKind::Message | ProposalKind::MessageBatch => {
+                    let record = self.record_of(entry)?;
+                    let dispatched = self.store.dispatch(&record).map_err(io_err)?;
+                    applied.messages = dispatched
+                        .into_iter()
+                        .map(|m| AppliedMessage {
+                            queue_id: m.queue_id,
+                            queue_offset: m.queue_offset,
+                            physical_offset: m.physical_offset,
+                            size: m.size,
+                        })
+                        .collect();
+                }
+                ProposalKind::Admin => {
+                    if let Err(e) = state.tables.apply_admin(&p.body) {
+                        tracing::error!(index = entry.index(), %e, "admin entry not applied");
+                    }
+                }
+                ProposalKind::ConsumerOffsets => {
+                    if let Err(e) = state.tables.apply_offsets(&p.body) {
+                        tracing::error!(index = entry.index(), %e, "offsets entry not applied");
+                    }
+                }
+            },
+        }
+        state.last_applied = Some(entry.log_id);
+        Ok(applied)
+    }
+
+    /// The commitlog record of a message entry: its own bytes, or read back from the log.
+    fn record_of(&self, entry: &LogEntry) -> io::Result<Record> {
+        if let Some(bytes) = &entry.record {
+            return verify_record(bytes.clone())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+        match self.store.commitlog().get(entry.index()).map_err(io_err)? {
+            Some(r) if r.term() == entry.term() => Ok(r),
+            _ => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("entry {} is not in the commitlog", entry.log_id),
+            )),
+        }
+    }
+
+    fn build(&self) -> io::Result<SnapshotOf<TypeConfig, SnapshotBytes>> {
+        let (state, queues) = {
+            let state = self.read();
+            (state.clone(), self.store.queue_offsets())
+        };
+        let log = self.store.commitlog();
+        let mut applied_record = None;
+        let mut next_position = log.view().end;
+        if let Some(last) = state.last_applied {
+            if let Some(r) = log.get(last.index).map_err(io_err)? {
+                if r.term() == *last.leader_id {
+                    applied_record = Some((r.index(), r.term(), r.position()));
+                    next_position = r.position() + store_align(r.as_bytes().len());
+                }
+            }
+        }
+        let meta = SnapshotMeta {
+            last_log_id: state.last_applied,
+            last_membership: state.membership.clone(),
+        };
+        let data = encode(&ThinSnapshot {
+            state,
+            applied_record,
+            next_position,
+            queues,
+        })?;
+        self.save_snapshot(&meta, &data)?;
+        Ok(Snapshot {
+            meta,
+            snapshot: data,
+        })
+    }
+
+    fn install(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+        let thin: ThinSnapshot = decode(data)?;
+        let mut state = self.write();
+        let log = self.store.commitlog();
+        if let Some(last) = meta.last_log_id {
+            let holds_it = log
+                .get(last.index)
+                .map_err(io_err)?
+                .is_some_and(|r| r.term() == *last.leader_id);
+            if !holds_it {
+                log.reset(LogBase {
+                    index: last.index + 1,
+                    position: thin.next_position,
+                })
+                .map_err(io_err)?;
+            }
+        }
+        let applied = thin
+            .applied_record
+            .map(|(index, term, position)| RecordPoint {
+                index,
+                term,
+                position,
+            });
+        self.store
+            .install_base(applied, &thin.queues)
+            .map_err(io_err)?;
+        *state = SmState {
+            last_applied: meta.last_log_id,
+            membership: meta.last_membership.clone(),
+            tables: thin.state.tables,
+        };
+        write_small_file(&self.meta_path, SM_META_MAGIC, &encode(&*state)?).map_err(io_err)?;
+        self.save_snapshot(meta, data)
+    }
+
+    fn save_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+        let bytes = encode(&(meta, data))?;
+        write_small_file(&self.snapshot_path, SNAPSHOT_MAGIC, &bytes).map_err(io_err)
+    }
+
+    fn current_snapshot(&self) -> io::Result<Option<SnapshotOf<TypeConfig, SnapshotBytes>>> {
+        let Some(bytes) = read_small_file(&self.snapshot_path, SNAPSHOT_MAGIC).map_err(io_err)?
+        else {
+            return Ok(None);
+        };
+        let (meta, snapshot): (SnapshotMeta, Vec<u8>) = decode(&bytes)?;
+        Ok(Some(Snapshot { meta, snapshot }))
+    }
+}
+
+fn store_align(len: usize) -> u64 {
+    (len as u64).div_ceil(8) * 8
+}
+
+/// The state machine openraft drives: a handle on [`SmShared`].
+#[derive(Debug, Clone)]
+pub(crate) struct StateMachine {
+    shared: Arc<SmShared>,
+}
+
+impl StateMachine {
+    pub(crate) fn new(shared: Arc<SmShared>) -> StateMachine {
+        StateMachine { shared }
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = SnapshotBytes;
+    type SnapshotBuilder = StateMachine;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, Membership), io::Error> {
+        let state = self.shared.read();
+        Ok((state.last_applied, state.membership.clone()))
+    }
+
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
+    {
+        while let Some(item) = entries.next().await {
+            let (entry, responder) = item?;
+            let applied = self.shared.apply_one(&entry)?;
+            if let Some(responder) = responder {
+                responder.send(applied);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.clone()
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: SnapshotBytes,
+    ) -> Result<(), io::Error> {
+        let shared = self.shared.clone();
+        let meta = meta.clone();
+        tokio::task::spawn_blocking(move || shared.install(&meta, &snapshot))
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<SnapshotOf<TypeConfig, SnapshotBytes>>, io::Error> {
+        self.shared.current_snapshot()
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+    type SnapshotData = SnapshotBytes;
+
+    async fn build_snapshot(&mut self) -> Result<SnapshotOf<TypeConfig, SnapshotBytes>, io::Error> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || shared.build())
+            .await
+            .map_err(io::Error::other)?
+    }
+}

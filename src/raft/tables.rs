@@ -1,0 +1,183 @@
+//! The replicated metadata tables: topics, subscription groups and consumer offsets.
+//!
+//! They change only by applying committed `Admin` and `ConsumerOffsets` entries, in log order,
+//! so after a failover the new leader has exactly the same topics, groups and offsets (RocketMQ's
+//! DLedger mode copies them from the master every 10 s and loses the window). Entry bodies are
+//! bincode of [`AdminOp`] and [`OffsetCommit`]; applying is deterministic and idempotent.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Read and write permission bits, as RocketMQ's `perm` (2 = read, 4 = write).
+pub const PERM_READ: u32 = 2;
+pub const PERM_WRITE: u32 = 4;
+
+/// A topic's configuration (RocketMQ `TopicConfig`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicConfig {
+    pub name: String,
+    pub read_queue_nums: u32,
+    pub write_queue_nums: u32,
+    /// `PERM_READ | PERM_WRITE` = 6 by default.
+    pub perm: u32,
+    pub order: bool,
+}
+
+/// A subscription group's configuration (RocketMQ `SubscriptionGroupConfig`, the fields used).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupConfig {
+    pub name: String,
+    pub consume_enable: bool,
+    pub consume_broadcast_enable: bool,
+    pub retry_queue_nums: u32,
+    /// `retryMaxTimes`: re-consumes before a message goes to `%DLQ%group` (16).
+    pub retry_max_times: u32,
+}
+
+/// A topic or group change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminOp {
+    PutTopic(TopicConfig),
+    DeleteTopic(String),
+    PutGroup(GroupConfig),
+    DeleteGroup(String),
+}
+
+/// Consumer offsets committed by clients, coalesced by the leader into one entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsetCommit {
+    pub updates: Vec<OffsetUpdate>,
+    /// `true` for an operator's reset (resetOffsetByTime): offsets may then go backwards.
+    pub reset: bool,
+}
+
+/// One queue's committed offset for one group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsetUpdate {
+    pub group: String,
+    pub topic: String,
+    pub queue_id: u32,
+    pub offset: u64,
+}
+
+/// The tables, as of the last applied entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tables {
+    pub topics: BTreeMap<String, TopicConfig>,
+    pub groups: BTreeMap<String, GroupConfig>,
+    /// (group, topic) → queue id → next offset to consume.
+    pub offsets: BTreeMap<(String, String), BTreeMap<u32, u64>>,
+}
+
+/// Encodes a table change as an entry body.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    bincode::serde::encode_to_vec(value, bincode::config::standard()).map_err(|e| e.to_string())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+        .map(|(v, _)| v)
+        .map_err(|e| e.to_string())
+}
+
+impl Tables {
+    /// Applies an admin entry body. A body that does not decode changes nothing (on every
+    /// replica alike) and is reported.
+    pub(crate) fn apply_admin(&mut self, body: &[u8]) -> Result<(), String> {
+        match decode::<AdminOp>(body)? {
+            AdminOp::PutTopic(t) => {
+                self.topics.insert(t.name.clone(), t);
+            }
+            AdminOp::DeleteTopic(name) => {
+                self.topics.remove(&name);
+                self.offsets.retain(|(_, topic), _| *topic != name);
+            }
+            AdminOp::PutGroup(g) => {
+                self.groups.insert(g.name.clone(), g);
+            }
+            AdminOp::DeleteGroup(name) => {
+                self.groups.remove(&name);
+                self.offsets.retain(|(group, _), _| *group != name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a consumer-offsets entry body. Committed offsets never go backwards except
+    /// through an explicit reset.
+    pub(crate) fn apply_offsets(&mut self, body: &[u8]) -> Result<(), String> {
+        let commit = decode::<OffsetCommit>(body)?;
+        for u in commit.updates {
+            let queues = self.offsets.entry((u.group, u.topic)).or_default();
+            let slot = queues.entry(u.queue_id).or_insert(0);
+            if commit.reset || u.offset > *slot {
+                *slot = u.offset;
+            }
+        }
+        Ok(())
+    }
+
+    /// The committed offset of `group` on one queue.
+    pub fn offset(&self, group: &str, topic: &str, queue_id: u32) -> Option<u64> {
+        self.offsets
+            .get(&(group.to_string(), topic.to_string()))
+            .and_then(|q| q.get(&queue_id).copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic(name: &str) -> TopicConfig {
+        TopicConfig {
+            name: name.into(),
+            read_queue_nums: 4,
+            write_queue_nums: 4,
+            perm: PERM_READ | PERM_WRITE,
+            order: false,
+        }
+    }
+
+    fn offsets(offset: u64, reset: bool) -> Vec<u8> {
+        encode(&OffsetCommit {
+            updates: vec![OffsetUpdate {
+                group: "g".into(),
+                topic: "t".into(),
+                queue_id: 1,
+                offset,
+            }],
+            reset,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn admin_ops_put_and_delete_topics_and_groups() {
+        let mut t = Tables::default();
+        t.apply_admin(&encode(&AdminOp::PutTopic(topic("t"))).unwrap())
+            .unwrap();
+        t.apply_offsets(&offsets(5, false)).unwrap();
+        assert_eq!(t.topics["t"].write_queue_nums, 4);
+        t.apply_admin(&encode(&AdminOp::DeleteTopic("t".into())).unwrap())
+            .unwrap();
+        assert!(t.topics.is_empty());
+        assert_eq!(
+            t.offset("g", "t", 1),
+            None,
+            "a deleted topic's offsets go too"
+        );
+        assert!(t.apply_admin(b"not bincode").is_err());
+    }
+
+    #[test]
+    fn committed_offsets_never_go_backwards_except_on_reset() {
+        let mut t = Tables::default();
+        t.apply_offsets(&offsets(10, false)).unwrap();
+        t.apply_offsets(&offsets(7, false)).unwrap();
+        assert_eq!(t.offset("g", "t", 1), Some(10));
+        t.apply_offsets(&offsets(3, true)).unwrap();
+        assert_eq!(t.offset("g", "t", 1), Some(3));
+    }
+}
