@@ -32,6 +32,8 @@ use crate::raft::types::{SnapshotBytes, TypeConfig};
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// After shutdown, connections get this long to finish the request in hand.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
+/// A peer that does not take a reply within this long is dropped (it stopped reading).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
@@ -57,6 +59,8 @@ enum ConnectionError {
     HandshakeTimeout,
     #[error("handshake refused: {0}")]
     Refused(String),
+    #[error("peer took no reply within {WRITE_TIMEOUT:?}")]
+    WriteTimeout,
     #[error("peer {from} is blocked by fault injection")]
     Blocked { from: u64 },
     #[error(transparent)]
@@ -185,7 +189,10 @@ async fn run_connection<R: RaftRpc>(
             return Err(ConnectionError::Blocked { from });
         }
         let reply = dispatch(raft, &request).await?;
-        stream.write_all(&reply).await.map_err(FrameError::from)?;
+        tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&reply))
+            .await
+            .map_err(|_| ConnectionError::WriteTimeout)?
+            .map_err(FrameError::from)?;
     }
 }
 

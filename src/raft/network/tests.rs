@@ -1,190 +1,29 @@
 //! Client and server over real loopback TCP, against a fake `Raft` behind the [`RaftRpc`] seam
 //! (the real log store and state machine are built elsewhere). Every wait is bounded.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+mod harness;
+
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use openraft::StoredMembership;
-use openraft::errors::{Fatal, RPCError};
-use openraft::network::{RPCOption, RaftNetworkV2};
-use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
-    TransferLeaderResponse, VoteRequest, VoteResponse,
-};
+use openraft::errors::{RPCError, ReplicationClosed, StreamingError};
+use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
+use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, TransferLeaderRequest};
 use openraft::storage::SnapshotMeta;
 use openraft::type_config::alias::VoteOf;
 use rand::{Rng, SeedableRng};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-use super::frame::{self, Frame, MessageType};
-use super::rpc::{Hello, Reply, Snapshot};
-use super::{Channel, NetworkFaults, PeerClient, PeerNetwork, RaftRpc, serve_rpc};
+use super::frame::MessageType;
+use super::rpc::Snapshot;
+use super::{NetworkFaults, PeerNetwork};
 use crate::raft::types::{PeerNode, TypeConfig, log_id};
-
-const GROUP: &str = "broker-a";
-const WAIT: Duration = Duration::from_secs(5);
-
-/// Answers like a healthy follower; records what it was asked.
-#[derive(Clone, Default)]
-struct FakeRaft(Arc<FakeState>);
-
-#[derive(Default)]
-struct FakeState {
-    calls: Mutex<Vec<&'static str>>,
-    stopped: AtomicBool,
-    vote_delay_ms: AtomicU64,
-    snapshot_len: AtomicUsize,
-}
-
-impl FakeRaft {
-    fn record(&self, call: &'static str) -> Reply<()> {
-        self.0.calls.lock().expect("test lock").push(call);
-        match self.0.stopped.load(Ordering::SeqCst) {
-            true => Err(Fatal::Stopped),
-            false => Ok(()),
-        }
-    }
-
-    fn calls(&self) -> Vec<&'static str> {
-        self.0.calls.lock().expect("test lock").clone()
-    }
-}
-
-impl RaftRpc for FakeRaft {
-    async fn append_entries(
-        &self,
-        _rpc: AppendEntriesRequest<TypeConfig>,
-    ) -> Reply<AppendEntriesResponse<TypeConfig>> {
-        self.record("append")
-            .map(|()| AppendEntriesResponse::Success)
-    }
-
-    async fn vote(&self, rpc: VoteRequest<TypeConfig>) -> Reply<VoteResponse<TypeConfig>> {
-        let delay = self.0.vote_delay_ms.load(Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-        self.record("vote")
-            .map(|()| VoteResponse::new(rpc.vote, None, true))
-    }
-
-    async fn pre_vote(&self, rpc: VoteRequest<TypeConfig>) -> Reply<VoteResponse<TypeConfig>> {
-        self.record("pre_vote")
-            .map(|()| VoteResponse::new(rpc.vote, None, false))
-    }
-
-    async fn install_full_snapshot(
-        &self,
-        vote: VoteOf<TypeConfig>,
-        snapshot: Snapshot<TypeConfig>,
-    ) -> Reply<SnapshotResponse<TypeConfig>> {
-        self.0
-            .snapshot_len
-            .store(snapshot.snapshot.len(), Ordering::SeqCst);
-        self.record("snapshot")
-            .map(|()| SnapshotResponse::new(vote))
-    }
-
-    async fn transfer_leader(
-        &self,
-        _req: TransferLeaderRequest<TypeConfig>,
-    ) -> Reply<TransferLeaderResponse<TypeConfig>> {
-        self.record("transfer").map(|()| Ok(()))
-    }
-}
-
-struct Server {
-    addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-async fn start(node: u64, raft: FakeRaft, faults: &NetworkFaults, addr: &str) -> Server {
-    let listener = TcpListener::bind(addr).await.expect("bind loopback");
-    let addr = listener.local_addr().expect("bound address");
-    let (stop, shutdown) = watch::channel(false);
-    let serve = serve_rpc(listener, raft, GROUP.into(), node, faults.clone(), shutdown);
-    Server {
-        addr,
-        stop,
-        task: tokio::spawn(serve),
-    }
-}
-
-impl Server {
-    async fn stop(self) {
-        self.stop.send_replace(true);
-        tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("serve stops after shutdown")
-            .expect("serve does not panic");
-    }
-}
-
-fn client(group: &str, from: u64, to: u64, addr: SocketAddr, faults: &NetworkFaults) -> PeerClient {
-    let node = PeerNode {
-        addr: addr.to_string(),
-    };
-    PeerNetwork::new(from, group, faults.clone()).client(to, &node, Channel::Heartbeat)
-}
-
-fn option() -> RPCOption {
-    RPCOption::new(Duration::from_secs(2))
-}
-
-fn vote_request() -> VoteRequest<TypeConfig> {
-    VoteRequest::new(VoteOf::<TypeConfig>::new(5, 1), Some(log_id(4, 10)))
-}
-
-async fn vote(c: &mut PeerClient) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-    RaftNetworkV2::vote(c, vote_request(), option()).await
-}
-
-fn is_unreachable<T>(r: &Result<T, RPCError<TypeConfig>>, needle: &str) -> bool {
-    matches!(r, Err(e @ RPCError::Unreachable(_)) if e.to_string().contains(needle))
-}
-
-/// A hand-driven connection, for what the client never sends.
-struct Raw {
-    stream: TcpStream,
-    buf: BytesMut,
-}
-
-impl Raw {
-    async fn connect(addr: SocketAddr) -> Raw {
-        let stream = TcpStream::connect(addr).await.expect("connect");
-        Raw {
-            stream,
-            buf: BytesMut::new(),
-        }
-    }
-
-    async fn send(&mut self, kind: MessageType, id: u64, msg: &(impl serde::Serialize + ?Sized)) {
-        let bytes = frame::encode(kind, id, msg).expect("encodes");
-        self.stream.write_all(&bytes).await.expect("write");
-    }
-
-    async fn hello(&mut self, from: u64, to: u64) -> Option<Frame> {
-        let group = GROUP.to_string();
-        self.send(MessageType::Hello, 0, &Hello { group, from, to })
-            .await;
-        self.recv().await
-    }
-
-    /// The next frame, or `None` once the server has closed (or reset) the connection.
-    async fn recv(&mut self) -> Option<Frame> {
-        let read = frame::read_frame(&mut self.stream, &mut self.buf);
-        tokio::time::timeout(WAIT, read)
-            .await
-            .expect("server answers or closes")
-            .unwrap_or_default()
-    }
-}
-
+use harness::{
+    FakeRaft, GROUP, Raw, WAIT, client, is_unreachable, option, start, vote, vote_request,
+};
 #[tokio::test]
 async fn every_rpc_round_trips_over_loopback() {
     let (faults, raft) = (NetworkFaults::new(), FakeRaft::default());
@@ -391,13 +230,10 @@ async fn cancelled_snapshot_reports_closed() {
         meta: SnapshotMeta::default(),
         snapshot: vec![],
     };
-    let cancel = std::future::ready(openraft::errors::ReplicationClosed::new("test"));
+    let cancel = std::future::ready(ReplicationClosed::new("test"));
     let leader = VoteOf::<TypeConfig>::new_committed(5, 1);
     let r = RaftNetworkV2::full_snapshot(&mut c, leader, snapshot, cancel, option()).await;
-    assert!(
-        matches!(r, Err(openraft::errors::StreamingError::Closed(_))),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(StreamingError::Closed(_))), "{r:?}");
     server.stop().await;
 }
 
@@ -435,4 +271,38 @@ where
         NetworkFaults::new(),
         shutdown,
     )
+}
+
+#[tokio::test]
+async fn votes_are_not_stuck_behind_a_slow_append() {
+    let (faults, raft) = (NetworkFaults::new(), FakeRaft::default());
+    let server = start(2, raft.clone(), &faults, "127.0.0.1:0").await;
+    let node = PeerNode {
+        addr: server.addr.to_string(),
+    };
+    let mut network = PeerNetwork::new(1, GROUP, faults.clone());
+    let mut replication = network.new_client(2, &node).await;
+    let mut heartbeat = network.new_heartbeat_client(2, &node).await;
+
+    raft.0.append_delay_ms.store(1_000, Ordering::SeqCst);
+    let append = AppendEntriesRequest {
+        vote: VoteOf::<TypeConfig>::new_committed(5, 1),
+        prev_log_id: None,
+        entries: vec![],
+        leader_commit: None,
+    };
+    let slow = tokio::spawn(async move {
+        RaftNetworkV2::append_entries(&mut replication, append, option()).await
+    });
+    while !raft.calls().contains(&"append") {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(!slow.is_finished(), "the append is still in flight");
+    }
+    let short = RPCOption::new(Duration::from_millis(500));
+    let r = RaftNetworkV2::vote(&mut heartbeat, vote_request(), short).await;
+    assert!(r.expect("vote on its own connection").vote_granted);
+    assert!(!slow.is_finished(), "the vote overtook the append");
+    let appended = tokio::time::timeout(WAIT, slow).await.expect("append ends");
+    appended.expect("no panic").expect("append");
+    server.stop().await;
 }
