@@ -8,6 +8,7 @@
 )]
 
 mod log_store;
+mod network;
 mod state_machine;
 pub mod tables;
 mod types;

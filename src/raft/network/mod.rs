@@ -1,0 +1,41 @@
+//! The raft peer network: TCP between the nodes a broker group lists in `dLegerPeers`.
+//!
+//! openraft sends through [`PeerNetwork`]/[`PeerClient`] (the `client` module); the peer's
+//! `serve` task hands each request to its `Raft` and writes the reply back. Both speak
+//! length-prefixed frames (`frame`) whose payloads are bincode of openraft's serde types
+//! (`rpc`); every connection opens with a handshake naming group and target node, so a node
+//! only ever talks to the peer it meant. `faults` lets in-process test clusters drop links.
+//! This module never touches storage; it only moves openraft messages.
+//!
+//! Not here (yet): pipelined `stream_append` (openraft's default sends one append at a time and
+//! waits), TLS, and connection multiplexing.
+
+mod client;
+mod faults;
+mod frame;
+mod rpc;
+mod server;
+
+#[allow(
+    unused_imports,
+    reason = "the raft node that uses the network is not wired yet"
+)]
+pub(crate) use client::{Channel, PeerClient, PeerNetwork};
+#[allow(
+    unused_imports,
+    reason = "the raft node that uses the network is not wired yet"
+)]
+pub(crate) use faults::NetworkFaults;
+#[allow(
+    unused_imports,
+    reason = "the raft node that uses the network is not wired yet"
+)]
+pub(crate) use rpc::RaftRpc;
+#[allow(
+    unused_imports,
+    reason = "the raft node that uses the network is not wired yet"
+)]
+pub(crate) use server::{serve, serve_rpc};
+
+#[cfg(test)]
+mod tests;

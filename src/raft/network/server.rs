@@ -1,0 +1,257 @@
+//! The receiving side: accepts peer connections and hands each request to the local `Raft`.
+//!
+//! One task per connection. The first frame must be a [`Hello`] naming this group and this node;
+//! anything else gets an error frame and the connection is closed. After that, requests on a
+//! connection are handled strictly in order, each by the matching [`RaftRpc`] method, and the
+//! reply (the `Raft` result, fatal errors included) is written back with the request's id. A
+//! request whose payload does not decode gets an error frame and the connection lives; a bad
+//! frame closes it. Requests from a peer that [`NetworkFaults`] blocks are dropped by closing the
+//! connection. No input panics. The sending side is [`super::client`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use openraft::Raft;
+use openraft::storage::RaftStateMachine;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::faults::NetworkFaults;
+use super::frame::{self, Frame, FrameError, MessageType};
+use super::rpc::{Hello, RaftRpc, SnapshotRequest};
+use crate::raft::types::{SnapshotBytes, TypeConfig};
+
+/// A peer must say hello this soon after connecting.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// After shutdown, connections get this long to finish the request in hand.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
+/// A peer that does not take a reply within this long is dropped (it stopped reading).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// Serves raft peer RPCs on `listener` for `raft` until `shutdown` turns true (or its sender is
+/// dropped). Never returns an error: connection failures are logged and end that connection.
+pub(crate) async fn serve<SM>(
+    listener: TcpListener,
+    raft: Raft<TypeConfig, SM>,
+    group: String,
+    self_id: u64,
+    faults: NetworkFaults,
+    shutdown: watch::Receiver<bool>,
+) where
+    SM: RaftStateMachine<TypeConfig, SnapshotData = SnapshotBytes>,
+{
+    serve_rpc(listener, raft, group, self_id, faults, shutdown).await;
+}
+
+/// Why a connection was closed.
+#[derive(Debug, thiserror::Error)]
+enum ConnectionError {
+    #[error("no Hello within {HANDSHAKE_TIMEOUT:?}")]
+    HandshakeTimeout,
+    #[error("handshake refused: {0}")]
+    Refused(String),
+    #[error("peer took no reply within {WRITE_TIMEOUT:?}")]
+    WriteTimeout,
+    #[error("peer {from} is blocked by fault injection")]
+    Blocked { from: u64 },
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+}
+
+struct Context {
+    group: String,
+    self_id: u64,
+    faults: NetworkFaults,
+}
+
+/// [`serve`] over any [`RaftRpc`]: the seam the tests use.
+pub(crate) async fn serve_rpc<R: RaftRpc>(
+    listener: TcpListener,
+    raft: R,
+    group: String,
+    self_id: u64,
+    faults: NetworkFaults,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let ctx = Arc::new(Context {
+        group,
+        self_id,
+        faults,
+    });
+    let conn_shutdown = shutdown.clone();
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = stopped(&mut shutdown) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let task = connection(stream, peer, raft.clone(), ctx.clone(), conn_shutdown.clone());
+                    conns.spawn(task);
+                }
+                Err(err) => {
+                    tracing::warn!(node = self_id, error = %err, "raft peer accept failed");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                }
+            },
+            Some(done) = conns.join_next(), if !conns.is_empty() => log_join(done),
+        }
+    }
+    drop(listener);
+    let drain = async {
+        while let Some(done) = conns.join_next().await {
+            log_join(done);
+        }
+    };
+    if tokio::time::timeout(DRAIN_DEADLINE, drain).await.is_err() {
+        tracing::warn!(
+            node = self_id,
+            "raft peer connections still busy at the drain deadline"
+        );
+        conns.abort_all();
+    }
+}
+
+/// Resolves once shutdown is asked for, or its sender is gone (nobody could ask any more).
+/// The borrow of the watch value ends here, so callers stay `Send`.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+fn log_join(done: Result<(), tokio::task::JoinError>) {
+    if let Err(err) = done
+        && err.is_panic()
+    {
+        tracing::error!(error = %err, "raft peer connection task panicked");
+    }
+}
+
+async fn connection<R: RaftRpc>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    raft: R,
+    ctx: Arc<Context>,
+    shutdown: watch::Receiver<bool>,
+) {
+    if let Err(err) = run_connection(stream, &raft, &ctx, shutdown).await {
+        tracing::info!(node = ctx.self_id, %peer, error = %err, "raft peer connection closed");
+    }
+}
+
+async fn run_connection<R: RaftRpc>(
+    mut stream: TcpStream,
+    raft: &R,
+    ctx: &Context,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ConnectionError> {
+    // Only latency suffers if this fails.
+    let _ = stream.set_nodelay(true);
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    let hello = tokio::time::timeout(HANDSHAKE_TIMEOUT, frame::read_frame(&mut stream, &mut buf))
+        .await
+        .map_err(|_| ConnectionError::HandshakeTimeout)??;
+    let Some(hello) = hello else {
+        return Ok(());
+    };
+    let from = match check_hello(ctx, &hello) {
+        Ok(from) => from,
+        Err(reason) => {
+            // Best effort: the peer may already be gone.
+            let reply = frame::encode(MessageType::Error, hello.request_id, &reason)?;
+            let _ = stream.write_all(&reply).await;
+            return Err(ConnectionError::Refused(reason));
+        }
+    };
+    if ctx.faults.is_blocked(from, ctx.self_id) {
+        return Err(ConnectionError::Blocked { from });
+    }
+    stream
+        .write_all(&frame::encode(MessageType::HelloOk, hello.request_id, &())?)
+        .await
+        .map_err(FrameError::from)?;
+    loop {
+        let request = tokio::select! {
+            () = stopped(&mut shutdown) => return Ok(()),
+            request = frame::read_frame(&mut stream, &mut buf) => match request? {
+                Some(request) => request,
+                None => return Ok(()),
+            },
+        };
+        if ctx.faults.is_blocked(from, ctx.self_id) {
+            return Err(ConnectionError::Blocked { from });
+        }
+        let reply = dispatch(raft, &request).await?;
+        tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&reply))
+            .await
+            .map_err(|_| ConnectionError::WriteTimeout)?
+            .map_err(FrameError::from)?;
+    }
+}
+
+/// The calling node's id if `hello` is a handshake meant for this node, else the reason why not.
+fn check_hello(ctx: &Context, hello: &Frame) -> Result<u64, String> {
+    if hello.kind != MessageType::Hello {
+        return Err(format!("expected Hello, got {:?}", hello.kind));
+    }
+    let h: Hello = frame::decode_payload(&hello.payload).map_err(|e| format!("bad Hello: {e}"))?;
+    if h.group != ctx.group {
+        return Err(format!(
+            "group mismatch: this node serves {:?}, the caller wants {:?}",
+            ctx.group, h.group
+        ));
+    }
+    if h.to != ctx.self_id {
+        return Err(format!(
+            "wrong node: this is node {}, the caller wants node {}",
+            ctx.self_id, h.to
+        ));
+    }
+    Ok(h.from)
+}
+
+/// Runs one request and encodes its reply frame.
+async fn dispatch<R: RaftRpc>(raft: &R, request: &Frame) -> Result<Vec<u8>, FrameError> {
+    match request.kind {
+        MessageType::AppendEntries => answer(request, |rpc| raft.append_entries(rpc)).await,
+        MessageType::Vote => answer(request, |rpc| raft.vote(rpc)).await,
+        MessageType::PreVote => answer(request, |rpc| raft.pre_vote(rpc)).await,
+        MessageType::FullSnapshot => {
+            answer(request, |req: SnapshotRequest| {
+                let (vote, snapshot) = req.into_parts();
+                raft.install_full_snapshot(vote, snapshot)
+            })
+            .await
+        }
+        MessageType::TransferLeader => answer(request, |req| raft.transfer_leader(req)).await,
+        kind @ (MessageType::Hello | MessageType::HelloOk | MessageType::Error) => {
+            let reason = format!("{kind:?} is not a request");
+            frame::encode(MessageType::Error, request.request_id, &reason)
+        }
+    }
+}
+
+/// Decodes the request, runs `handle`, encodes the reply; an undecodable request is answered
+/// with an error frame.
+async fn answer<Req, Resp, F, Fut>(request: &Frame, handle: F) -> Result<Vec<u8>, FrameError>
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+    F: FnOnce(Req) -> Fut,
+    Fut: Future<Output = Resp>,
+{
+    match frame::decode_payload::<Req>(&request.payload) {
+        Ok(req) => frame::encode(request.kind, request.request_id, &handle(req).await),
+        Err(err) => {
+            let reason = format!("bad {:?} request: {err}", request.kind);
+            frame::encode(MessageType::Error, request.request_id, &reason)
+        }
+    }
+}
