@@ -11,6 +11,8 @@ mod log_store;
 mod network;
 mod state_machine;
 pub mod tables;
+#[cfg(test)]
+mod tests;
 mod types;
 
 pub use types::{Applied, AppliedMessage, PeerNode, Proposal, ProposalKind};

@@ -1,0 +1,4 @@
+//! Tests of the raft layer: openraft's storage conformance suite on the commitlog, and
+//! in-process groups of real nodes over loopback TCP.
+
+mod conformance;
