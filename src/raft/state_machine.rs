@@ -188,13 +188,12 @@ impl SmShared {
         let log = self.store.commitlog();
         let mut applied_record = None;
         let mut next_position = log.view().end;
-        if let Some(last) = state.last_applied {
-            if let Some(r) = log.get(last.index).map_err(io_err)? {
-                if r.term() == *last.leader_id {
-                    applied_record = Some((r.index(), r.term(), r.position()));
-                    next_position = r.position() + store_align(r.as_bytes().len());
-                }
-            }
+        if let Some(last) = state.last_applied
+            && let Some(r) = log.get(last.index).map_err(io_err)?
+            && r.term() == *last.leader_id
+        {
+            applied_record = Some((r.index(), r.term(), r.position()));
+            next_position = r.position() + store_align(r.as_bytes().len());
         }
         let meta = SnapshotMeta {
             last_log_id: state.last_applied,

@@ -34,5 +34,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Com
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_commitlog_passes_openraft_storage_conformance_suite() {
-    Suite::test_all(CommitLogBuilder).await.expect("conformance suite");
+    Suite::test_all(CommitLogBuilder)
+        .await
+        .expect("conformance suite");
 }
