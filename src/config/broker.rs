@@ -210,9 +210,33 @@ pub struct BrokerConfig {
     pub flush_commit_log_thorough_interval_ms: u64,
     /// `flushConsumeQueueThoroughInterval`, default 60000 ms: same for consume queues.
     pub flush_consume_queue_thorough_interval_ms: u64,
+    /// `heartBeatTimeIntervalMs` (DLedger's name; our extension as a broker key), default 100 ms:
+    /// how often the leader heartbeats its followers. DLedger's default is 2000 ms.
+    pub heart_beat_time_interval_ms: u64,
+    /// `maxHeartBeatLeak`, default 3: a follower campaigns after this many missed heartbeats
+    /// (election timeout min = `heartBeatTimeIntervalMs` × `maxHeartBeatLeak`).
+    pub max_heart_beat_leak: u64,
+    /// `maxVoteIntervalMs`, default 300 ms: the random spread added to the election timeout
+    /// (max = min + this), which also bounds the leader lease. DLedger's default is 1000 ms.
+    pub max_vote_interval_ms: u64,
+    /// `maxWaitAckTimeMs`, default 2500 ms (DLedger's): how long a send waits for its entry to
+    /// commit before it is answered `SYSTEM_ERROR`.
+    pub max_wait_ack_time_ms: u64,
 }
 
 impl BrokerConfig {
+    /// Election timeout lower bound: `heartBeatTimeIntervalMs` × `maxHeartBeatLeak`.
+    pub fn election_timeout_min_ms(&self) -> u64 {
+        self.heart_beat_time_interval_ms
+            .saturating_mul(self.max_heart_beat_leak)
+    }
+
+    /// Election timeout upper bound (and leader lease): the lower bound + `maxVoteIntervalMs`.
+    pub fn election_timeout_max_ms(&self) -> u64 {
+        self.election_timeout_min_ms()
+            .saturating_add(self.max_vote_interval_ms)
+    }
+
     /// Reads and validates `path`. Returns the config with the warnings to log, or every problem.
     pub fn load(path: impl AsRef<Path>) -> Result<(Self, Vec<ConfigWarning>), ConfigError> {
         let entries = read_properties(path.as_ref())?;
@@ -345,6 +369,13 @@ impl BrokerConfig {
                 "registerNameServerPeriod",
                 self.register_name_server_period_ms.to_string(),
             ),
+            (
+                "heartBeatTimeIntervalMs",
+                self.heart_beat_time_interval_ms.to_string(),
+            ),
+            ("maxHeartBeatLeak", self.max_heart_beat_leak.to_string()),
+            ("maxVoteIntervalMs", self.max_vote_interval_ms.to_string()),
+            ("maxWaitAckTimeMs", self.max_wait_ack_time_ms.to_string()),
             (
                 "useReentrantLockWhenPutMessage",
                 self.use_reentrant_lock_when_put_message.to_string(),

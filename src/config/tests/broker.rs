@@ -426,3 +426,30 @@ fn broker_ip2_follows_broker_ip1_unless_set() {
         "10.0.1.7"
     );
 }
+
+#[test]
+fn dledger_timing_keys_set_the_election_timeouts() {
+    let (c, _) = valid("");
+    assert_eq!(c.heart_beat_time_interval_ms, 100);
+    assert_eq!(
+        (c.election_timeout_min_ms(), c.election_timeout_max_ms()),
+        (300, 600)
+    );
+    assert_eq!(c.max_wait_ack_time_ms, 2500);
+    let (c, warnings) = valid(
+        "heartBeatTimeIntervalMs=200\nmaxHeartBeatLeak=4\nmaxVoteIntervalMs=500\nmaxWaitAckTimeMs=3000\n",
+    );
+    assert!(warnings.is_empty(), "known keys, no warning: {warnings:?}");
+    assert_eq!(
+        (c.election_timeout_min_ms(), c.election_timeout_max_ms()),
+        (800, 1300)
+    );
+    assert_eq!(c.max_wait_ack_time_ms, 3000);
+}
+
+#[test]
+fn a_heartbeat_leak_below_2_is_an_error_naming_the_line() {
+    let p = problems("listenPort=30911\nmaxHeartBeatLeak=1\n");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].to_string().contains(":2: maxHeartBeatLeak"), "{}", p[0]);
+}
