@@ -9,10 +9,12 @@
 
 mod log_store;
 mod network;
+mod node;
 mod state_machine;
 pub mod tables;
 #[cfg(test)]
 mod tests;
 mod types;
 
+pub use node::{Leadership, ProposeError, RaftNode, RaftNodeError, RaftOptions, RaftStatus};
 pub use types::{Applied, AppliedMessage, PeerNode, Proposal, ProposalKind};

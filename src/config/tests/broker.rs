@@ -451,5 +451,9 @@ fn dledger_timing_keys_set_the_election_timeouts() {
 fn a_heartbeat_leak_below_2_is_an_error_naming_the_line() {
     let p = problems("listenPort=30911\nmaxHeartBeatLeak=1\n");
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].to_string().contains(":2: maxHeartBeatLeak"), "{}", p[0]);
+    assert!(
+        p[0].to_string().contains(":2: maxHeartBeatLeak"),
+        "{}",
+        p[0]
+    );
 }

@@ -1,4 +1,6 @@
 //! Tests of the raft layer: openraft's storage conformance suite on the commitlog, and
 //! in-process groups of real nodes over loopback TCP.
 
+mod cluster;
 mod conformance;
+mod replication;

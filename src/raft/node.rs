@@ -1,0 +1,467 @@
+//! `RaftNode`: one member of a broker group, running openraft over the commitlog.
+//!
+//! It wires the message store, the log store and state machine, the peer network and
+//! openraft, and offers the broker what it needs: propose a batch of messages and get their
+//! offsets back, read the replicated tables, watch leadership, hand leadership over, stop.
+//!
+//! Leadership is reported as [`Leadership::Leader`] only when the node leads *and* its lease is
+//! fresh (a quorum acknowledged it within the election timeout) *and* it has applied everything
+//! in its log at least once in this term (its first entry of the term is committed and applied):
+//! only then may the broker register as master. A partitioned old leader's lease goes stale
+//! within one election timeout, so it stops claiming leadership on its own.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{Config, Instant as _, RaftMetrics, ServerState, SnapshotPolicy};
+use openraft_rt::watch::WatchReceiver;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::log_store::{Durability, LogStore};
+use super::network::{NetworkFaults, PeerNetwork, serve};
+use super::state_machine::{SmShared, StateMachine};
+use super::tables::Tables;
+use super::types::{Applied, PeerNode, Proposal, ProposalKind, TypeConfig};
+use crate::config::{BrokerConfig, FlushDiskType};
+use crate::store::MessageStore;
+
+type Raft = openraft::Raft<TypeConfig, StateMachine>;
+
+/// How a node is set up (usually from a broker config, see [`RaftOptions::from_config`]).
+#[derive(Debug, Clone)]
+pub struct RaftOptions {
+    /// `dLegerGroup`.
+    pub group: String,
+    /// This node's id (`dLegerSelfId` `n3` → 3).
+    pub self_id: u64,
+    /// Every voter: node id → raft address (`host:port`).
+    pub peers: BTreeMap<u64, String>,
+    /// `heartBeatTimeIntervalMs`.
+    pub heartbeat_interval: Duration,
+    /// Election timeout range; the upper bound is also the leader lease.
+    pub election_timeout_min: Duration,
+    pub election_timeout_max: Duration,
+    /// When an append counts as done: on disk (`SYNC_FLUSH`) or in the page cache (`ASYNC_FLUSH`).
+    pub sync_flush: bool,
+    /// `maxWaitAckTimeMs`: how long a proposal waits to commit.
+    pub propose_timeout: Duration,
+    /// How often derived data and the state machine are checkpointed (`flushIntervalConsumeQueue`).
+    pub checkpoint_interval: Duration,
+    /// Where `sm-meta` and the snapshot live (the store root).
+    pub state_dir: PathBuf,
+}
+
+impl RaftOptions {
+    /// The options a broker config asks for. Without DLedger the group is this node alone.
+    pub fn from_config(cfg: &BrokerConfig) -> RaftOptions {
+        let (self_id, peers) = match cfg.self_peer() {
+            Some(me) => (
+                me.node_id,
+                cfg.peers()
+                    .iter()
+                    .map(|p| (p.node_id, format!("{}:{}", p.host, p.port)))
+                    .collect(),
+            ),
+            None => (
+                1,
+                BTreeMap::from([(1, format!("{}:{}", cfg.broker_ip1, cfg.listen_port + 1))]),
+            ),
+        };
+        RaftOptions {
+            group: cfg.dleger_group.clone(),
+            self_id,
+            peers,
+            heartbeat_interval: Duration::from_millis(cfg.heart_beat_time_interval_ms),
+            election_timeout_min: Duration::from_millis(cfg.election_timeout_min_ms()),
+            election_timeout_max: Duration::from_millis(cfg.election_timeout_max_ms()),
+            sync_flush: cfg.flush_disk_type == FlushDiskType::SyncFlush,
+            propose_timeout: Duration::from_millis(cfg.max_wait_ack_time_ms),
+            checkpoint_interval: Duration::from_millis(cfg.flush_interval_consume_queue_ms),
+            state_dir: cfg.store_path_root_dir.clone(),
+        }
+    }
+
+    fn openraft_config(&self) -> Result<Config, RaftNodeError> {
+        let ms = |d: Duration| d.as_millis() as u64;
+        let config = Config {
+            cluster_name: self.group.clone(),
+            heartbeat_interval: ms(self.heartbeat_interval),
+            election_timeout_min: ms(self.election_timeout_min),
+            election_timeout_max: ms(self.election_timeout_max),
+            // The log is the message store: openraft must never snapshot-and-purge it on its
+            // own. Retention purges whole segments, through a snapshot it triggers itself.
+            snapshot_policy: SnapshotPolicy::Never,
+            max_in_snapshot_log_to_keep: u64::MAX,
+            enable_pre_vote: Some(true),
+            // ASYNC_FLUSH can lose an acknowledged tail on power loss; the node then comes back
+            // with a shorter log, which openraft only tolerates when told so.
+            allow_log_reversion: Some(!self.sync_flush),
+            ..Config::default()
+        };
+        config
+            .validate()
+            .map_err(|e| RaftNodeError::Config(e.to_string()))
+    }
+}
+
+/// What the broker may do, as of now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leadership {
+    /// This node leads with a fresh lease and has applied everything: it may take writes and
+    /// register as master.
+    Leader { term: u64 },
+    /// Another node leads, or none is known yet (`leader: None`).
+    Follower { leader: Option<u64>, term: u64 },
+    /// The raft core stopped (a storage failure): the node must restart.
+    Stopped,
+}
+
+/// Why a proposal was not applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProposeError {
+    /// Not the leader (or a leader whose lease lapsed): retry on the leader.
+    #[error("not the leader (leader: {leader:?})")]
+    NotLeader { leader: Option<u64> },
+    /// Not committed within the timeout: it may still commit later.
+    #[error("not committed within {0:?}")]
+    Timeout(Duration),
+    /// Leadership changed while the entry was in flight: it may or may not have committed.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+    /// The raft core stopped.
+    #[error("raft stopped: {0}")]
+    Stopped(String),
+}
+
+/// Why a node could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum RaftNodeError {
+    #[error("raft config: {0}")]
+    Config(String),
+    #[error("raft: {0}")]
+    Raft(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// A point-in-time view of the node, for status commands and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaftStatus {
+    pub id: u64,
+    pub role: String,
+    pub term: u64,
+    pub leader: Option<u64>,
+    pub last_log_index: Option<u64>,
+    pub committed: Option<u64>,
+    pub applied: Option<u64>,
+    /// On the leader: each follower's matched index.
+    pub matched: BTreeMap<u64, Option<u64>>,
+    /// When this node last saw the leader change.
+    pub last_leader_change: Option<Instant>,
+}
+
+/// One member of a broker group. See the module docs.
+pub struct RaftNode {
+    raft: Raft,
+    shared: Arc<SmShared>,
+    store: Arc<MessageStore>,
+    opts: RaftOptions,
+    leadership: watch::Receiver<Leadership>,
+    last_change: watch::Receiver<Option<Instant>>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RaftNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaftNode")
+            .field("id", &self.opts.self_id)
+            .field("group", &self.opts.group)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RaftNode {
+    /// Starts the node on `listener` (its raft port). On a pristine node the membership is
+    /// initialised with every peer, which every member may do with the identical set.
+    pub async fn start(
+        opts: RaftOptions,
+        store: Arc<MessageStore>,
+        listener: TcpListener,
+    ) -> Result<RaftNode, RaftNodeError> {
+        Self::start_with_faults(opts, store, listener, NetworkFaults::default()).await
+    }
+
+    /// [`RaftNode::start`] with a fault table shared by an in-process test cluster.
+    pub(crate) async fn start_with_faults(
+        opts: RaftOptions,
+        store: Arc<MessageStore>,
+        listener: TcpListener,
+        faults: NetworkFaults,
+    ) -> Result<RaftNode, RaftNodeError> {
+        let config = Arc::new(opts.openraft_config()?);
+        let shared = {
+            let store = store.clone();
+            let dir = opts.state_dir.clone();
+            tokio::task::spawn_blocking(move || SmShared::open(store, &dir))
+                .await
+                .map_err(|e| RaftNodeError::Raft(e.to_string()))??
+        };
+        let durability = if opts.sync_flush {
+            Durability::Sync
+        } else {
+            Durability::Async
+        };
+        let network = PeerNetwork::new(opts.self_id, opts.group.clone(), faults.clone());
+        let raft = Raft::new(
+            opts.self_id,
+            config,
+            network,
+            LogStore::new(store.clone(), durability),
+            StateMachine::new(shared.clone()),
+        )
+        .await
+        .map_err(|e| RaftNodeError::Raft(e.to_string()))?;
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(serve(
+            listener,
+            raft.clone(),
+            opts.group.clone(),
+            opts.self_id,
+            faults,
+            shutdown_rx.clone(),
+        )));
+
+        let pristine =
+            store.commitlog().vote().is_none() && store.commitlog().view().last.is_none();
+        if pristine {
+            let members: BTreeMap<u64, PeerNode> = opts
+                .peers
+                .iter()
+                .map(|(id, addr)| (*id, PeerNode { addr: addr.clone() }))
+                .collect();
+            if let Err(e) = raft.initialize(members).await {
+                // Another member initialised first: its log wins, as it should.
+                tracing::debug!(%e, "membership already initialised");
+            }
+        }
+
+        let (leadership_tx, leadership) = watch::channel(Leadership::Follower {
+            leader: None,
+            term: 0,
+        });
+        let (change_tx, last_change) = watch::channel(None);
+        tasks.push(tokio::spawn(watch_leadership(
+            raft.clone(),
+            opts.clone(),
+            leadership_tx,
+            change_tx,
+            shutdown_rx.clone(),
+        )));
+        tasks.push(tokio::spawn(checkpoint_loop(
+            shared.clone(),
+            opts.checkpoint_interval,
+            shutdown_rx,
+        )));
+        Ok(RaftNode {
+            raft,
+            shared,
+            store,
+            opts,
+            leadership,
+            last_change,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Proposes one entry and waits until it is committed and applied.
+    pub async fn propose(&self, kind: ProposalKind, body: Bytes) -> Result<Applied, ProposeError> {
+        let write = self.raft.client_write(Proposal { kind, body });
+        match tokio::time::timeout(self.opts.propose_timeout, write).await {
+            Err(_) => Err(ProposeError::Timeout(self.opts.propose_timeout)),
+            Ok(Ok(response)) => Ok(response.data),
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
+                Err(ProposeError::NotLeader {
+                    leader: f.leader_id,
+                })
+            }
+            Ok(Err(RaftError::APIError(e))) => Err(ProposeError::Unknown(e.to_string())),
+            Ok(Err(RaftError::Fatal(e))) => Err(ProposeError::Stopped(e.to_string())),
+        }
+    }
+
+    /// Leadership as the broker should act on it; see [`Leadership`].
+    pub fn leadership(&self) -> watch::Receiver<Leadership> {
+        self.leadership.clone()
+    }
+
+    /// The replicated topic, group and offset tables as of the last applied entry.
+    pub fn tables(&self) -> Tables {
+        self.shared.tables()
+    }
+
+    /// The node's message store.
+    pub fn store(&self) -> &Arc<MessageStore> {
+        &self.store
+    }
+
+    pub fn id(&self) -> u64 {
+        self.opts.self_id
+    }
+
+    /// A snapshot of the node's raft state.
+    pub fn status(&self) -> RaftStatus {
+        let m = self.raft.metrics().borrow_watched().clone();
+        RaftStatus {
+            id: m.id,
+            role: format!("{:?}", m.state),
+            term: m.current_term,
+            leader: m.current_leader,
+            last_log_index: m.last_log_index,
+            committed: m.cluster_committed.map(|c| c.index),
+            applied: m.last_applied.map(|a| a.index),
+            matched: m
+                .replication
+                .as_ref()
+                .map(|r| r.iter().map(|(id, l)| (*id, l.map(|l| l.index))).collect())
+                .unwrap_or_default(),
+            last_leader_change: *self.last_change.borrow(),
+        }
+    }
+
+    /// Asks the leader to hand leadership to `to` (used before a planned restart).
+    pub async fn transfer_leadership(&self, to: u64) -> Result<(), ProposeError> {
+        self.raft
+            .trigger()
+            .transfer_leader(to)
+            .await
+            .map_err(|e| ProposeError::Stopped(e.to_string()))
+    }
+
+    /// Stops the node the way a killed process stops: no checkpoint, no close. Waits (bounded)
+    /// until nothing else holds the store, so a restart in the same process never has two
+    /// writers on one directory.
+    pub(crate) async fn crash(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.raft.shutdown().await;
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        drop(self.raft);
+        drop(self.shared);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&self.store) > 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if Arc::strong_count(&self.store) > 1 {
+            tracing::warn!("store still held after the node stopped");
+        }
+    }
+
+    /// Stops serving peers, stops openraft, and checkpoints the state machine.
+    pub async fn shutdown(self) -> Result<(), RaftNodeError> {
+        let _ = self.shutdown.send(true);
+        let raft_result = self.raft.shutdown().await;
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || shared.checkpoint())
+            .await
+            .map_err(|e| RaftNodeError::Raft(e.to_string()))??;
+        raft_result.map_err(|e| RaftNodeError::Raft(e.to_string()))
+    }
+}
+
+/// Derives [`Leadership`] from openraft's metrics, re-checked every heartbeat because a lease
+/// goes stale without any metric changing.
+async fn watch_leadership(
+    raft: Raft,
+    opts: RaftOptions,
+    tx: watch::Sender<Leadership>,
+    change_tx: watch::Sender<Option<Instant>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut metrics = raft.metrics();
+    let mut ready_term: Option<u64> = None;
+    let mut last_leader: Option<u64> = None;
+    let lease = opts.election_timeout_min;
+    loop {
+        let m: RaftMetrics<TypeConfig> = metrics.borrow_and_update().clone();
+        if m.current_leader != last_leader {
+            last_leader = m.current_leader;
+            let _ = change_tx.send(Some(Instant::now()));
+        }
+        let next = if m.running_state.is_err() {
+            Leadership::Stopped
+        } else if m.state == ServerState::Leader {
+            let fresh = m
+                .last_quorum_acked
+                .as_ref()
+                .is_some_and(|acked| acked.elapsed() < lease);
+            let caught_up = m.last_applied.map(|a| a.index) >= m.last_log_index;
+            if ready_term != Some(m.current_term) && caught_up && fresh {
+                ready_term = Some(m.current_term);
+            }
+            if fresh && ready_term == Some(m.current_term) {
+                Leadership::Leader {
+                    term: m.current_term,
+                }
+            } else {
+                Leadership::Follower {
+                    leader: None,
+                    term: m.current_term,
+                }
+            }
+        } else {
+            Leadership::Follower {
+                leader: m.current_leader,
+                term: m.current_term,
+            }
+        };
+        tx.send_if_modified(|current| {
+            if *current != next {
+                *current = next.clone();
+                true
+            } else {
+                false
+            }
+        });
+        tokio::select! {
+            changed = metrics.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(opts.heartbeat_interval) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Checkpoints derived data and the state machine every `interval`.
+async fn checkpoint_loop(
+    shared: Arc<SmShared>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        let shared = shared.clone();
+        match tokio::task::spawn_blocking(move || shared.checkpoint()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(%e, "state machine checkpoint failed"),
+            Err(e) => tracing::warn!(%e, "state machine checkpoint task failed"),
+        }
+    }
+}
