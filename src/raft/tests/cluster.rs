@@ -219,10 +219,13 @@ impl TestCluster {
     }
 }
 
+/// (raft index, position, record bytes).
+type RecordRow = (u64, u64, Bytes);
+
 /// Compares the replicas: every node's records up to `upto` are byte-identical, at the same
 /// positions, and the commitlog files are identical up to the end of record `upto`.
 pub(crate) fn assert_replicas_identical(cluster: &TestCluster, upto: u64) {
-    let mut reference: Option<(u64, Vec<(u64, u64, Bytes)>)> = None;
+    let mut reference: Option<(u64, Vec<RecordRow>)> = None;
     for node in cluster.running() {
         let log = node.store().commitlog();
         let first = log.view().first.expect("log not empty");
@@ -233,7 +236,7 @@ pub(crate) fn assert_replicas_identical(cluster: &TestCluster, upto: u64) {
             "node {}",
             node.id()
         );
-        let rows: Vec<(u64, u64, Bytes)> = records
+        let rows: Vec<RecordRow> = records
             .iter()
             .map(|r| (r.index(), r.position(), r.as_bytes().clone()))
             .collect();
