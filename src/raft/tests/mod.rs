@@ -3,4 +3,5 @@
 
 mod cluster;
 mod conformance;
+mod failover;
 mod replication;
