@@ -177,20 +177,20 @@ impl BrokerConfig {
             f.value_of("flushCommitLogThoroughInterval", 10_000, positive);
         let flush_consume_queue_thorough_interval_ms =
             f.value_of("flushConsumeQueueThoroughInterval", 60_000, positive);
-        let heart_beat_time_interval_ms = f.value_of("heartBeatTimeIntervalMs", 100, |v| {
+        let heart_beat_time_interval_ms = f.value_of("heartBeatTimeIntervalMs", 50, |v| {
             match parse_int::<u64>(v)? {
                 ms @ 10.. => Ok(ms),
                 _ => Err("must be at least 10 ms".to_string()),
             }
         });
         let max_heart_beat_leak =
-            f.value_of("maxHeartBeatLeak", 3, |v| match parse_int::<u64>(v)? {
+            f.value_of("maxHeartBeatLeak", 4, |v| match parse_int::<u64>(v)? {
                 n @ 2.. => Ok(n),
                 _ => Err(
                     "must be at least 2 (the election timeout must exceed a heartbeat)".to_string(),
                 ),
             });
-        let max_vote_interval_ms = f.value_of("maxVoteIntervalMs", 300, positive);
+        let max_vote_interval_ms = f.value_of("maxVoteIntervalMs", 200, positive);
         let max_wait_ack_time_ms = f.value_of("maxWaitAckTimeMs", 2500, positive);
 
         // DLedger cross-checks: the member list and our place in it.

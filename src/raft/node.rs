@@ -347,10 +347,10 @@ impl RaftNode {
             .map_err(|e| ProposeError::Stopped(e.to_string()))
     }
 
-    /// Stops the node the way a killed process stops: no checkpoint, no close. Waits (bounded)
-    /// until nothing else holds the store, so a restart in the same process never has two
-    /// writers on one directory.
-    pub(crate) async fn crash(self) {
+    /// Stops the node the way a killed process stops: no checkpoint, no close (failure drills
+    /// and benchmarks). Waits (bounded) until nothing else holds the store, so a restart in
+    /// the same process never has two writers on one directory.
+    pub async fn abort(self) {
         let _ = self.shutdown.send(true);
         let _ = self.raft.shutdown().await;
         for task in self.tasks {

@@ -430,10 +430,10 @@ fn broker_ip2_follows_broker_ip1_unless_set() {
 #[test]
 fn dledger_timing_keys_set_the_election_timeouts() {
     let (c, _) = valid("");
-    assert_eq!(c.heart_beat_time_interval_ms, 100);
+    assert_eq!(c.heart_beat_time_interval_ms, 50);
     assert_eq!(
         (c.election_timeout_min_ms(), c.election_timeout_max_ms()),
-        (300, 600)
+        (200, 400)
     );
     assert_eq!(c.max_wait_ack_time_ms, 2500);
     let (c, warnings) = valid(

@@ -19,10 +19,10 @@ pub(crate) const TOPIC: &str = "TopicTest";
 pub(crate) const QUEUES: u32 = 4;
 const SEGMENT: u64 = 1 << 20;
 
-/// Timing used by the tests: the production defaults (100 ms heartbeat, 300-600 ms election).
-pub(crate) const HEARTBEAT: Duration = Duration::from_millis(100);
-pub(crate) const ELECTION_MIN: Duration = Duration::from_millis(300);
-pub(crate) const ELECTION_MAX: Duration = Duration::from_millis(600);
+/// Timing used by the tests: the production defaults (50 ms heartbeat, 200-400 ms election).
+pub(crate) const HEARTBEAT: Duration = Duration::from_millis(50);
+pub(crate) const ELECTION_MIN: Duration = Duration::from_millis(200);
+pub(crate) const ELECTION_MAX: Duration = Duration::from_millis(400);
 
 pub(crate) struct TestCluster {
     pub(crate) dir: tempfile::TempDir,
@@ -128,7 +128,7 @@ impl TestCluster {
     /// store is dropped without close (its page cache survives, as after a process kill).
     pub(crate) async fn kill(&mut self, id: u64) {
         if let Some(node) = self.nodes.get_mut(&id).and_then(Option::take) {
-            node.crash().await;
+            node.abort().await;
         }
     }
 
