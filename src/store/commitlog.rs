@@ -290,9 +290,11 @@ impl CommitLog {
                 let pad = &record::ALIGN_PADDING[..(len - u64::from(header.length)) as usize];
                 if e.kind.carries_messages() {
                     // Each message's PHYSICALOFFSET goes in as the position dictates it.
-                    let spans = record::message_spans(e.body).map_err(|r| {
-                        StoreError::InvalidRecord(format!("entry {}: {r}", e.index))
-                    })?;
+                    let spans = record::message_spans(e.body)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|r| {
+                            StoreError::InvalidRecord(format!("entry {}: {r}", e.index))
+                        })?;
                     let offsets: Vec<[u8; 8]> = spans
                         .iter()
                         .map(|&(at, _)| record::physical_offset(position, at).to_be_bytes())

@@ -172,44 +172,81 @@ pub(crate) fn is_pad_marker(bytes: &[u8], off: u64, segment_size: u64) -> bool {
 }
 
 /// Where each message of a message body lies: `(offset in body, length)`, checked to tile the
-/// body exactly with messages of a plausible size.
-pub(crate) fn message_spans(body: &[u8]) -> Result<Vec<(usize, usize)>, &'static str> {
-    if body.is_empty() {
-        return Err("message record without a message");
+/// body exactly with messages of a plausible size. Yields an error (and stops) at the first
+/// message that does not fit.
+pub(crate) fn message_spans(body: &[u8]) -> MessageSpans<'_> {
+    MessageSpans {
+        body,
+        at: 0,
+        failed: false,
     }
-    let mut spans = Vec::with_capacity(1);
-    let mut at = 0;
-    while at < body.len() {
-        let Some(size) = body.get(at..at + 4) else {
-            return Err("truncated message size");
-        };
-        let size = i32::from_be_bytes([size[0], size[1], size[2], size[3]]);
-        let size = usize::try_from(size).map_err(|_| "negative message size")?;
-        if size < MIN_MESSAGE_LEN || at + size > body.len() {
-            return Err("message size does not fit the body");
+}
+
+/// Iterator returned by [`message_spans`].
+pub(crate) struct MessageSpans<'a> {
+    body: &'a [u8],
+    at: usize,
+    failed: bool,
+}
+
+impl Iterator for MessageSpans<'_> {
+    type Item = Result<(usize, usize), &'static str>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
         }
-        spans.push((at, size));
-        at += size;
+        if self.body.is_empty() {
+            self.failed = true;
+            return Some(Err("message record without a message"));
+        }
+        if self.at >= self.body.len() {
+            return None;
+        }
+        let at = self.at;
+        let span = match self.body.get(at..at + 4) {
+            None => Err("truncated message size"),
+            Some(b) => usize::try_from(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+                .map_err(|_| "negative message size")
+                .and_then(|size| {
+                    if size < MIN_MESSAGE_LEN || at + size > self.body.len() {
+                        Err("message size does not fit the body")
+                    } else {
+                        Ok((at, size))
+                    }
+                }),
+        };
+        match span {
+            Ok((_, size)) => self.at += size,
+            Err(_) => self.failed = true,
+        }
+        Some(span)
     }
-    Ok(spans)
 }
 
 /// The CRC of a record: header bytes 0..36 and the body. In message bodies each QUEUEOFFSET
-/// counts as zeros and each PHYSICALOFFSET as the value the record's position dictates.
+/// counts as zeros and each PHYSICALOFFSET as the value the record's position dictates; with
+/// `check_physical`, a PHYSICALOFFSET field holding anything else is an error (one pass).
 fn compute_crc(
     prefix: &[u8; 36],
     kind: RecordKind,
     position: u64,
     body: &[u8],
+    check_physical: bool,
 ) -> Result<u32, &'static str> {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(prefix);
     if kind.carries_messages() {
-        for (at, size) in message_spans(body)? {
+        for span in message_spans(body) {
+            let (at, size) = span?;
             let msg = &body[at..at + size];
+            let physical = physical_offset(position, at).to_be_bytes();
+            if check_physical && msg[PHYSICAL_OFFSET_AT..PHYSICAL_OFFSET_AT + 8] != physical {
+                return Err("a message's PHYSICALOFFSET is not where it lies");
+            }
             hasher.update(&msg[..QUEUE_OFFSET_AT]);
             hasher.update(&[0u8; 8]);
-            hasher.update(&physical_offset(position, at).to_be_bytes());
+            hasher.update(&physical);
             hasher.update(&msg[PHYSICAL_OFFSET_AT + 8..]);
         }
     } else {
@@ -242,7 +279,7 @@ pub(crate) fn encode_header(
         crc: 0,
     };
     let prefix = header.encode_prefix();
-    header.crc = compute_crc(&prefix, kind, position, body)?;
+    header.crc = compute_crc(&prefix, kind, position, body, false)?;
     let mut bytes = [0u8; HEADER_LEN];
     bytes[..36].copy_from_slice(&prefix);
     bytes[36..].copy_from_slice(&header.crc.to_le_bytes());
@@ -267,7 +304,8 @@ pub(crate) fn encode(
     out.extend_from_slice(&bytes);
     out.extend_from_slice(body);
     if kind.carries_messages() {
-        for (at, _) in message_spans(body)? {
+        for span in message_spans(body) {
+            let (at, _) = span?;
             let field = HEADER_LEN + at + PHYSICAL_OFFSET_AT;
             out[field..field + 8].copy_from_slice(&physical_offset(position, at).to_be_bytes());
         }
@@ -285,17 +323,9 @@ pub(crate) fn verify(bytes: &[u8]) -> Result<RecordHeader, &'static str> {
     let mut prefix = [0u8; 36];
     prefix.copy_from_slice(&record[..36]);
     let body = &record[HEADER_LEN..];
-    let crc = compute_crc(&prefix, header.kind, header.position, body)?;
+    let crc = compute_crc(&prefix, header.kind, header.position, body, true)?;
     if crc != header.crc {
         return Err("crc mismatch");
-    }
-    if header.kind.carries_messages() {
-        for (at, _) in message_spans(body)? {
-            let field = &body[at + PHYSICAL_OFFSET_AT..at + PHYSICAL_OFFSET_AT + 8];
-            if field != physical_offset(header.position, at).to_be_bytes() {
-                return Err("a message's PHYSICALOFFSET is not where it lies");
-            }
-        }
     }
     Ok(header)
 }
