@@ -288,7 +288,15 @@ impl CommitLog {
                 )
                 .map_err(|r| StoreError::InvalidRecord(format!("entry {}: {r}", e.index)))?;
                 let pad = &record::ALIGN_PADDING[..(len - u64::from(header.length)) as usize];
-                if e.kind.carries_messages() {
+                if e.kind == RecordKind::Message && e.body.len() >= record::PHYSICAL_OFFSET_AT + 8 {
+                    // One message (the common case): its PHYSICALOFFSET goes in as the position
+                    // dictates it, with no allocation (encode_header validated the body).
+                    let phys = record::physical_offset(position, 0).to_be_bytes();
+                    let split = record::PHYSICAL_OFFSET_AT;
+                    let parts: [&[u8]; 5] =
+                        [&head, &e.body[..split], &phys, &e.body[split + 8..], pad];
+                    out.push(inner.write_record(&mut w, &header, &parts)?);
+                } else if e.kind.carries_messages() {
                     // Each message's PHYSICALOFFSET goes in as the position dictates it.
                     let spans = record::message_spans(e.body)
                         .collect::<Result<Vec<_>, _>>()
