@@ -197,3 +197,38 @@ async fn restarting_every_node_from_disk_keeps_log_offsets_and_applied_state() {
     let more = super::failover::acked(cluster.propose(leader, 2000..2100, 32).await);
     assert_eq!(more.len(), 100);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leadership_can_be_handed_to_a_caught_up_follower() {
+    let cluster = TestCluster::start(3).await;
+    let old = cluster.wait_leader(Duration::from_secs(10)).await;
+    let before = acked(cluster.propose(old, 0..200, 16).await);
+    cluster
+        .wait_applied(last_index(&before), Duration::from_secs(10))
+        .await;
+    let target = (1..=3).find(|&id| id != old).expect("a follower");
+    cluster
+        .node(old)
+        .transfer_leadership(target)
+        .await
+        .expect("transfer requested");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if cluster.wait_leader(Duration::from_secs(5)).await == target {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "leadership never moved to {target}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = acked(cluster.propose(target, 200..300, 16).await);
+    cluster
+        .wait_applied(last_index(&after), Duration::from_secs(10))
+        .await;
+    for id in 1..=3 {
+        assert_acked_present(&cluster, id, &before);
+        assert_acked_present(&cluster, id, &after);
+    }
+}
