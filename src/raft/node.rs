@@ -33,6 +33,9 @@ use crate::store::MessageStore;
 
 type Raft = openraft::Raft<TypeConfig, StateMachine>;
 
+/// How often retention runs (RocketMQ's `cleanResourceInterval` default).
+const RETENTION_INTERVAL: Duration = Duration::from_secs(10);
+
 /// How a node is set up (usually from a broker config, see [`RaftOptions::from_config`]).
 #[derive(Debug, Clone)]
 pub struct RaftOptions {
@@ -266,6 +269,12 @@ impl RaftNode {
             change_tx,
             shutdown_rx.clone(),
         )));
+        tasks.push(tokio::spawn(retention_loop(
+            raft.clone(),
+            store.clone(),
+            RETENTION_INTERVAL,
+            shutdown_rx.clone(),
+        )));
         tasks.push(tokio::spawn(checkpoint_loop(
             shared.clone(),
             opts.checkpoint_interval,
@@ -345,6 +354,15 @@ impl RaftNode {
             .transfer_leader(to)
             .await
             .map_err(|e| ProposeError::Stopped(e.to_string()))
+    }
+
+    /// Runs one retention check under Raft: plans a whole-segment purge no further than every
+    /// voter has replicated (on the leader; a follower's own floor is what it applied) unless
+    /// the disk is critical, builds a thin snapshot covering it, and has openraft purge up to
+    /// it, which deletes the segments and trims consume queues and key index. A replica that
+    /// later needs a purged entry gets that snapshot instead. Returns the purge index, if any.
+    pub async fn run_retention(&self) -> Result<Option<u64>, RaftNodeError> {
+        retention_once(&self.raft, &self.store).await
     }
 
     /// Stops the node the way a killed process stops: no checkpoint, no close (failure drills
@@ -442,6 +460,81 @@ async fn watch_leadership(
             changed = metrics.changed() => if changed.is_err() { return },
             _ = tokio::time::sleep(opts.heartbeat_interval) => {}
             _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// One retention check; see [`RaftNode::run_retention`].
+async fn retention_once(
+    raft: &Raft,
+    store: &Arc<MessageStore>,
+) -> Result<Option<u64>, RaftNodeError> {
+    let m = raft.metrics().borrow_watched().clone();
+    let applied = m.last_applied.map(|a| a.index);
+    let replicated = match (&m.state, &m.replication) {
+        (ServerState::Leader, Some(replication)) => replication
+            .values()
+            .map(|matched| matched.map(|l| l.index))
+            .min()
+            .flatten(),
+        _ => applied,
+    };
+    let planner = store.clone();
+    let plan = tokio::task::spawn_blocking(move || {
+        let floor = if planner.disk_critical()? {
+            applied
+        } else {
+            replicated.min(applied)
+        };
+        planner.plan_retention(floor)
+    })
+    .await
+    .map_err(|e| RaftNodeError::Raft(e.to_string()))?
+    .map_err(|e| RaftNodeError::Raft(e.to_string()))?;
+    let Some(plan) = plan else { return Ok(None) };
+    let upto = plan.upto.index;
+    let fatal = |e: openraft::error::Fatal<TypeConfig>| RaftNodeError::Raft(e.to_string());
+    raft.trigger().snapshot().await.map_err(fatal)?;
+    wait_metrics(raft, |m| m.snapshot.is_some_and(|s| s.index >= upto)).await?;
+    raft.trigger().purge_log(upto).await.map_err(fatal)?;
+    wait_metrics(raft, |m| m.purged.is_some_and(|p| p.index >= upto)).await?;
+    tracing::info!(upto, segments = plan.segments, reason = ?plan.reason, "retention purged the log");
+    Ok(Some(upto))
+}
+
+/// Waits (at most 10 s) until openraft's metrics satisfy `done`.
+async fn wait_metrics(
+    raft: &Raft,
+    done: impl Fn(&RaftMetrics<TypeConfig>) -> bool,
+) -> Result<(), RaftNodeError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut metrics = raft.metrics();
+    loop {
+        if done(&metrics.borrow_watched()) {
+            return Ok(());
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(RaftNodeError::Raft("timed out waiting for openraft".into()));
+        }
+        let _ = tokio::time::timeout(left, metrics.changed()).await;
+    }
+}
+
+/// Runs a retention check every `interval` (RocketMQ's `cleanResourceInterval`, 10 s).
+async fn retention_loop(
+    raft: Raft,
+    store: Arc<MessageStore>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        if let Err(e) = retention_once(&raft, &store).await {
+            tracing::warn!(%e, "retention check failed");
         }
     }
 }

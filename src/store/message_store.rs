@@ -313,13 +313,26 @@ impl MessageStore {
         self.log.write_checkpoint()
     }
 
-    /// Runs one retention check directly (a store not under Raft control): plans, purges the
-    /// commitlog, and trims derived data below what is kept. `floor` is the highest index that
-    /// may go; it is further capped at the applied record.
-    pub fn run_retention(&self, floor: Option<u64>) -> StoreResult<Option<PurgePlan>> {
+    /// Plans one retention check (see `retention`): which whole segments may go now. `floor`
+    /// is the highest index that may go; it is further capped at the applied record. Under
+    /// Raft the purge itself goes through the consensus layer.
+    pub fn plan_retention(&self, floor: Option<u64>) -> StoreResult<Option<PurgePlan>> {
         let floor = floor.min(self.applied().map(|a| a.index));
         let check = RetentionCheck::observe(self.log.segments_dir(), floor)?;
-        let Some(plan) = retention::plan(&self.log, &self.retention, &check)? else {
+        retention::plan(&self.log, &self.retention, &check)
+    }
+
+    /// Whether the disk holding the commitlog is past `diskSpaceCleanForciblyRatio`: retention
+    /// may then purge what a lagging replica still needs (it will get a snapshot instead).
+    pub fn disk_critical(&self) -> StoreResult<bool> {
+        let check = RetentionCheck::observe(self.log.segments_dir(), None)?;
+        Ok(check.disk_used_ratio >= self.retention.disk_force_clean_ratio)
+    }
+
+    /// Runs one retention check directly (a store not under Raft control): plans, purges the
+    /// commitlog, and trims derived data below what is kept.
+    pub fn run_retention(&self, floor: Option<u64>) -> StoreResult<Option<PurgePlan>> {
+        let Some(plan) = self.plan_retention(floor)? else {
             return Ok(None);
         };
         retention::purge(&self.log, &plan)?;

@@ -26,6 +26,8 @@ pub(crate) const ELECTION_MAX: Duration = Duration::from_millis(400);
 
 pub(crate) struct TestCluster {
     pub(crate) dir: tempfile::TempDir,
+    /// Store options of every node (retention policy, segment size).
+    pub(crate) store_options: fn(&std::path::Path) -> MessageStoreOptions,
     pub(crate) addrs: BTreeMap<u64, SocketAddr>,
     pub(crate) nodes: BTreeMap<u64, Option<RaftNode>>,
     pub(crate) faults: NetworkFaults,
@@ -59,6 +61,14 @@ pub(crate) fn message(seq: u64) -> Bytes {
 impl TestCluster {
     /// Starts `n` nodes (ids 1..=n).
     pub(crate) async fn start(n: u64) -> TestCluster {
+        Self::start_with(n, |dir| MessageStoreOptions::in_dir(dir, SEGMENT)).await
+    }
+
+    /// Starts `n` nodes whose stores use `store_options`.
+    pub(crate) async fn start_with(
+        n: u64,
+        store_options: fn(&std::path::Path) -> MessageStoreOptions,
+    ) -> TestCluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut addrs = BTreeMap::new();
         let mut listeners = BTreeMap::new();
@@ -69,6 +79,7 @@ impl TestCluster {
         }
         let mut cluster = TestCluster {
             dir,
+            store_options,
             addrs,
             nodes: BTreeMap::new(),
             faults: NetworkFaults::default(),
@@ -105,12 +116,11 @@ impl TestCluster {
 
     async fn start_node(&self, id: u64, listener: TcpListener) -> RaftNode {
         let dir = self.node_dir(id);
-        let store = tokio::task::spawn_blocking(move || {
-            MessageStore::open(MessageStoreOptions::in_dir(&dir, SEGMENT)).map(Arc::new)
-        })
-        .await
-        .expect("open task")
-        .expect("store opens");
+        let options = (self.store_options)(&dir);
+        let store = tokio::task::spawn_blocking(move || MessageStore::open(options).map(Arc::new))
+            .await
+            .expect("open task")
+            .expect("store opens");
         RaftNode::start_with_faults(self.options(id), store, listener, self.faults.clone())
             .await
             .expect("node starts")
@@ -222,10 +232,11 @@ impl TestCluster {
 /// (raft index, position, record bytes).
 type RecordRow = (u64, u64, Bytes);
 
-/// Compares the replicas: every node's records up to `upto` are byte-identical, at the same
-/// positions, and the commitlog files are identical up to the end of record `upto`.
+/// Compares the replicas: every record that two nodes both hold (up to `upto`) is
+/// byte-identical at the same position, every node holds the log up to `upto`, and any two
+/// nodes share at least one record (their logs overlap, whatever each has purged).
 pub(crate) fn assert_replicas_identical(cluster: &TestCluster, upto: u64) {
-    let mut reference: Option<(u64, Vec<RecordRow>)> = None;
+    let mut reference: Option<(u64, BTreeMap<u64, RecordRow>)> = None;
     for node in cluster.running() {
         let log = node.store().commitlog();
         let first = log.view().first.expect("log not empty");
@@ -236,23 +247,30 @@ pub(crate) fn assert_replicas_identical(cluster: &TestCluster, upto: u64) {
             "node {}",
             node.id()
         );
-        let rows: Vec<RecordRow> = records
+        let rows: BTreeMap<u64, RecordRow> = records
             .iter()
-            .map(|r| (r.index(), r.position(), r.as_bytes().clone()))
+            .map(|r| (r.index(), (r.index(), r.position(), r.as_bytes().clone())))
             .collect();
         match &reference {
             None => reference = Some((node.id(), rows)),
             Some((ref_id, ref_rows)) => {
-                let common = ref_rows.iter().filter(|(i, ..)| *i >= first);
-                for (a, b) in common.zip(rows.iter()) {
-                    assert_eq!(
-                        a,
-                        b,
-                        "record {} differs between node {ref_id} and node {}",
-                        a.0,
-                        node.id()
-                    );
+                let mut shared = 0;
+                for (index, row) in &rows {
+                    if let Some(expected) = ref_rows.get(index) {
+                        shared += 1;
+                        assert_eq!(
+                            expected,
+                            row,
+                            "record {index} differs between node {ref_id} and node {}",
+                            node.id()
+                        );
+                    }
                 }
+                assert!(
+                    shared > 0,
+                    "nodes {ref_id} and {} share no record",
+                    node.id()
+                );
             }
         }
     }
