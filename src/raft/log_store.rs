@@ -15,9 +15,9 @@ use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
+use openraft::OptionalSend;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::type_config::alias::VoteOf;
-use openraft::{EntryPayload, OptionalSend};
 
 use super::types::{LogEntry, LogId, TypeConfig, log_id};
 use crate::store::{self, MessageStore, NewEntry, StoreError, Vote};
@@ -249,9 +249,4 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         })
         .await
     }
-}
-
-/// Whether `e` is a membership entry (helper for the state machine and tests).
-pub(crate) fn is_membership(e: &LogEntry) -> bool {
-    matches!(e.payload, EntryPayload::Membership(_))
 }

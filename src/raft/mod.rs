@@ -2,11 +2,6 @@
 //!
 //! No openraft type leaves this module. The broker sees proposals, results, and leadership.
 
-#![allow(
-    dead_code,
-    reason = "the raft layer is being assembled; the node wires every piece"
-)]
-
 mod log_store;
 mod network;
 mod node;

@@ -103,10 +103,6 @@ impl SmShared {
         self.read().tables.clone()
     }
 
-    pub(crate) fn last_applied(&self) -> Option<LogId> {
-        self.read().last_applied
-    }
-
     /// Flushes derived data, then persists the applied id, membership and tables.
     pub(crate) fn checkpoint(&self) -> io::Result<()> {
         let state = self.read().clone();

@@ -70,8 +70,9 @@ pub struct Tables {
     pub offsets: BTreeMap<(String, String), BTreeMap<u32, u64>>,
 }
 
-/// Encodes a table change as an entry body.
-pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+/// Encodes an [`AdminOp`] or an [`OffsetCommit`] as the body of an `Admin` or
+/// `ConsumerOffsets` proposal.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
     bincode::serde::encode_to_vec(value, bincode::config::standard()).map_err(|e| e.to_string())
 }
 

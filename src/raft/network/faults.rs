@@ -26,11 +26,13 @@ struct FaultTable {
 
 impl NetworkFaults {
     /// A handle with no faults: what production uses.
+    #[cfg(test)]
     pub(crate) fn new() -> NetworkFaults {
         NetworkFaults::default()
     }
 
     /// Cuts `node` off from every other node, both ways.
+    #[cfg(test)]
     pub(crate) fn isolate(&self, node: u64) {
         self.with(|t| {
             t.isolated.insert(node);
@@ -38,6 +40,7 @@ impl NetworkFaults {
     }
 
     /// Undoes [`Self::isolate`] for `node` and unblocks every link that starts or ends at it.
+    #[cfg(test)]
     pub(crate) fn heal(&self, node: u64) {
         self.with(|t| {
             t.isolated.remove(&node);
@@ -46,6 +49,7 @@ impl NetworkFaults {
     }
 
     /// Drops messages sent by `from` to `to` (one direction only).
+    #[cfg(test)]
     pub(crate) fn block(&self, from: u64, to: u64) {
         self.with(|t| {
             t.blocked.insert((from, to));
@@ -53,6 +57,7 @@ impl NetworkFaults {
     }
 
     /// Removes every fault.
+    #[cfg(test)]
     pub(crate) fn heal_all(&self) {
         self.with(|t| {
             t.isolated.clear();

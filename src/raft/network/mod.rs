@@ -16,26 +16,15 @@ mod frame;
 mod rpc;
 mod server;
 
-#[allow(
-    unused_imports,
-    reason = "the raft node that uses the network is not wired yet"
-)]
-pub(crate) use client::{Channel, PeerClient, PeerNetwork};
-#[allow(
-    unused_imports,
-    reason = "the raft node that uses the network is not wired yet"
-)]
+pub(crate) use client::PeerNetwork;
+#[cfg(test)]
+pub(crate) use client::{Channel, PeerClient};
 pub(crate) use faults::NetworkFaults;
-#[allow(
-    unused_imports,
-    reason = "the raft node that uses the network is not wired yet"
-)]
+#[cfg(test)]
 pub(crate) use rpc::RaftRpc;
-#[allow(
-    unused_imports,
-    reason = "the raft node that uses the network is not wired yet"
-)]
-pub(crate) use server::{serve, serve_rpc};
+pub(crate) use server::serve;
+#[cfg(test)]
+pub(crate) use server::serve_rpc;
 
 #[cfg(test)]
 mod tests;
