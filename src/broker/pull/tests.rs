@@ -1,0 +1,146 @@
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use super::*;
+use crate::store::{
+    MessageStoreOptions, MessageToStore, NewEntry, RecordKind, decode_message, encode_message,
+    property, walk_messages,
+};
+
+/// A store holding `n` messages on TopicA queue 0, tagged TagA / TagB alternately (body = seq).
+fn store_with(n: u64) -> (tempfile::TempDir, MessageStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(MessageStoreOptions::in_dir(dir.path(), 1 << 20)).unwrap();
+    let addr: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+    for seq in 0..n {
+        let mut properties = BTreeMap::new();
+        let tag = if seq % 2 == 0 { "TagA" } else { "TagB" };
+        properties.insert(property::TAGS.to_string(), tag.to_string());
+        let body = encode_message(&MessageToStore {
+            queue_id: 0,
+            flag: 0,
+            queue_offset: 0,
+            physical_offset: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: addr,
+            store_timestamp: 0,
+            store_host: addr,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: seq.to_string().into_bytes(),
+            topic: "TopicA".into(),
+            properties,
+        })
+        .unwrap();
+        let index = seq + 1;
+        store
+            .commitlog()
+            .append(&[NewEntry {
+                index,
+                term: 1,
+                kind: RecordKind::Message,
+                body: &body,
+            }])
+            .unwrap();
+        let record = store.commitlog().get(index).unwrap().unwrap();
+        store.dispatch(&record).unwrap();
+    }
+    (dir, store)
+}
+
+fn request<'a>(offset: u64, max: u32, filter: &'a TagFilter) -> PullRequest<'a> {
+    PullRequest {
+        topic: "TopicA",
+        queue_id: 0,
+        offset,
+        max_messages: max,
+        max_bytes: DEFAULT_MAX_BYTES,
+        filter,
+    }
+}
+
+fn bodies(outcome: &PullOutcome) -> Vec<String> {
+    let body = outcome.body();
+    walk_messages(&body)
+        .map(|span| {
+            let (at, len) = span.unwrap();
+            let (m, _) = decode_message(&body[at..at + len]).unwrap();
+            String::from_utf8(m.message.body).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_pull_returns_messages_in_queue_order_up_to_the_count() {
+    let (_dir, store) = store_with(50);
+    let all = TagFilter::parse("*");
+    let out = pull(&store, &request(10, 32, &all)).unwrap();
+    assert_eq!(out.status, PullStatus::Found);
+    assert_eq!(out.messages.len(), 32);
+    assert_eq!(out.next_begin_offset, 42);
+    assert_eq!((out.min_offset, out.max_offset), (0, 50));
+    assert_eq!(bodies(&out)[0], "10");
+    assert_eq!(bodies(&out)[31], "41");
+}
+
+#[test]
+fn the_byte_budget_stops_a_pull_but_one_message_always_goes() {
+    let (_dir, store) = store_with(20);
+    let all = TagFilter::parse("");
+    let mut req = request(0, 32, &all);
+    req.max_bytes = 1;
+    let out = pull(&store, &req).unwrap();
+    assert_eq!(out.messages.len(), 1);
+    assert_eq!(out.next_begin_offset, 1);
+}
+
+#[test]
+fn tag_filters_match_by_hash_and_offsets_advance_over_the_rest() {
+    let (_dir, store) = store_with(20);
+    let b = TagFilter::parse("TagB");
+    let out = pull(&store, &request(0, 32, &b)).unwrap();
+    assert_eq!(
+        bodies(&out),
+        ["1", "3", "5", "7", "9", "11", "13", "15", "17", "19"]
+    );
+    assert_eq!(out.next_begin_offset, 20);
+    let either = TagFilter::parse(" TagA ||TagB ");
+    assert_eq!(either.tags().len(), 2);
+    assert_eq!(
+        pull(&store, &request(0, 32, &either))
+            .unwrap()
+            .messages
+            .len(),
+        20
+    );
+    let none = TagFilter::parse("TagC");
+    let out = pull(&store, &request(0, 32, &none)).unwrap();
+    assert_eq!(out.status, PullStatus::NoMatchedMessage);
+    assert_eq!(out.status.response_code(0), 20);
+    assert_eq!(out.next_begin_offset, 20);
+}
+
+#[test]
+fn offsets_outside_the_queue_get_the_statuses_clients_expect() {
+    let (_dir, store) = store_with(5);
+    let all = TagFilter::parse("*");
+    let at_end = pull(&store, &request(5, 32, &all)).unwrap();
+    assert_eq!(
+        (at_end.status, at_end.next_begin_offset),
+        (PullStatus::OffsetOverflowOne, 5)
+    );
+    assert_eq!(at_end.status.response_code(5), 19);
+    let past = pull(&store, &request(9, 32, &all)).unwrap();
+    assert_eq!(
+        (past.status, past.next_begin_offset),
+        (PullStatus::OffsetOverflowBadly, 5)
+    );
+    assert_eq!(past.status.response_code(9), 21);
+    let mut unknown = request(0, 32, &all);
+    unknown.queue_id = 3;
+    let out = pull(&store, &unknown).unwrap();
+    assert_eq!(out.status, PullStatus::NoMessageInQueue);
+    assert_eq!(out.status.response_code(0), 19);
+    assert_eq!(out.status.response_code(7), 21);
+}
