@@ -313,6 +313,12 @@ impl RaftNode {
         self.leadership.clone()
     }
 
+    /// Changes whenever entries are applied (value: the last applied raft index). Held pulls
+    /// wait on it.
+    pub fn applied_watch(&self) -> watch::Receiver<u64> {
+        self.shared.applied_watch()
+    }
+
     /// The replicated topic, group and offset tables as of the last applied entry.
     pub fn tables(&self) -> Tables {
         self.shared.tables()

@@ -75,6 +75,8 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
 pub(crate) struct SmShared {
     store: Arc<MessageStore>,
     state: RwLock<SmState>,
+    /// Raft index of the last applied entry, for readers that wait for new data (long polling).
+    applied_tx: tokio::sync::watch::Sender<u64>,
     meta_path: PathBuf,
     snapshot_path: PathBuf,
 }
@@ -90,8 +92,10 @@ impl SmShared {
         if let Some(applied) = state.last_applied {
             store.replay_up_to(applied.index).map_err(io_err)?;
         }
+        let applied = state.last_applied.map_or(0, |l| l.index);
         Ok(Arc::new(SmShared {
             store,
+            applied_tx: tokio::sync::watch::Sender::new(applied),
             state: RwLock::new(state),
             meta_path,
             snapshot_path: dir.join("snapshot"),
@@ -101,6 +105,11 @@ impl SmShared {
     /// The replicated tables as of the last applied entry.
     pub(crate) fn tables(&self) -> Tables {
         self.read().tables.clone()
+    }
+
+    /// A receiver that changes whenever entries are applied (its value: the last applied index).
+    pub(crate) fn applied_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.applied_tx.subscribe()
     }
 
     /// Flushes derived data, then persists the applied id, membership and tables.
@@ -235,6 +244,8 @@ impl SmShared {
         self.store
             .install_base(applied, &thin.queues)
             .map_err(io_err)?;
+        self.applied_tx
+            .send_replace(meta.last_log_id.map_or(0, |l| l.index));
         *state = SmState {
             last_applied: meta.last_log_id,
             membership: meta.last_membership.clone(),
@@ -288,12 +299,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     where
         Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
     {
+        let mut last = None;
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
             let applied = self.shared.apply_one(&entry)?;
+            last = Some(applied.index);
             if let Some(responder) = responder {
                 responder.send(applied);
             }
+        }
+        if let Some(index) = last {
+            self.shared.applied_tx.send_replace(index);
         }
         Ok(())
     }
