@@ -7,5 +7,6 @@
 //! when the remoting layer lands.
 
 pub mod names;
+pub mod offsets;
 pub mod pull;
 pub mod send;
