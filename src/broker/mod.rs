@@ -10,3 +10,4 @@ pub mod names;
 pub mod offsets;
 pub mod pull;
 pub mod send;
+pub mod topics;

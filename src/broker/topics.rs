@@ -1,0 +1,160 @@
+//! Which topics a broker group has, and what a send to an unknown topic does (remoting.md §4.2
+//! step 3, §10.2).
+//!
+//! Topics live in the replicated tables. On top of them a broker *advertises* the system
+//! topics RocketMQ brokers create at start (TBW102 when auto-create is on, SELF_TEST_TOPIC,
+//! BenchmarkTest, the cluster-name and broker-name topics, OFFSET_MOVED_EVENT): they are derived
+//! from the config on every replica alike, so they need no log entry. A send to an unknown
+//! topic is auto-created from the default topic (a replicated admin entry the handler proposes),
+//! or creates a `%RETRY%` topic, or is refused with TOPIC_NOT_EXIST.
+
+use std::collections::BTreeMap;
+
+use super::names::{RETRY_PREFIX, TBW102};
+use crate::raft::tables::{PERM_READ, PERM_WRITE, Tables, TopicConfig};
+
+/// Permission bit that lets a topic be used as an auto-create template.
+pub const PERM_INHERIT: u32 = 1;
+
+/// What the broker config says about topics.
+#[derive(Debug, Clone)]
+pub struct TopicDefaults {
+    /// `autoCreateTopicEnable`.
+    pub auto_create: bool,
+    /// `defaultTopicQueueNums`: queues of TBW102.
+    pub default_queue_nums: u32,
+    pub cluster_name: String,
+    pub broker_name: String,
+}
+
+fn topic(name: &str, queues: u32, perm: u32) -> TopicConfig {
+    TopicConfig {
+        name: name.to_string(),
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm,
+        order: false,
+    }
+}
+
+/// The topics this broker group advertises: the replicated ones plus the system topics.
+pub fn effective_topics(
+    tables: &Tables,
+    defaults: &TopicDefaults,
+) -> BTreeMap<String, TopicConfig> {
+    let mut all = BTreeMap::new();
+    let rw = PERM_READ | PERM_WRITE;
+    if defaults.auto_create {
+        all.insert(
+            TBW102.to_string(),
+            topic(TBW102, defaults.default_queue_nums, rw | PERM_INHERIT),
+        );
+    }
+    for (name, queues) in [
+        ("SELF_TEST_TOPIC", 1),
+        ("BenchmarkTest", 1024),
+        ("OFFSET_MOVED_EVENT", 1),
+    ] {
+        all.insert(name.to_string(), topic(name, queues, rw));
+    }
+    for name in [&defaults.cluster_name, &defaults.broker_name] {
+        if !name.is_empty() {
+            all.insert(name.clone(), topic(name, 1, PERM_INHERIT));
+        }
+    }
+    for (name, config) in &tables.topics {
+        all.insert(name.clone(), config.clone());
+    }
+    all
+}
+
+/// What to do with a send to `topic`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendTopic {
+    /// The topic exists.
+    Exists(TopicConfig),
+    /// Create it (propose an admin entry), then send.
+    Create(TopicConfig),
+    /// TOPIC_NOT_EXIST (17) with this remark.
+    NotExist(String),
+}
+
+/// Resolves the topic of a send: existing, auto-created from `default_topic` with at most
+/// `requested_queues` queues, a new retry topic, or not existing.
+pub fn resolve_for_send(
+    tables: &Tables,
+    defaults: &TopicDefaults,
+    name: &str,
+    default_topic: &str,
+    requested_queues: u32,
+) -> SendTopic {
+    let topics = effective_topics(tables, defaults);
+    if let Some(t) = topics.get(name) {
+        return SendTopic::Exists(t.clone());
+    }
+    if let Some(template) = topics.get(default_topic)
+        && template.perm & PERM_INHERIT != 0
+    {
+        let queues = requested_queues.clamp(1, template.write_queue_nums.max(1));
+        return SendTopic::Create(topic(name, queues, template.perm & !PERM_INHERIT));
+    }
+    if name.starts_with(RETRY_PREFIX) {
+        return SendTopic::Create(topic(name, 1, PERM_READ | PERM_WRITE));
+    }
+    SendTopic::NotExist(format!("topic[{name}] not exist, apply first please!"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults(auto_create: bool) -> TopicDefaults {
+        TopicDefaults {
+            auto_create,
+            default_queue_nums: 8,
+            cluster_name: "RaftCluster".into(),
+            broker_name: "RaftNode00".into(),
+        }
+    }
+
+    #[test]
+    fn system_topics_are_advertised_and_tbw102_only_with_auto_create() {
+        let all = effective_topics(&Tables::default(), &defaults(true));
+        assert_eq!(all[TBW102].perm, 7);
+        assert_eq!(all[TBW102].write_queue_nums, 8);
+        assert!(all.contains_key("RaftCluster") && all.contains_key("RaftNode00"));
+        assert!(!effective_topics(&Tables::default(), &defaults(false)).contains_key(TBW102));
+    }
+
+    #[test]
+    fn an_unknown_topic_is_created_from_tbw102_with_at_most_its_queues() {
+        let t = Tables::default();
+        match resolve_for_send(&t, &defaults(true), "Orders", TBW102, 4) {
+            SendTopic::Create(c) => assert_eq!((c.write_queue_nums, c.perm), (4, 6)),
+            other => panic!("{other:?}"),
+        }
+        match resolve_for_send(&t, &defaults(true), "Orders", TBW102, 64) {
+            SendTopic::Create(c) => assert_eq!(c.write_queue_nums, 8),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn without_auto_create_only_retry_topics_appear_by_themselves() {
+        let t = Tables::default();
+        assert!(matches!(
+            resolve_for_send(&t, &defaults(false), "Orders", TBW102, 4),
+            SendTopic::NotExist(r) if r == "topic[Orders] not exist, apply first please!"
+        ));
+        assert!(matches!(
+            resolve_for_send(&t, &defaults(false), "%RETRY%g", TBW102, 4),
+            SendTopic::Create(c) if c.write_queue_nums == 1
+        ));
+        let mut t = Tables::default();
+        t.topics.insert("Orders".into(), topic("Orders", 2, 6));
+        assert!(matches!(
+            resolve_for_send(&t, &defaults(false), "Orders", TBW102, 4),
+            SendTopic::Exists(c) if c.write_queue_nums == 2
+        ));
+    }
+}
