@@ -6,6 +6,7 @@
 //! §5.4). The request handlers, registration with the nameservers and long polling join them
 //! when the remoting layer lands.
 
+pub mod clients;
 pub mod heartbeat;
 pub mod names;
 pub mod offsets;
