@@ -7,6 +7,7 @@
 //! when the remoting layer lands.
 
 pub mod clients;
+pub mod consumer_offsets;
 pub mod heartbeat;
 pub mod names;
 pub mod offsets;

@@ -1,0 +1,115 @@
+//! Consumer offsets on the leader: commits coalesced into one replicated entry per interval
+//! (remoting.md §5.5; DESIGN.md "Metadata goes through the log").
+//!
+//! Clients commit every 5 s and on every pull (the COMMIT_OFFSET bit); proposing each commit
+//! would put a Raft entry per pull on the log. The leader keeps the latest commit per queue in
+//! an [`OffsetCoalescer`] and proposes them together every interval; queries see the pending
+//! value at once (read-your-writes on the leader), and after a failover the new leader answers
+//! from the replicated tables, losing at most one interval (RocketMQ's DLedger mode loses up to
+//! 10 s, see ecosystem.md §7).
+
+use std::collections::BTreeMap;
+
+use crate::raft::tables::{OffsetCommit, OffsetUpdate, Tables};
+
+/// Pending commits: (group, topic, queue id) → offset.
+#[derive(Debug, Default)]
+pub struct OffsetCoalescer {
+    pending: BTreeMap<(String, String, u32), u64>,
+}
+
+impl OffsetCoalescer {
+    /// Records a client's commit. Negative offsets (ali-ons sends -1 for queues it has not
+    /// consumed) are ignored by the caller's parsing; a lower offset than a pending one is kept
+    /// out, as the replicated table would refuse it anyway.
+    pub fn commit(&mut self, group: &str, topic: &str, queue_id: u32, offset: u64) {
+        let slot = self
+            .pending
+            .entry((group.to_string(), topic.to_string(), queue_id))
+            .or_insert(offset);
+        *slot = (*slot).max(offset);
+    }
+
+    /// The offset a query answers: the pending commit if newer than the replicated one.
+    pub fn query(&self, tables: &Tables, group: &str, topic: &str, queue_id: u32) -> Option<u64> {
+        let pending = self
+            .pending
+            .get(&(group.to_string(), topic.to_string(), queue_id))
+            .copied();
+        pending.max(tables.offset(group, topic, queue_id))
+    }
+
+    /// Takes everything pending as one entry to propose (`None` when nothing is pending).
+    pub fn take(&mut self) -> Option<OffsetCommit> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let updates = std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|((group, topic, queue_id), offset)| OffsetUpdate {
+                group,
+                topic,
+                queue_id,
+                offset,
+            })
+            .collect();
+        Some(OffsetCommit {
+            updates,
+            reset: false,
+        })
+    }
+
+    /// Puts back what a failed proposal carried, keeping anything newer committed meanwhile.
+    pub fn restore(&mut self, commit: OffsetCommit) {
+        for u in commit.updates {
+            self.commit(&u.group, &u.topic, u.queue_id, u.offset);
+        }
+    }
+}
+
+/// What QUERY_CONSUMER_OFFSET answers for a group with no stored offset: 0 when the queue still
+/// starts at 0 (so "produce first, consume later" reads from the beginning, as a young Java
+/// broker does), else nothing (QUERY_NOT_FOUND; the client then applies its consumeFromWhere).
+pub fn offset_without_commit(queue_min_offset: u64) -> Option<u64> {
+    (queue_min_offset == 0).then_some(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::tables::encode;
+
+    #[test]
+    fn commits_coalesce_to_the_highest_offset_per_queue() {
+        let mut c = OffsetCoalescer::default();
+        c.commit("g", "T", 0, 5);
+        c.commit("g", "T", 0, 9);
+        c.commit("g", "T", 0, 7);
+        c.commit("g", "T", 1, 3);
+        let tables = Tables::default();
+        assert_eq!(c.query(&tables, "g", "T", 0), Some(9));
+        let commit = c.take().expect("pending");
+        assert_eq!(commit.updates.len(), 2);
+        assert!(c.take().is_none());
+        let mut tables = Tables::default();
+        tables.apply_offsets(&encode(&commit).unwrap()).unwrap();
+        assert_eq!(c.query(&tables, "g", "T", 0), Some(9));
+        assert_eq!(c.query(&tables, "g", "T", 2), None);
+    }
+
+    #[test]
+    fn a_failed_proposal_is_restored_without_losing_newer_commits() {
+        let mut c = OffsetCoalescer::default();
+        c.commit("g", "T", 0, 5);
+        let taken = c.take().unwrap();
+        c.commit("g", "T", 0, 8);
+        c.restore(taken);
+        assert_eq!(c.query(&Tables::default(), "g", "T", 0), Some(8));
+    }
+
+    #[test]
+    fn a_young_queue_answers_zero_without_a_commit() {
+        assert_eq!(offset_without_commit(0), Some(0));
+        assert_eq!(offset_without_commit(10), None);
+    }
+}
