@@ -1,10 +1,20 @@
 //! The broker: what a RocketMQ broker does for clients, on top of the raft layer.
 //!
-//! Today it holds the pieces that need no wire types: name rules (`names`), the send path
-//! (`send`: stored messages and batches built and validated) and the pull path
-//! (`pull`: tag filters, reading a consume queue, the statuses and offsets of remoting.md
-//! §5.4). The request handlers, registration with the nameservers and long polling join them
-//! when the remoting layer lands.
+//! The pieces that need no wire types come first, each pure and tested on its own:
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | `names` | topic and group name rules, with the remarks Java brokers send |
+//! | `topics` | advertised topics (replicated + system) and send-time resolution (auto-create, retry, TOPIC_NOT_EXIST) |
+//! | `send` | stored messages and batches built from a send's fields; MESSAGE_ILLEGAL checks |
+//! | `pull` | tag filters and one pull's read of a consume queue, with RocketMQ's statuses and offsets |
+//! | `offsets` | max / min / earliest store time / offset for a timestamp |
+//! | `heartbeat` | the HEART_BEAT body, read leniently (every real client's quirks) |
+//! | `clients` | producer and consumer groups from heartbeats; which groups to notify |
+//! | `consumer_offsets` | commits coalesced into one replicated entry per interval |
+//!
+//! The request handlers (a `match` on the request code), registration with the nameservers and
+//! long polling join them on top of the remoting layer.
 
 pub mod clients;
 pub mod consumer_offsets;
