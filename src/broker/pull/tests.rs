@@ -144,3 +144,66 @@ fn offsets_outside_the_queue_get_the_statuses_clients_expect() {
     assert_eq!(out.status.response_code(0), 19);
     assert_eq!(out.status.response_code(7), 21);
 }
+
+#[tokio::test]
+async fn a_held_pull_returns_as_soon_as_a_message_is_applied() {
+    let (_dir, store) = store_with(3);
+    let store = std::sync::Arc::new(store);
+    let (tx, mut rx) = tokio::sync::watch::channel(0u64);
+    let all = TagFilter::parse("*");
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let extra = store_with(4).1; // a fourth message, built the same way
+            let record = extra.commitlog().get(4).unwrap().unwrap();
+            store.commitlog().append_raw(&[record.as_bytes()]).unwrap();
+            let copy = store.commitlog().get(4).unwrap().unwrap();
+            store.dispatch(&copy).unwrap();
+            tx.send_replace(4);
+        })
+    };
+    let started = std::time::Instant::now();
+    let out = pull_or_wait(
+        &store,
+        &request(3, 32, &all),
+        &mut rx,
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, PullStatus::Found);
+    assert_eq!(bodies(&out), ["3"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    writer.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_held_pull_gives_up_after_its_hold_time() {
+    let (_dir, store) = store_with(2);
+    let (_tx, mut rx) = tokio::sync::watch::channel(0u64);
+    let all = TagFilter::parse("*");
+    let started = std::time::Instant::now();
+    let out = pull_or_wait(
+        &store,
+        &request(2, 32, &all),
+        &mut rx,
+        std::time::Duration::from_millis(150),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, PullStatus::OffsetOverflowOne);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(140));
+    // Offsets that moved are answered at once, never held.
+    let started = std::time::Instant::now();
+    let out = pull_or_wait(
+        &store,
+        &request(9, 32, &all),
+        &mut rx,
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, PullStatus::OffsetOverflowBadly);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}
