@@ -39,20 +39,9 @@ fn message(seq: u64) -> Bytes {
     let body = vec![b'x'; 1024];
     Bytes::from(
         encode_message(&MessageToStore {
-            queue_id: (seq % 8) as i32,
-            flag: 0,
-            queue_offset: 0,
-            physical_offset: 0,
-            sys_flag: 0,
-            born_timestamp: 0,
             born_host: addr,
-            store_timestamp: 0,
             store_host: addr,
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body,
-            topic: "BenchmarkTest".into(),
-            properties: BTreeMap::new(),
+            ..MessageToStore::new("BenchmarkTest", (seq % 8) as i32, body)
         })
         .expect("message encodes"),
     )

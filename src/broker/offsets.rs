@@ -92,7 +92,6 @@ pub fn offset_for_timestamp(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::net::SocketAddr;
 
     use super::*;
@@ -105,20 +104,10 @@ mod tests {
         let host: SocketAddr = "127.0.0.1:30911".parse().unwrap();
         for (i, t) in times.iter().enumerate() {
             let body = encode_message(&MessageToStore {
-                queue_id: 1,
-                flag: 0,
-                queue_offset: 0,
-                physical_offset: 0,
-                sys_flag: 0,
-                born_timestamp: 0,
                 born_host: born,
                 store_timestamp: *t,
                 store_host: host,
-                reconsume_times: 0,
-                prepared_transaction_offset: 0,
-                body: b"x".to_vec(),
-                topic: "T".into(),
-                properties: BTreeMap::new(),
+                ..MessageToStore::new("T", 1, b"x".to_vec())
             })
             .unwrap();
             let index = i as u64 + 1;

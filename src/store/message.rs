@@ -167,6 +167,29 @@ pub struct MessageToStore {
 }
 
 impl MessageToStore {
+    /// A message for `topic` / `queue_id` carrying `body`: no flag, no properties, zero
+    /// timestamps and offsets, unspecified IPv4 hosts. Callers set what they need with struct
+    /// update syntax.
+    pub fn new(topic: &str, queue_id: i32, body: Vec<u8>) -> MessageToStore {
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        MessageToStore {
+            queue_id,
+            flag: 0,
+            queue_offset: 0,
+            physical_offset: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: unspecified,
+            store_timestamp: 0,
+            store_host: unspecified,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body,
+            topic: topic.to_string(),
+            properties: Properties::new(),
+        }
+    }
+
     /// The TAGS property, if any.
     pub fn tags(&self) -> Option<&str> {
         self.properties.get(property::TAGS).map(String::as_str)

@@ -17,20 +17,10 @@ fn store_with(n: u64) -> (tempfile::TempDir, MessageStore) {
         let tag = if seq % 2 == 0 { "TagA" } else { "TagB" };
         properties.insert(property::TAGS.to_string(), tag.to_string());
         let body = encode_message(&MessageToStore {
-            queue_id: 0,
-            flag: 0,
-            queue_offset: 0,
-            physical_offset: 0,
-            sys_flag: 0,
-            born_timestamp: 0,
             born_host: addr,
-            store_timestamp: 0,
             store_host: addr,
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body: seq.to_string().into_bytes(),
-            topic: "TopicA".into(),
             properties,
+            ..MessageToStore::new("TopicA", 0, seq.to_string().into_bytes())
         })
         .unwrap();
         let index = seq + 1;

@@ -39,20 +39,16 @@ pub(crate) fn message(seq: u64) -> Bytes {
     let mut properties = BTreeMap::new();
     properties.insert(property::KEYS.to_string(), format!("k{seq}"));
     let body = encode_message(&MessageToStore {
-        queue_id: (seq % u64::from(QUEUES)) as i32,
-        flag: 0,
-        queue_offset: 0,
-        physical_offset: 0,
-        sys_flag: 0,
         born_timestamp: 1_700_000_000_000,
         born_host: addr,
         store_timestamp: 1_700_000_000_000 + seq as i64,
         store_host: addr,
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: format!("message {seq:08}").into_bytes(),
-        topic: TOPIC.to_string(),
         properties,
+        ..MessageToStore::new(
+            TOPIC,
+            (seq % u64::from(QUEUES)) as i32,
+            format!("message {seq:08}").into_bytes(),
+        )
     })
     .expect("message encodes");
     Bytes::from(body)

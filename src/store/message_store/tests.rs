@@ -32,20 +32,12 @@ fn message(topic: &str, queue_id: i32, seq: u64) -> Vec<u8> {
         .into(),
     );
     encode_message(&MessageToStore {
-        queue_id,
-        flag: 0,
-        queue_offset: 0,
-        physical_offset: 0,
-        sys_flag: 0,
         born_timestamp: 1_700_000_000_000,
         born_host: addr,
         store_timestamp: 1_700_000_000_000 + seq as i64,
         store_host: addr,
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: format!("payload {seq}").into_bytes(),
-        topic: topic.to_string(),
         properties,
+        ..MessageToStore::new(topic, queue_id, format!("payload {seq}").into_bytes())
     })
     .unwrap()
 }
