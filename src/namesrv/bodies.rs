@@ -3,7 +3,7 @@
 //! Owns the shapes only: [`TopicConfig`], [`DataVersion`], [`TopicConfigSerializeWrapper`],
 //! [`RegisterBrokerBody`], [`RegisterBrokerResult`], [`QueueData`], [`BrokerData`],
 //! [`TopicRouteData`], [`ClusterInfo`], [`TopicList`], [`KvTable`]. Never decides what goes in
-//! them: the route table (`RouteTable`) fills them, [`json`](super::json) reads and writes
+//! them: the [`RouteTable`](super::RouteTable) fills them, [`json`](super::json) reads and writes
 //! them, the remoting layer carries the bytes. The broker, the admin tool and the client reuse
 //! them.
 //!
