@@ -129,3 +129,96 @@ fn malformed_bodies_are_errors_not_panics() {
     assert!(decode_lenient::<BrokerData>(b"").is_err());
     assert!(BrokerData::decode(br#"{"brokerAddrs":{"x":"a"}}"#).is_err());
 }
+
+/// fastjson's form of `value`: integer-like object keys written bare.
+fn fastjson(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(map) => {
+            let members: Vec<String> = map
+                .iter()
+                .map(|(k, v)| {
+                    let key = if k.parse::<i64>().is_ok() {
+                        k.clone()
+                    } else {
+                        serde_json::to_string(k).unwrap()
+                    };
+                    format!("{key}:{}", fastjson(v))
+                })
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        serde_json::Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(fastjson).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A random JSON tree whose keys and strings are chosen to look like keys, numbers and escapes.
+fn random_value(rng: &mut rand::rngs::StdRng, depth: u32) -> serde_json::Value {
+    use rand::Rng;
+    use serde_json::Value;
+    const WORDS: &[&str] = &[
+        "0", "-1", "17", "a", "0:1", "{2:3}", "\"", "\\", "x\\\"y", ",4:", "é", " 5 ",
+    ];
+    let word = |rng: &mut rand::rngs::StdRng| WORDS[rng.random_range(0..WORDS.len())].to_string();
+    match if depth == 0 {
+        rng.random_range(0..3)
+    } else {
+        rng.random_range(0..5)
+    } {
+        0 => Value::from(rng.random_range(-100..100)),
+        1 => Value::from(word(rng)),
+        2 => Value::Bool(rng.random()),
+        3 => Value::Array(
+            (0..rng.random_range(0..4))
+                .map(|_| random_value(rng, depth - 1))
+                .collect(),
+        ),
+        _ => Value::Object(
+            (0..rng.random_range(0..4))
+                .map(|_| (word(rng), random_value(rng, depth - 1)))
+                .collect(),
+        ),
+    }
+}
+
+#[test]
+fn random_fastjson_text_quotes_back_to_the_same_value_and_random_bytes_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let seed = std::env::var("NAMESRV_JSON_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    println!("NAMESRV_JSON_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for _ in 0..2000 {
+        let value = random_value(&mut rng, 4);
+        let text = fastjson(&value);
+        let back: serde_json::Value = serde_json::from_str(&quoted(&text))
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}: {text}"));
+        assert_eq!(back, value, "seed {seed}: {text}");
+        let standard = value.to_string();
+        assert_eq!(
+            quoted(&standard),
+            standard,
+            "seed {seed}: standard JSON changed"
+        );
+        // Truncated or corrupted text: no panic, whatever the answer.
+        let mut bytes = text.into_bytes();
+        bytes.truncate(rng.random_range(0..=bytes.len()));
+        if !bytes.is_empty() && rng.random_bool(0.5) {
+            let i = rng.random_range(0..bytes.len());
+            bytes[i] = rng.random();
+        }
+        let _ = BrokerData::decode(&bytes);
+        let _ = ClusterInfo::decode(&bytes);
+        let _ = crate::namesrv::RegisterBrokerBody::decode(&bytes);
+    }
+}

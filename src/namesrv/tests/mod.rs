@@ -4,6 +4,8 @@
 mod bodies;
 mod dledger;
 mod json;
+mod liveness;
+mod model;
 mod route_table;
 
 use std::collections::BTreeMap;
