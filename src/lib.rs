@@ -9,10 +9,12 @@
 //! | [`config`] | RocketMQ `broker.conf` / `namesrv.conf` files → typed, validated configs | – |
 //! | [`store`] | mmap segments, the commitlog that *is* the Raft log, its raft index file, consume queues, key index, recovery, retention | `config` |
 //! | [`raft`] | openraft over the commitlog: log storage, state machine, peer network, leadership | `store`, `config` |
+//! | [`remoting`] | the RocketMQ 4.x remoting protocol: frames, commands, codes, typed headers, TCP server and client | – |
 //!
 //! The raft layer, the remoting protocol, the broker, the nameserver and the client join as
 //! their issues build them.
 
 pub mod config;
 pub mod raft;
+pub mod remoting;
 pub mod store;
