@@ -15,7 +15,7 @@
 //! is a [`DecodeError`], after which the stream cannot be resynchronised (close it). The body is
 //! a zero-copy slice of the frame. No input panics.
 //!
-//! The codec owns bytes only: it never reads sockets (`super::server`, `super::client`) and
+//! The codec owns bytes only: it never reads sockets ([`super::server`], [`super::client`]) and
 //! never interprets `ext_fields` ([`super::header`]).
 
 mod binary;

@@ -3,8 +3,8 @@
 //! rules in one place: a response copies its request's `opaque` and serialization (§1.3.3) and
 //! sets the response flag.
 //!
-//! This module never touches bytes (that is [`super::codec`]) nor sockets (`super::server`,
-//! `super::client`); typed views of `ext_fields` are [`super::header`].
+//! This module never touches bytes (that is [`super::codec`]) nor sockets ([`super::server`],
+//! [`super::client`]); typed views of `ext_fields` are [`super::header`].
 
 use std::collections::BTreeMap;
 
