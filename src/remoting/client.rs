@@ -86,6 +86,7 @@ pub struct InboundRequest {
     pub request: RemotingCommand,
     reply: mpsc::Sender<Bytes>,
     codec: FrameCodec,
+    addr: Arc<str>,
 }
 
 impl InboundRequest {
@@ -104,7 +105,7 @@ impl InboundRequest {
             .send(frame)
             .await
             .map_err(|_| ClientError::ConnectionClosed {
-                addr: String::from("server"),
+                addr: self.addr.to_string(),
             })
     }
 }
@@ -114,14 +115,22 @@ struct Connection {
     outbound: mpsc::Sender<Bytes>,
     pending: Arc<Pending>,
     reader: JoinHandle<()>,
-    /// Dropped with the connection: tells the writer to finish.
-    _close: watch::Sender<bool>,
+    /// Tells the writer to write what is queued and finish.
+    close: watch::Sender<bool>,
+}
+
+impl Connection {
+    /// Stops reading, fails every waiting request, lets the writer finish.
+    fn shut(&self) {
+        self.reader.abort();
+        self.pending.close();
+        let _ = self.close.send(true);
+    }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.reader.abort();
-        self.pending.close();
+        self.shut();
     }
 }
 
@@ -229,9 +238,12 @@ impl RemotingClient {
         }
     }
 
-    /// Drops the connection (requests in flight fail); the next call reconnects.
+    /// Closes the connection: requests waiting on it fail with
+    /// [`ClientError::ConnectionClosed`] at once; the next call reconnects.
     pub async fn close(&self) {
-        self.connection.lock().await.take();
+        if let Some(conn) = self.connection.lock().await.take() {
+            conn.shut();
+        }
     }
 
     /// Stamps the request, encodes it and finds a live connection.
@@ -289,6 +301,7 @@ impl RemotingClient {
     fn start(&self, stream: TcpStream) -> Connection {
         let (mut read, write) = stream.into_split();
         let (outbound, frames) = mpsc::channel(OUTBOUND_QUEUE);
+        let reply_addr: Arc<str> = Arc::from(self.addr.as_str());
         let (close_tx, close_rx) = watch::channel(false);
         let pending = Arc::new(Pending::default());
         let addr = self.addr.clone();
@@ -320,6 +333,7 @@ impl RemotingClient {
                             request,
                             reply: reply.clone(),
                             codec,
+                            addr: reply_addr.clone(),
                         };
                         if let Err(err) = inbound.try_send(inbound_request) {
                             let code = match &err {
@@ -345,7 +359,7 @@ impl RemotingClient {
             outbound,
             pending,
             reader,
-            _close: close_tx,
+            close: close_tx,
         }
     }
 }

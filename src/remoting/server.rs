@@ -57,7 +57,10 @@ pub trait Handler: Send + Sync + 'static {
         request: RemotingCommand,
     ) -> impl Future<Output = Option<RemotingCommand>> + Send;
 
-    /// Called once after a connection has closed and its requests have finished.
+    /// Called once, right after a connection has closed. Its requests may still be running:
+    /// they are left to finish (their responses are dropped), except at shutdown, where they
+    /// get [`ServerConfig::drain_deadline`] before this is called. Long work (a held pull) can
+    /// stop early on [`ConnectionInfo::closed`].
     fn connection_closed(&self, conn: &ConnectionInfo) -> impl Future<Output = ()> + Send {
         let _ = conn;
         async {}
@@ -273,10 +276,11 @@ fn log_join(done: Result<(), tokio::task::JoinError>) {
 
 /// Why the read loop ended, which decides what happens to requests in flight.
 enum End {
-    /// Shutdown: finish them within the drain deadline.
+    /// Shutdown: finish them within the drain deadline, then abort the rest.
     Shutdown,
-    /// Peer gone, bad frame, timeout: drop them.
-    Abort,
+    /// Peer gone, bad frame, timeout: let them finish on their own (handlers need not be
+    /// cancel-safe); their responses have nowhere to go and are dropped.
+    Gone,
 }
 
 /// Runs one connection over any byte stream (TCP here; a simulated network in tests later).
@@ -337,18 +341,18 @@ pub(crate) async fn serve_connection<S, H>(
             Ok(Some(cmd)) => cmd,
             Ok(None) => {
                 tracing::debug!(conn = id, %peer, "remoting connection closed by peer");
-                break End::Abort;
+                break End::Gone;
             }
             Err(err) => {
                 log_read_error(id, peer, &err);
-                break End::Abort;
+                break End::Gone;
             }
         };
         let permit = tokio::select! {
             () = signalled(&mut shutdown) => break End::Shutdown,
             permit = permits.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
-                Err(_) => break End::Abort, // never closed; kept total
+                Err(_) => break End::Gone, // never closed; kept total
             },
         };
         requests.spawn(handle_request(
@@ -359,20 +363,23 @@ pub(crate) async fn serve_connection<S, H>(
         ));
     };
 
-    if let End::Shutdown = end {
-        let drain = async {
-            while let Some(done) = requests.join_next().await {
-                log_join(done);
+    match end {
+        End::Shutdown => {
+            let drain = async {
+                while let Some(done) = requests.join_next().await {
+                    log_join(done);
+                }
+            };
+            if tokio::time::timeout(config.drain_deadline, drain)
+                .await
+                .is_err()
+            {
+                tracing::warn!(conn = id, %peer, "requests still running at the drain deadline");
             }
-        };
-        if tokio::time::timeout(config.drain_deadline, drain)
-            .await
-            .is_err()
-        {
-            tracing::warn!(conn = id, %peer, "requests still running at the drain deadline");
+            requests.abort_all();
         }
+        End::Gone => requests.detach_all(),
     }
-    requests.abort_all();
     conn.inner.pending.close();
     let _ = close_tx.send(true);
     match writer.await {

@@ -33,12 +33,15 @@ async fn bounded<F: std::future::Future>(test: F) -> F::Output {
 struct TestHandler {
     connections: Mutex<Vec<ConnectionInfo>>,
     seen: mpsc::UnboundedSender<(u64, i32)>,
+    done: mpsc::UnboundedSender<i64>,
     closed: mpsc::UnboundedSender<u64>,
 }
 
 struct Probes {
     /// (connection id, code) of every request handled.
     seen: mpsc::UnboundedReceiver<(u64, i32)>,
+    /// `n` of every GET_MAX_OFFSET whose handler ran to its end.
+    done: mpsc::UnboundedReceiver<i64>,
     /// Ids of closed connections.
     closed: mpsc::UnboundedReceiver<u64>,
 }
@@ -46,13 +49,15 @@ struct Probes {
 impl TestHandler {
     fn new() -> (Arc<Self>, Probes) {
         let (seen_tx, seen) = mpsc::unbounded_channel();
+        let (done_tx, done) = mpsc::unbounded_channel();
         let (closed_tx, closed) = mpsc::unbounded_channel();
         let handler = TestHandler {
             connections: Mutex::new(Vec::new()),
             seen: seen_tx,
+            done: done_tx,
             closed: closed_tx,
         };
-        (Arc::new(handler), Probes { seen, closed })
+        (Arc::new(handler), Probes { seen, done, closed })
     }
 
     fn last_connection(&self) -> ConnectionInfo {
@@ -77,6 +82,7 @@ impl Handler for TestHandler {
                         .unwrap_or(0)
                 };
                 tokio::time::sleep(Duration::from_millis(field("delayMs") as u64)).await;
+                let _ = self.done.send(field("n"));
                 let header = GetMaxOffsetResponseHeader { offset: field("n") };
                 Some(
                     req.success_response()
@@ -575,6 +581,33 @@ async fn shutdown_lets_a_request_in_hand_finish() {
             resp.header::<GetMaxOffsetResponseHeader>().unwrap().offset,
             4
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_in_flight_when_its_client_leaves_still_runs_to_completion() {
+    bounded(async {
+        let (handler, mut probes) = TestHandler::new();
+        let server = Server::start(handler, ServerConfig::default()).await;
+        let client = Arc::new(client(server.addr, SerializeType::Json));
+        let waiting = {
+            let client = client.clone();
+            tokio::spawn(async move { client.invoke(max_offset_request(9, 300), CALL).await })
+        };
+        probes.seen.recv().await.expect("the request arrived");
+        client.close().await;
+        let err = waiting.await.unwrap().unwrap_err();
+        assert!(matches!(err, ClientError::ConnectionClosed { .. }), "{err}");
+        probes.closed.recv().await.expect("close reported at once");
+        // The handler was not cancelled: it gets to its response (which goes nowhere), and the
+        // server carries on.
+        assert_eq!(probes.done.recv().await, Some(9));
+        client
+            .invoke(max_offset_request(10, 0), CALL)
+            .await
+            .unwrap();
+        server.stop().await;
     })
     .await;
 }
