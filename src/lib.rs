@@ -9,14 +9,15 @@
 //! | [`config`] | RocketMQ `broker.conf` / `namesrv.conf` files → typed, validated configs | – |
 //! | [`store`] | mmap segments, the commitlog that *is* the Raft log, its raft index file, consume queues, key index, recovery, retention | `config` |
 //! | [`raft`] | openraft over the commitlog: log storage, state machine, peer network, leadership | `store`, `config` |
+//! | [`remoting`] | the RocketMQ 4.x remoting protocol: frames, commands, codes, typed headers, TCP server and client | – |
 //! | [`broker`] | what a broker does for clients: names, topics, send, pull, offsets, clients (handlers join with remoting) | `raft`, `store` |
 //! | [`namesrv`] | the nameserver's route table (registration, master changes, routes, liveness) and its JSON bodies | – |
 //!
-//! The remoting protocol, the request handlers, the client and the binaries join as their
-//! issues build them.
+//! The request handlers, the client and the binaries join as their issues build them.
 
 pub mod broker;
 pub mod config;
 pub mod namesrv;
 pub mod raft;
+pub mod remoting;
 pub mod store;
