@@ -18,9 +18,18 @@
 
 pub mod clients;
 pub mod consumer_offsets;
+mod handle_admin;
+mod handle_clients;
+mod handle_offsets;
+mod handle_pull;
+mod handle_send;
 pub mod heartbeat;
 pub mod names;
 pub mod offsets;
 pub mod pull;
+pub mod register;
 pub mod send;
+pub mod server;
 pub mod topics;
+
+pub use server::{Broker, BrokerError, BrokerHandler};

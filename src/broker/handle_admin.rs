@@ -1,0 +1,159 @@
+//! Admin requests: UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215),
+//! GET_ALL_TOPIC_CONFIG (21), GET_BROKER_CONFIG (26), GET_BROKER_RUNTIME_INFO (28),
+//! VIEW_MESSAGE_BY_ID (33): remoting.md §5.10, §6.
+//!
+//! Topic changes are replicated admin entries, proposed on the leader; after one commits the
+//! broker re-registers with the nameservers at once so the route follows.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::names::check_create_topic;
+use super::register::topic_wrapper;
+use super::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::namesrv::JsonBody;
+use crate::raft::ProposalKind;
+use crate::raft::tables::{AdminOp, TopicConfig, encode};
+use crate::remoting::header::admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
+use crate::remoting::{RemotingCommand, ResponseCode};
+
+async fn propose_admin(broker: &Broker, op: &AdminOp) -> Result<(), BrokerError> {
+    let body = encode(op).map_err(BrokerError::system)?;
+    broker
+        .propose(ProposalKind::Admin, Bytes::from(body))
+        .await?;
+    broker.topics_changed.notify_one();
+    Ok(())
+}
+
+pub(crate) async fn create_topic(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let h: CreateTopicRequestHeader = req
+        .header()
+        .map_err(|e| BrokerError::system(e.to_string()))?;
+    check_create_topic(&h.topic).map_err(super::handle_send::name_error)?;
+    broker.require_leader()?;
+    let queues = |n: i32, what: &str| {
+        u32::try_from(n)
+            .ok()
+            .filter(|&n| (1..=1024).contains(&n))
+            .ok_or_else(|| BrokerError::system(format!("{what} {n} is not between 1 and 1024")))
+    };
+    let topic = TopicConfig {
+        name: h.topic.clone(),
+        read_queue_nums: queues(h.read_queue_nums, "readQueueNums")?,
+        write_queue_nums: queues(h.write_queue_nums, "writeQueueNums")?,
+        perm: u32::try_from(h.perm).unwrap_or(6) & 7,
+        order: h.order,
+    };
+    propose_admin(broker, &AdminOp::PutTopic(topic)).await?;
+    Ok(req.success_response())
+}
+
+pub(crate) async fn delete_topic(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let h: DeleteTopicRequestHeader = req
+        .header()
+        .map_err(|e| BrokerError::system(e.to_string()))?;
+    broker.require_leader()?;
+    propose_admin(broker, &AdminOp::DeleteTopic(h.topic)).await?;
+    Ok(req.success_response())
+}
+
+pub(crate) fn all_topic_config(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let wrapper = topic_wrapper(broker, 0);
+    Ok(req
+        .success_response()
+        .with_body(Bytes::from(wrapper.encode())))
+}
+
+pub(crate) fn broker_config(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let text = broker.config.to_string();
+    let mut response = req.success_response().with_body(Bytes::from(text));
+    response.ext_fields.insert("version".into(), "0".into());
+    Ok(response)
+}
+
+pub(crate) fn runtime_info(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let status = broker.node.status();
+    let view = broker.store.commitlog().view();
+    let mut table = BTreeMap::new();
+    table.insert(
+        "brokerVersionDesc".to_string(),
+        "dledger-broker 0.1.0".to_string(),
+    );
+    table.insert(
+        "brokerRole".to_string(),
+        if broker.is_leader() {
+            "SYNC_MASTER"
+        } else {
+            "SLAVE"
+        }
+        .to_string(),
+    );
+    table.insert(
+        "commitLogMinOffset".to_string(),
+        broker
+            .store
+            .commitlog()
+            .segments()
+            .first()
+            .map_or(0, |s| s.0)
+            .to_string(),
+    );
+    table.insert("commitLogMaxOffset".to_string(), view.end.to_string());
+    table.insert("raftNodeId".to_string(), status.id.to_string());
+    table.insert("raftRole".to_string(), status.role.clone());
+    table.insert("raftTerm".to_string(), status.term.to_string());
+    table.insert(
+        "raftLeader".to_string(),
+        status.leader.map_or("-".into(), |l| l.to_string()),
+    );
+    table.insert(
+        "raftLastLogIndex".to_string(),
+        status.last_log_index.map_or("-".into(), |i| i.to_string()),
+    );
+    table.insert(
+        "raftCommitted".to_string(),
+        status.committed.map_or("-".into(), |i| i.to_string()),
+    );
+    table.insert(
+        "raftApplied".to_string(),
+        status.applied.map_or("-".into(), |i| i.to_string()),
+    );
+    table.insert(
+        "consumerGroups".to_string(),
+        lock(&broker.clients).consumer_groups().len().to_string(),
+    );
+    let body = serde_json::json!({ "table": table }).to_string();
+    Ok(req.success_response().with_body(Bytes::from(body)))
+}
+
+pub(crate) fn view_message(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let offset: u64 = req
+        .ext_fields
+        .get("offset")
+        .and_then(|o| o.trim().parse().ok())
+        .ok_or_else(|| BrokerError::system("the custom field offset is null"))?;
+    let log = broker.store.commitlog();
+    let size = log
+        .read_at(offset, 4)
+        .map_err(|e| BrokerError::system(e.to_string()))?
+        .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .and_then(|s| u64::try_from(s).ok())
+        .filter(|&s| s >= 36);
+    let message = match size {
+        Some(size) => log
+            .read_at(offset, size)
+            .map_err(|e| BrokerError::system(e.to_string()))?,
+        None => None,
+    };
+    match message {
+        Some(bytes) if crate::store::decode_message(&bytes).is_ok() => {
+            Ok(req.success_response().with_body(bytes))
+        }
+        _ => Err(BrokerError::new(
+            ResponseCode::SystemError,
+            format!("can not find message by the offset {offset}"),
+        )),
+    }
+}

@@ -1,0 +1,135 @@
+//! Client management: HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP (38),
+//! and the NOTIFY_CONSUMER_IDS_CHANGED (40) the broker sends when a group changes
+//! (remoting.md §5.1–5.3, §5.9).
+//!
+//! A heartbeat on the leader also makes sure each consumer group's subscription config and
+//! `%RETRY%<group>` topic exist (replicated admin entries), as a Java broker does.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::heartbeat::parse_heartbeat;
+use super::names::RETRY_PREFIX;
+use super::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::raft::ProposalKind;
+use crate::raft::tables::{AdminOp, GroupConfig, PERM_READ, PERM_WRITE, TopicConfig, encode};
+use crate::remoting::header::admin::{
+    GetConsumerListByGroupRequestHeader, NotifyConsumerIdsChangedRequestHeader,
+};
+use crate::remoting::{ConnectionInfo, RemotingCommand, RequestCode};
+
+pub(crate) async fn heartbeat(
+    broker: &Broker,
+    conn: &ConnectionInfo,
+    req: &RemotingCommand,
+) -> HandlerResult {
+    let hb = parse_heartbeat(&req.body).map_err(|e| BrokerError::system(e.to_string()))?;
+    let changed = lock(&broker.clients).heartbeat(conn.id(), &hb, Instant::now());
+    if broker.is_leader() {
+        for c in &hb.consumers {
+            ensure_group(broker, &c.group).await;
+        }
+    }
+    notify_groups(broker, &changed).await;
+    Ok(req.success_response())
+}
+
+/// Creates a consumer group's config and retry topic when missing (leader only, best effort:
+/// the next heartbeat tries again).
+async fn ensure_group(broker: &Broker, group: &str) {
+    let tables = broker.node.tables();
+    let mut ops = Vec::new();
+    if !tables.groups.contains_key(group) && broker.config.auto_create_subscription_group {
+        ops.push(AdminOp::PutGroup(GroupConfig {
+            name: group.to_string(),
+            consume_enable: true,
+            consume_broadcast_enable: true,
+            retry_queue_nums: 1,
+            retry_max_times: 16,
+        }));
+    }
+    let retry = format!("{RETRY_PREFIX}{group}");
+    if !tables.topics.contains_key(&retry) {
+        ops.push(AdminOp::PutTopic(TopicConfig {
+            name: retry,
+            read_queue_nums: 1,
+            write_queue_nums: 1,
+            perm: PERM_READ | PERM_WRITE,
+            order: false,
+        }));
+    }
+    let mut topics_changed = false;
+    for op in ops {
+        topics_changed |= matches!(op, AdminOp::PutTopic(_));
+        let Ok(body) = encode(&op) else { continue };
+        if let Err(e) = broker.propose(ProposalKind::Admin, Bytes::from(body)).await {
+            tracing::debug!(group, error = %e, "could not create the group's config yet");
+            return;
+        }
+    }
+    if topics_changed {
+        broker.topics_changed.notify_one();
+    }
+}
+
+pub(crate) async fn unregister_client(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let field = |k: &str| {
+        req.ext_fields
+            .get(k)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let Some(client_id) = field("clientID") else {
+        return Err(BrokerError::system("the custom field clientID is null"));
+    };
+    let changed =
+        lock(&broker.clients).unregister(client_id, field("producerGroup"), field("consumerGroup"));
+    notify_groups(broker, &changed).await;
+    Ok(req.success_response())
+}
+
+pub(crate) fn consumer_list(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let h: GetConsumerListByGroupRequestHeader = req
+        .header()
+        .map_err(|e| BrokerError::system(e.to_string()))?;
+    let ids = lock(&broker.clients).consumer_ids(&h.consumer_group);
+    if ids.is_empty() {
+        return Err(BrokerError::system(format!(
+            "no consumer for this group, {}",
+            h.consumer_group
+        )));
+    }
+    let body = serde_json::json!({ "consumerIdList": ids }).to_string();
+    Ok(req.success_response().with_body(Bytes::from(body)))
+}
+
+/// Sends NOTIFY_CONSUMER_IDS_CHANGED to every live connection of each changed group.
+pub(crate) async fn notify_groups(broker: &Broker, groups: &BTreeSet<String>) {
+    for group in groups {
+        let members = lock(&broker.clients).consumer_connections(group);
+        let targets: Vec<ConnectionInfo> = {
+            let conns = lock(&broker.connections);
+            members
+                .iter()
+                .filter_map(|m| conns.get(&m.connection).cloned())
+                .collect()
+        };
+        let header = NotifyConsumerIdsChangedRequestHeader {
+            consumer_group: group.clone(),
+        };
+        for conn in targets {
+            let notify = RemotingCommand::request(
+                RequestCode::NotifyConsumerIdsChanged,
+                Default::default(),
+                Bytes::new(),
+            )
+            .with_header(&header)
+            .into_oneway();
+            if let Err(e) = conn.send_oneway(notify).await {
+                tracing::debug!(group, error = %e, "could not notify a consumer");
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Consumer offsets and offset lookups: QUERY_CONSUMER_OFFSET (14), UPDATE_CONSUMER_OFFSET (15),
+//! GET_MAX_OFFSET (30), GET_MIN_OFFSET (31), SEARCH_OFFSET_BY_TIMESTAMP (29),
+//! GET_EARLIEST_MSG_STORETIME (32): remoting.md §5.5–5.6.
+//!
+//! Commits go to the leader's coalescer (one replicated entry per interval); queries answer the
+//! newest of the pending and the replicated offset. Lookups read applied data on any replica.
+
+use super::consumer_offsets::offset_without_commit;
+use super::offsets;
+use super::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::remoting::header::offset::{
+    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
+    GetMinOffsetResponseHeader, QueryConsumerOffsetRequestHeader,
+    QueryConsumerOffsetResponseHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
+    UpdateConsumerOffsetRequestHeader,
+};
+use crate::remoting::{CommandHeader, RemotingCommand, ResponseCode};
+
+fn header<H: CommandHeader>(req: &RemotingCommand) -> Result<H, BrokerError> {
+    req.header().map_err(|e| BrokerError::system(e.to_string()))
+}
+
+fn queue(queue_id: i32) -> Result<u32, BrokerError> {
+    u32::try_from(queue_id)
+        .map_err(|_| BrokerError::system(format!("queueId[{queue_id}] is illegal")))
+}
+
+pub(crate) fn query_consumer_offset(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let h: QueryConsumerOffsetRequestHeader = header(req)?;
+    let q = queue(h.queue_id)?;
+    let committed =
+        lock(&broker.offsets).query(&broker.node.tables(), &h.consumer_group, &h.topic, q);
+    let offset = committed
+        .or_else(|| offset_without_commit(offsets::min_offset(&broker.store, &h.topic, q)));
+    match offset {
+        Some(offset) => {
+            Ok(req
+                .success_response()
+                .with_header(&QueryConsumerOffsetResponseHeader {
+                    offset: offset as i64,
+                }))
+        }
+        None => Err(BrokerError::new(
+            ResponseCode::QueryNotFound,
+            "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
+        )),
+    }
+}
+
+pub(crate) fn update_consumer_offset(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let h: UpdateConsumerOffsetRequestHeader = header(req)?;
+    let q = queue(h.queue_id)?;
+    broker.require_leader()?;
+    // ali-ons commits -1 for queues it has not consumed yet: nothing to store.
+    if let Ok(offset) = u64::try_from(h.commit_offset) {
+        lock(&broker.offsets).commit(&h.consumer_group, &h.topic, q, offset);
+    }
+    Ok(req.success_response())
+}
+
+pub(crate) fn max_offset(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let h: GetMaxOffsetRequestHeader = header(req)?;
+    let offset = offsets::max_offset(&broker.store, &h.topic, queue(h.queue_id)?);
+    Ok(req
+        .success_response()
+        .with_header(&GetMaxOffsetResponseHeader {
+            offset: offset as i64,
+        }))
+}
+
+pub(crate) fn min_offset(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let h: GetMinOffsetRequestHeader = header(req)?;
+    let offset = offsets::min_offset(&broker.store, &h.topic, queue(h.queue_id)?);
+    Ok(req
+        .success_response()
+        .with_header(&GetMinOffsetResponseHeader {
+            offset: offset as i64,
+        }))
+}
+
+pub(crate) fn search_offset(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let h: SearchOffsetRequestHeader = header(req)?;
+    let offset =
+        offsets::offset_for_timestamp(&broker.store, &h.topic, queue(h.queue_id)?, h.timestamp)
+            .map_err(|e| BrokerError::system(e.to_string()))?;
+    Ok(req
+        .success_response()
+        .with_header(&SearchOffsetResponseHeader {
+            offset: offset as i64,
+        }))
+}
+
+pub(crate) fn earliest_store_time(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let h: GetMinOffsetRequestHeader = header(req)?;
+    let time = offsets::earliest_store_time(&broker.store, &h.topic, queue(h.queue_id)?)
+        .map_err(|e| BrokerError::system(e.to_string()))?;
+    let mut response = req.success_response();
+    response
+        .ext_fields
+        .insert("timestamp".into(), time.to_string());
+    Ok(response)
+}

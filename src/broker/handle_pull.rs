@@ -1,0 +1,133 @@
+//! PULL_MESSAGE (11): remoting.md §5.4.
+//!
+//! Topic and queue checks, the subscription (from the request or the group's heartbeat), the
+//! commit-offset piggy-back, then [`pull_or_wait`]: a pull that finds nothing new is held until
+//! a message is applied, the client's suspend time passes, or the client disconnects. Every
+//! response carries the four offset fields, whatever its code. Any replica answers from its
+//! applied data, so pulls keep working on followers.
+
+use std::time::Duration;
+
+use super::names::check_topic;
+use super::pull::{DEFAULT_MAX_BYTES, PullRequest, TagFilter, pull_or_wait};
+use super::server::{Broker, BrokerError, HandlerResult, lock};
+use super::topics::effective_topics;
+use crate::remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};
+
+/// PullSysFlag bits.
+const COMMIT_OFFSET: i32 = 1;
+const SUSPEND: i32 = 2;
+const SUBSCRIPTION: i32 = 4;
+/// Held pulls never outlast this (clients wait 30 s for the response).
+const MAX_HOLD: Duration = Duration::from_secs(20);
+
+pub(crate) async fn pull(
+    broker: &Broker,
+    conn: &ConnectionInfo,
+    req: &RemotingCommand,
+) -> HandlerResult {
+    let h: PullMessageRequestHeader = req
+        .header()
+        .map_err(|e| BrokerError::system(e.to_string()))?;
+    check_topic(&h.topic).map_err(super::handle_send::name_error)?;
+    let topics = effective_topics(&broker.node.tables(), &broker.topic_defaults);
+    let Some(topic) = topics.get(&h.topic) else {
+        return Err(BrokerError::new(
+            ResponseCode::TopicNotExist,
+            format!("topic[{}] not exist, apply first please!", h.topic),
+        ));
+    };
+    let queue_id = match u32::try_from(h.queue_id) {
+        Ok(q) if q < topic.read_queue_nums.max(topic.write_queue_nums) => q,
+        _ => {
+            return Err(BrokerError::system(format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                h.queue_id,
+                h.topic,
+                topic.read_queue_nums,
+                conn.peer()
+            )));
+        }
+    };
+
+    let filter = if h.sys_flag & SUBSCRIPTION != 0 {
+        subscription_filter(
+            h.expression_type.as_deref(),
+            h.subscription.as_deref().unwrap_or("*"),
+        )?
+    } else {
+        let clients = lock(&broker.clients);
+        let Some(sub) = clients.subscription(&h.consumer_group, &h.topic) else {
+            return Err(BrokerError::new(
+                ResponseCode::SubscriptionNotExist,
+                format!(
+                    "the consumer's subscription not exist, group: {} topic: {}",
+                    h.consumer_group, h.topic
+                ),
+            ));
+        };
+        subscription_filter(Some(&sub.expression_type), &sub.expression)?
+    };
+
+    if h.sys_flag & COMMIT_OFFSET != 0 && h.commit_offset >= 0 && broker.is_leader() {
+        lock(&broker.offsets).commit(
+            &h.consumer_group,
+            &h.topic,
+            queue_id,
+            h.commit_offset as u64,
+        );
+    }
+
+    let request = PullRequest {
+        topic: &h.topic,
+        queue_id,
+        offset: u64::try_from(h.queue_offset).unwrap_or(0),
+        max_messages: u32::try_from(h.max_msg_nums).unwrap_or(32).clamp(1, 1024),
+        max_bytes: h
+            .max_msg_bytes
+            .and_then(|b| u64::try_from(b).ok())
+            .filter(|&b| b > 0)
+            .unwrap_or(DEFAULT_MAX_BYTES),
+        filter: &filter,
+    };
+    let hold = if h.sys_flag & SUSPEND != 0 {
+        Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0)).min(MAX_HOLD)
+    } else {
+        Duration::ZERO
+    };
+    let mut applied = broker.node.applied_watch();
+    let store = broker.store.as_ref();
+    let outcome = tokio::select! {
+        r = pull_or_wait(store, &request, &mut applied, hold) => r,
+        () = conn.closed() => return Err(BrokerError::system("the client disconnected")),
+    }
+    .map_err(|e| BrokerError::system(e.to_string()))?;
+
+    let code = ResponseCode::from_i32(outcome.status.response_code(request.offset));
+    let header = PullMessageResponseHeader {
+        next_begin_offset: outcome.next_begin_offset as i64,
+        min_offset: outcome.min_offset as i64,
+        max_offset: outcome.max_offset as i64,
+        suggest_which_broker_id: 0,
+    };
+    let mut response =
+        RemotingCommand::response_to(req, code, Some(outcome.status.name().to_string()))
+            .with_header(&header);
+    if code.is_success() {
+        response = response.with_body(outcome.body());
+    }
+    Ok(response)
+}
+
+fn subscription_filter(
+    expression_type: Option<&str>,
+    expression: &str,
+) -> Result<TagFilter, BrokerError> {
+    match expression_type.map(str::trim) {
+        None | Some("") | Some("TAG") => Ok(TagFilter::parse(expression)),
+        Some(other) => Err(BrokerError::system(format!(
+            "The broker does not support consumer to filter message by {other}"
+        ))),
+    }
+}

@@ -1,0 +1,157 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): remoting.md §4.
+//!
+//! Validate (names, leadership, topic, queue id, size, properties), build the stored
+//! message(s), propose them, and answer only once they are committed and applied, with the
+//! offset msgIds and queue offsets every replica agrees on.
+
+use std::net::{IpAddr, SocketAddr};
+
+use bytes::Bytes;
+
+use super::names::{NameError, check_send_topic};
+use super::send::{SendContext, build_batch, build_message, parse_batch, parse_send_properties};
+use super::server::{Broker, BrokerError, HandlerResult, now_ms};
+use super::topics::{SendTopic, resolve_for_send};
+use crate::raft::ProposalKind;
+use crate::raft::tables::{AdminOp, encode};
+use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
+use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};
+use crate::store::offset_msg_id;
+
+/// Maps a name problem onto the code Java answers.
+pub(crate) fn name_error(e: NameError) -> BrokerError {
+    let code = match e {
+        NameError::SendForbidden(_) => ResponseCode::NoPermission,
+        _ => ResponseCode::SystemError,
+    };
+    BrokerError::new(code, e.to_string())
+}
+
+/// The producer's address as stored in BORNHOST: IPv4-mapped IPv6 peers are stored as IPv4,
+/// so strict 4.x decoders (ali-ons) always see 4-byte hosts.
+fn born_host(peer: SocketAddr) -> SocketAddr {
+    match peer.ip() {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(IpAddr::V4(v4), peer.port()),
+            None if v6.is_loopback() => SocketAddr::from(([127, 0, 0, 1], peer.port())),
+            None => peer,
+        },
+        IpAddr::V4(_) => peer,
+    }
+}
+
+/// Handles a send or a batch send.
+pub(crate) async fn send(
+    broker: &Broker,
+    conn: &ConnectionInfo,
+    req: &RemotingCommand,
+    batch: bool,
+) -> HandlerResult {
+    let header = SendMessageRequestHeader::from_command(req)
+        .map_err(|e| BrokerError::system(e.to_string()))?;
+    check_send_topic(&header.topic).map_err(name_error)?;
+    broker.require_leader()?;
+
+    let topic = match resolve_for_send(
+        &broker.node.tables(),
+        &broker.topic_defaults,
+        &header.topic,
+        &header.default_topic,
+        u32::try_from(header.default_topic_queue_nums).unwrap_or(4),
+    ) {
+        SendTopic::Exists(t) => t,
+        SendTopic::Create(t) => {
+            let body = encode(&AdminOp::PutTopic(t.clone())).map_err(BrokerError::system)?;
+            broker
+                .propose(ProposalKind::Admin, Bytes::from(body))
+                .await?;
+            broker.topics_changed.notify_one();
+            tracing::info!(topic = %t.name, queues = t.write_queue_nums, "topic auto-created");
+            t
+        }
+        SendTopic::NotExist(remark) => {
+            return Err(BrokerError::new(ResponseCode::TopicNotExist, remark));
+        }
+    };
+    let queues = topic.write_queue_nums.max(topic.read_queue_nums);
+    let queue_id = match u32::try_from(header.queue_id) {
+        Ok(q) if q < queues => q,
+        Ok(q) => {
+            return Err(BrokerError::system(format!(
+                "request queueId[{q}] is illegal"
+            )));
+        }
+        // Negative: the broker picks one.
+        Err(_) => (now_ms() as u64 % u64::from(topic.write_queue_nums.max(1))) as u32,
+    };
+
+    let properties = parse_send_properties(header.properties.as_deref().unwrap_or(""))
+        .map_err(|e| BrokerError::new(ResponseCode::MessageIllegal, e.to_string()))?;
+    let ctx = SendContext {
+        topic: &header.topic,
+        queue_id,
+        sys_flag: header.sys_flag,
+        born_timestamp: header.born_timestamp,
+        born_host: born_host(conn.peer()),
+        store_host: broker.store_host,
+        store_timestamp: now_ms(),
+        reconsume_times: header.reconsume_times.unwrap_or(0),
+        cluster: &broker.config.broker_cluster_name,
+        max_body: broker.config.max_message_size,
+    };
+    let illegal =
+        |e: super::send::SendError| BrokerError::new(ResponseCode::MessageIllegal, e.to_string());
+    let (kind, body) = if batch || header.batch == Some(true) {
+        let items = parse_batch(&req.body).map_err(illegal)?;
+        (
+            ProposalKind::MessageBatch,
+            build_batch(&ctx, items, &properties).map_err(illegal)?,
+        )
+    } else {
+        let mut out = Vec::with_capacity(req.body.len() + 256);
+        build_message(&ctx, header.flag, &req.body, properties, &mut out).map_err(illegal)?;
+        (ProposalKind::Message, out)
+    };
+
+    let applied = broker.propose(kind, Bytes::from(body)).await?;
+    let first = applied
+        .messages
+        .first()
+        .ok_or_else(|| BrokerError::system("the send was committed but no message was applied"))?;
+    let msg_id = applied
+        .messages
+        .iter()
+        .map(|m| offset_msg_id(broker.store_host, m.physical_offset))
+        .collect::<Vec<_>>()
+        .join(",");
+    let response = SendMessageResponseHeader {
+        msg_id,
+        queue_id: first.queue_id as i32,
+        queue_offset: first.queue_offset as i64,
+        transaction_id: None,
+        msg_region: Some("DefaultRegion".to_string()),
+        trace_on: Some(true),
+    };
+    Ok(req.success_response().with_header(&response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_loopback_and_mapped_peers_are_stored_as_ipv4() {
+        let mapped: SocketAddr = "[::ffff:10.0.0.7]:5000".parse().unwrap();
+        assert_eq!(
+            born_host(mapped),
+            "10.0.0.7:5000".parse::<SocketAddr>().unwrap()
+        );
+        let lo: SocketAddr = "[::1]:6000".parse().unwrap();
+        assert_eq!(
+            born_host(lo),
+            "127.0.0.1:6000".parse::<SocketAddr>().unwrap()
+        );
+        let v4: SocketAddr = "192.168.1.2:1".parse().unwrap();
+        assert_eq!(born_host(v4), v4);
+    }
+}

@@ -1,0 +1,157 @@
+//! Registration with the nameservers (remoting.md §3.2, DESIGN.md "Leadership and routes").
+//!
+//! The leader (lease fresh, everything applied) registers as brokerId 0; a follower as its node
+//! number. Every leadership change and every topic change re-registers at once with every
+//! nameserver; otherwise every `registerNameServerPeriod` (30 s). A node whose lease lapses
+//! drops to its node number on its next registration, which (with the nameserver's rule that an
+//! address holds one place) removes its claim to brokerId 0. At shutdown the broker unregisters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use super::server::{Broker, now_ms};
+use super::topics::effective_topics;
+use crate::namesrv::{
+    DataVersion, JsonBody, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
+};
+use crate::raft::Leadership;
+use crate::remoting::header::namesrv::{
+    RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
+};
+use crate::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
+
+/// How long one registration call may take.
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The broker's topics as a registration body carries them.
+pub(crate) fn topic_wrapper(broker: &Broker, counter: i64) -> TopicConfigSerializeWrapper {
+    let topics = effective_topics(&broker.node.tables(), &broker.topic_defaults);
+    TopicConfigSerializeWrapper {
+        data_version: DataVersion {
+            counter,
+            timestamp: now_ms(),
+        },
+        topic_config_table: topics
+            .into_iter()
+            .map(|(name, t)| {
+                let config = TopicConfig {
+                    order: t.order,
+                    perm: t.perm as i32,
+                    read_queue_nums: t.read_queue_nums as i32,
+                    topic_name: name.clone(),
+                    write_queue_nums: t.write_queue_nums as i32,
+                    ..TopicConfig::default()
+                };
+                (name, config)
+            })
+            .collect(),
+    }
+}
+
+/// The broker id this node registers with now.
+fn broker_id(broker: &Broker) -> i64 {
+    if broker.is_leader() {
+        0
+    } else {
+        broker.node.id() as i64
+    }
+}
+
+/// Registers with every nameserver at once; failures are logged, not fatal.
+pub async fn register_all(broker: &Broker, clients: &[RemotingClient], counter: i64) {
+    let header = RegisterBrokerRequestHeader {
+        broker_name: broker.config.broker_name.clone(),
+        broker_addr: broker.store_host.to_string(),
+        cluster_name: broker.config.broker_cluster_name.clone(),
+        ha_server_addr: format!(
+            "{}:{}",
+            broker.store_host.ip(),
+            broker.store_host.port() + 1
+        ),
+        broker_id: broker_id(broker),
+        compressed: None,
+        body_crc32: None,
+    };
+    let body = RegisterBrokerBody {
+        filter_server_list: Vec::new(),
+        topic_config_serialize_wrapper: topic_wrapper(broker, counter),
+    }
+    .encode();
+    let calls = clients.iter().map(|c| {
+        let cmd = RemotingCommand::request(
+            RequestCode::RegisterBroker,
+            Default::default(),
+            Bytes::from(body.clone()),
+        )
+        .with_header(&header);
+        async move { (c.addr().to_string(), c.invoke(cmd, REGISTER_TIMEOUT).await) }
+    });
+    for (addr, result) in futures_util::future::join_all(calls).await {
+        match result {
+            Ok(r) if r.response_code().is_success() => {
+                tracing::debug!(namesrv = %addr, broker_id = header.broker_id, "registered");
+            }
+            Ok(r) => {
+                tracing::warn!(namesrv = %addr, code = %r.response_code(), remark = ?r.remark, "registration refused")
+            }
+            Err(e) => tracing::warn!(namesrv = %addr, error = %e, "registration failed"),
+        }
+    }
+}
+
+/// Unregisters from every nameserver (graceful shutdown).
+pub async fn unregister_all(broker: &Broker, clients: &[RemotingClient]) {
+    let header = UnRegisterBrokerRequestHeader {
+        broker_name: broker.config.broker_name.clone(),
+        broker_addr: broker.store_host.to_string(),
+        cluster_name: broker.config.broker_cluster_name.clone(),
+        broker_id: broker_id(broker),
+    };
+    let calls = clients.iter().map(|c| {
+        let cmd = RemotingCommand::request(
+            RequestCode::UnregisterBroker,
+            Default::default(),
+            Bytes::new(),
+        )
+        .with_header(&header);
+        async move { c.invoke(cmd, REGISTER_TIMEOUT).await }
+    });
+    futures_util::future::join_all(calls).await;
+}
+
+/// One client per nameserver address.
+pub fn namesrv_clients(broker: &Broker) -> Vec<RemotingClient> {
+    broker
+        .config
+        .namesrv_addr
+        .iter()
+        .map(|hp| RemotingClient::new(format!("{}:{}", hp.host, hp.port), ClientConfig::default()))
+        .collect()
+}
+
+/// Keeps the registration true until `shutdown`: at start, on every leadership change, on every
+/// topic change, and every `registerNameServerPeriod`.
+pub async fn registration_loop(
+    broker: Arc<Broker>,
+    clients: Vec<RemotingClient>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let period = Duration::from_millis(broker.config.register_name_server_period_ms.max(1000));
+    let mut leadership = broker.node.leadership();
+    let mut counter = 0i64;
+    loop {
+        counter += 1;
+        register_all(&broker, &clients, counter).await;
+        let current: Leadership = leadership.borrow_and_update().clone();
+        tracing::debug!(?current, "registration done");
+        tokio::select! {
+            changed = leadership.changed() => if changed.is_err() { return },
+            () = broker.topics_changed.notified() => {}
+            _ = tokio::time::sleep(period) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}

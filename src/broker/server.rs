@@ -1,0 +1,230 @@
+//! `Broker`: the request handler of one broker-group node, and the state it serves from.
+//!
+//! [`Broker::dispatch`] is a `match` on the request code into one module per family
+//! (`handle_send`, `handle_pull`, `handle_offsets`, `handle_clients`, `handle_admin`); each
+//! handler borrows the request and returns a response, errors become error responses with
+//! RocketMQ's codes, and an unknown code gets REQUEST_CODE_NOT_SUPPORTED while the connection
+//! lives. Writes go through the raft node and are refused at once with SERVICE_NOT_AVAILABLE
+//! on a node that is not the leader (clients retry another broker); reads are served from the
+//! node's applied data on any replica.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use super::clients::{ClientRegistry, ConnectionId};
+use super::consumer_offsets::OffsetCoalescer;
+use super::topics::TopicDefaults;
+use crate::config::BrokerConfig;
+use crate::raft::{Applied, Leadership, ProposalKind, ProposeError, RaftNode};
+use crate::remoting::{ConnectionInfo, Handler, RemotingCommand, RequestCode, ResponseCode};
+use crate::store::MessageStore;
+
+/// A handler's failure, with the response code RocketMQ clients expect for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{remark}")]
+pub struct BrokerError {
+    pub code: ResponseCode,
+    pub remark: String,
+}
+
+impl BrokerError {
+    pub fn new(code: ResponseCode, remark: impl Into<String>) -> BrokerError {
+        BrokerError {
+            code,
+            remark: remark.into(),
+        }
+    }
+
+    pub fn system(remark: impl Into<String>) -> BrokerError {
+        BrokerError::new(ResponseCode::SystemError, remark)
+    }
+}
+
+/// What handlers return.
+pub type HandlerResult = Result<RemotingCommand, BrokerError>;
+
+/// Lock helper: the broker's mutexes guard plain data and are never held across `.await`.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Milliseconds since the epoch.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// One broker-group node serving clients.
+pub struct Broker {
+    pub(crate) config: BrokerConfig,
+    pub(crate) node: RaftNode,
+    pub(crate) store: Arc<MessageStore>,
+    pub(crate) clients: Mutex<ClientRegistry>,
+    pub(crate) offsets: Mutex<OffsetCoalescer>,
+    /// Live client connections, to send them NOTIFY_CONSUMER_IDS_CHANGED.
+    pub(crate) connections: Mutex<BTreeMap<ConnectionId, ConnectionInfo>>,
+    /// This broker's client-facing address (`brokerIP1:listenPort`): store host and msgIds.
+    pub(crate) store_host: SocketAddr,
+    pub(crate) topic_defaults: TopicDefaults,
+    /// Woken when topics change, so registration with the nameservers happens at once.
+    pub(crate) topics_changed: Notify,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("broker_name", &self.config.broker_name)
+            .field("node", &self.node.id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Broker {
+    /// A broker over a started raft node. `store_host` is the address clients reach it on.
+    pub fn new(config: BrokerConfig, node: RaftNode, store_host: SocketAddr) -> Arc<Broker> {
+        let topic_defaults = TopicDefaults {
+            auto_create: config.auto_create_topic_enable,
+            default_queue_nums: config.default_topic_queue_nums,
+            cluster_name: config.broker_cluster_name.clone(),
+            broker_name: config.broker_name.clone(),
+        };
+        Arc::new(Broker {
+            store: node.store().clone(),
+            node,
+            clients: Mutex::new(ClientRegistry::default()),
+            offsets: Mutex::new(OffsetCoalescer::default()),
+            connections: Mutex::new(BTreeMap::new()),
+            store_host,
+            topic_defaults,
+            topics_changed: Notify::new(),
+            config,
+        })
+    }
+
+    pub fn node(&self) -> &RaftNode {
+        &self.node
+    }
+
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
+    /// Whether this node may take writes now.
+    pub fn is_leader(&self) -> bool {
+        matches!(*self.node.leadership().borrow(), Leadership::Leader { .. })
+    }
+
+    /// Refuses a write on a node that is not the leader (SERVICE_NOT_AVAILABLE, retried by
+    /// clients on another broker).
+    pub(crate) fn require_leader(&self) -> Result<(), BrokerError> {
+        match &*self.node.leadership().borrow() {
+            Leadership::Leader { .. } => Ok(()),
+            Leadership::Follower { leader, .. } => Err(BrokerError::new(
+                ResponseCode::ServiceNotAvailable,
+                match leader {
+                    Some(id) => {
+                        format!("this broker is a follower; the leader of the group is node {id}")
+                    }
+                    None => "this broker is not the leader of its group (no leader elected yet)"
+                        .to_string(),
+                },
+            )),
+            Leadership::Stopped => Err(BrokerError::new(
+                ResponseCode::ServiceNotAvailable,
+                "this broker's raft node stopped after a storage failure",
+            )),
+        }
+    }
+
+    /// Proposes an entry and maps raft's outcome onto RocketMQ's codes: not the leader is
+    /// SERVICE_NOT_AVAILABLE; a quorum timeout or an unknown outcome is SYSTEM_ERROR (never a
+    /// code clients count as success).
+    pub(crate) async fn propose(
+        &self,
+        kind: ProposalKind,
+        body: Bytes,
+    ) -> Result<Applied, BrokerError> {
+        self.node.propose(kind, body).await.map_err(|e| match e {
+            ProposeError::NotLeader { leader } => BrokerError::new(
+                ResponseCode::ServiceNotAvailable,
+                format!("not the leader (leader: {leader:?})"),
+            ),
+            ProposeError::Timeout(t) => BrokerError::system(format!(
+                "[PC_SYNCHRONIZED]broker busy: not committed by a majority within {t:?}"
+            )),
+            ProposeError::Unknown(why) => BrokerError::system(format!("outcome unknown: {why}")),
+            ProposeError::Stopped(why) => BrokerError::new(ResponseCode::ServiceNotAvailable, why),
+        })
+    }
+
+    /// Answers one request; see the module docs.
+    pub async fn dispatch(
+        &self,
+        conn: &ConnectionInfo,
+        req: &RemotingCommand,
+    ) -> Option<RemotingCommand> {
+        use super::{handle_admin, handle_clients, handle_offsets, handle_pull, handle_send};
+        let result = match req.request_code() {
+            RequestCode::SendMessage | RequestCode::SendMessageV2 => {
+                handle_send::send(self, conn, req, false).await
+            }
+            RequestCode::SendBatchMessage => handle_send::send(self, conn, req, true).await,
+            RequestCode::PullMessage => handle_pull::pull(self, conn, req).await,
+            RequestCode::QueryConsumerOffset => handle_offsets::query_consumer_offset(self, req),
+            RequestCode::UpdateConsumerOffset => handle_offsets::update_consumer_offset(self, req),
+            RequestCode::GetMaxOffset => handle_offsets::max_offset(self, req),
+            RequestCode::GetMinOffset => handle_offsets::min_offset(self, req),
+            RequestCode::SearchOffsetByTimestamp => handle_offsets::search_offset(self, req),
+            RequestCode::GetEarliestMsgStoretime => handle_offsets::earliest_store_time(self, req),
+            RequestCode::HeartBeat => handle_clients::heartbeat(self, conn, req).await,
+            RequestCode::UnregisterClient => handle_clients::unregister_client(self, req).await,
+            RequestCode::GetConsumerListByGroup => handle_clients::consumer_list(self, req),
+            RequestCode::UpdateAndCreateTopic => handle_admin::create_topic(self, req).await,
+            RequestCode::DeleteTopicInBroker => handle_admin::delete_topic(self, req).await,
+            RequestCode::GetAllTopicConfig => handle_admin::all_topic_config(self, req),
+            RequestCode::GetBrokerConfig => handle_admin::broker_config(self, req),
+            RequestCode::GetBrokerRuntimeInfo => handle_admin::runtime_info(self, req),
+            RequestCode::ViewMessageById => handle_admin::view_message(self, req),
+            code => Err(BrokerError::new(
+                ResponseCode::RequestCodeNotSupported,
+                format!("request type {} not supported", code.as_i32()),
+            )),
+        };
+        if req.is_oneway() {
+            if let Err(e) = &result {
+                tracing::debug!(code = %req.request_code(), error = %e, "oneway request failed");
+            }
+            return None;
+        }
+        Some(result.unwrap_or_else(|e| req.error_response(e.code, e.remark)))
+    }
+}
+
+/// The remoting server's view of a broker.
+#[derive(Debug, Clone)]
+pub struct BrokerHandler(pub Arc<Broker>);
+
+impl Handler for BrokerHandler {
+    async fn handle(
+        &self,
+        conn: &ConnectionInfo,
+        request: RemotingCommand,
+    ) -> Option<RemotingCommand> {
+        lock(&self.0.connections)
+            .entry(conn.id())
+            .or_insert_with(|| conn.clone());
+        self.0.dispatch(conn, &request).await
+    }
+
+    async fn connection_closed(&self, conn: &ConnectionInfo) {
+        lock(&self.0.connections).remove(&conn.id());
+        let changed = lock(&self.0.clients).connection_closed(conn.id());
+        super::handle_clients::notify_groups(&self.0, &changed).await;
+    }
+}
