@@ -228,3 +228,111 @@ impl Handler for BrokerHandler {
         super::handle_clients::notify_groups(&self.0, &changed).await;
     }
 }
+
+/// Proposes the coalesced consumer offsets every `interval` while this node leads.
+pub async fn offset_flush_loop(
+    broker: Arc<Broker>,
+    interval: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        flush_offsets(&broker).await;
+    }
+}
+
+/// Proposes whatever consumer offsets are pending (leader only); a failed proposal puts them
+/// back for the next round.
+pub async fn flush_offsets(broker: &Broker) {
+    if !broker.is_leader() {
+        return;
+    }
+    let Some(commit) = lock(&broker.offsets).take() else {
+        return;
+    };
+    let body = match crate::raft::tables::encode(&commit) {
+        Ok(b) => Bytes::from(b),
+        Err(e) => {
+            tracing::warn!(%e, "could not encode consumer offsets");
+            return;
+        }
+    };
+    if let Err(e) = broker.propose(ProposalKind::ConsumerOffsets, body).await {
+        tracing::debug!(%e, "consumer offsets not committed yet");
+        lock(&broker.offsets).restore(commit);
+    }
+}
+
+/// Drops clients not heard from for 120 s (checked every 10 s) and notifies their groups.
+pub async fn client_expiry_loop(
+    broker: Arc<Broker>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(10)) => {}
+            _ = shutdown.changed() => return,
+        }
+        let changed = lock(&broker.clients).expire(std::time::Instant::now(), TIMEOUT);
+        super::handle_clients::notify_groups(&broker, &changed).await;
+    }
+}
+
+impl Broker {
+    /// Before a planned stop: flushes pending consumer offsets and, if this node leads, hands
+    /// leadership to the most caught-up follower and waits (bounded) until it took over, so a
+    /// restart costs no failed sends.
+    pub async fn step_down(&self) {
+        flush_offsets(self).await;
+        if !self.is_leader() {
+            return;
+        }
+        let status = self.node.status();
+        let target = status
+            .matched
+            .iter()
+            .filter(|(id, _)| **id != status.id)
+            .max_by_key(|(_, matched)| **matched)
+            .map(|(id, _)| *id);
+        let Some(target) = target else { return };
+        if let Err(e) = self.node.transfer_leadership(target).await {
+            tracing::warn!(%e, target, "leadership transfer failed");
+            return;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while self.is_leader() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tracing::info!(
+            target,
+            handed_over = !self.is_leader(),
+            "leadership transfer"
+        );
+    }
+
+    /// Stops the raft node (checkpointing the state machine) and closes the store cleanly when
+    /// nothing else holds it.
+    pub async fn close(self) -> Result<(), String> {
+        let Broker { node, store, .. } = self;
+        node.shutdown().await.map_err(|e| e.to_string())?;
+        // openraft's workers drop their store handles just after the core stops.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while Arc::strong_count(&store) > 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        match Arc::try_unwrap(store) {
+            Ok(store) => tokio::task::spawn_blocking(move || store.close())
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string()),
+            Err(_) => {
+                tracing::warn!("the store is still in use; it will be recovered at the next start");
+                Ok(())
+            }
+        }
+    }
+}

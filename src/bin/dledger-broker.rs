@@ -1,0 +1,222 @@
+//! `dledger-broker -c conf/broker-node1.conf [-n host:port;host:port] [-p]`: one node of a
+//! broker group, as RocketMQ's `mqbroker` is started.
+//!
+//! Thin on purpose: flags, config, logging, then wire the store, the raft node, the request
+//! handler (on `listenPort` and the fast channel `listenPort - 2`), nameserver registration and
+//! the background loops, and stop them in reverse order on SIGTERM / Ctrl-C (a leader first
+//! hands leadership to a caught-up follower).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use dledger_broker::broker::register::{namesrv_clients, registration_loop, unregister_all};
+use dledger_broker::broker::server::{client_expiry_loop, offset_flush_loop};
+use dledger_broker::broker::{Broker, BrokerHandler};
+use dledger_broker::config::{BrokerConfig, ConfigWarning};
+use dledger_broker::raft::{RaftNode, RaftOptions};
+use dledger_broker::remoting::serve;
+use dledger_broker::store::{MessageStore, MessageStoreOptions};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dledger-broker",
+    version,
+    about = "One node of a RocketMQ-compatible broker group replicated with Raft"
+)]
+struct Args {
+    /// Broker config file (RocketMQ broker.conf syntax).
+    #[arg(short = 'c', long = "configFile")]
+    config: Option<PathBuf>,
+    /// Nameserver addresses, `host:port;host:port` (overrides namesrvAddr).
+    #[arg(short = 'n', long = "namesrvAddr")]
+    namesrv: Option<String>,
+    /// Print the effective config and exit.
+    #[arg(short = 'p', long = "printConfigItem")]
+    print: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let (mut config, warnings) = match &args.config {
+        Some(path) => match BrokerConfig::load(path) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => match BrokerConfig::from_properties(&[]) {
+            Ok(defaults) => defaults,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(1);
+            }
+        },
+    };
+    for w in &warnings {
+        log_warning(w);
+    }
+    if let Some(addrs) = &args.namesrv
+        && let Err(e) = config.override_namesrv_addr(addrs)
+    {
+        eprintln!("{e}");
+        return ExitCode::from(1);
+    }
+    if args.print {
+        print!("{config}");
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dledger-broker: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn log_warning(w: &ConfigWarning) {
+    tracing::warn!("{w}");
+}
+
+async fn bind(addr: String, what: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} ({what}): {e}"))
+}
+
+async fn run(config: BrokerConfig) -> Result<(), String> {
+    let store_options = MessageStoreOptions::from_config(&config);
+    let store = tokio::task::spawn_blocking(move || MessageStore::open(store_options))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot open the store: {e}"))?;
+    let store = Arc::new(store);
+
+    let raft_options = RaftOptions::from_config(&config);
+    let raft_port = raft_options
+        .peers
+        .get(&raft_options.self_id)
+        .and_then(|addr| addr.rsplit(':').next())
+        .and_then(|p| p.parse::<u16>().ok())
+        .ok_or("dLegerPeers does not give this node a raft port")?;
+    let raft_listener = bind(format!("{}:{raft_port}", config.bind_address), "raft").await?;
+    let node = RaftNode::start(raft_options, store, raft_listener)
+        .await
+        .map_err(|e| format!("cannot start the raft node: {e}"))?;
+
+    let store_host: SocketAddr = format!("{}:{}", config.broker_ip1, config.listen_port)
+        .parse()
+        .map_err(|e| format!("brokerIP1 {} is not an IP address: {e}", config.broker_ip1))?;
+    let main_listener = bind(
+        format!("{}:{}", config.bind_address, config.listen_port),
+        "listenPort",
+    )
+    .await?;
+    let fast_listener = bind(
+        format!("{}:{}", config.bind_address, config.fast_listen_port()),
+        "fast channel, listenPort - 2",
+    )
+    .await?;
+    let namesrv = config
+        .namesrv_addr
+        .iter()
+        .map(|h| format!("{}:{}", h.host, h.port))
+        .collect::<Vec<_>>()
+        .join(";");
+    let broker = Broker::new(config, node, store_host);
+    let flush_every =
+        Duration::from_millis(broker.config().flush_interval_consume_queue_ms.max(100));
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let handler = Arc::new(BrokerHandler(broker.clone()));
+    let servers = vec![
+        tokio::spawn(serve(main_listener, handler.clone(), shutdown_rx.clone())),
+        tokio::spawn(serve(fast_listener, handler, shutdown_rx.clone())),
+    ];
+    let loops = vec![
+        tokio::spawn(registration_loop(
+            broker.clone(),
+            namesrv_clients(&broker),
+            shutdown_rx.clone(),
+        )),
+        tokio::spawn(offset_flush_loop(
+            broker.clone(),
+            flush_every,
+            shutdown_rx.clone(),
+        )),
+        tokio::spawn(client_expiry_loop(broker.clone(), shutdown_rx)),
+    ];
+    println!(
+        "The broker[{}, {store_host}] boot success. serializeType=JSON and name server is {namesrv}",
+        broker.config().broker_name
+    );
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    broker.step_down().await;
+    let _ = shutdown.send(true);
+    for task in servers.into_iter().chain(loops) {
+        let _ = task.await;
+    }
+    let clients = namesrv_clients(&broker);
+    unregister_all(&broker, &clients).await;
+    for c in &clients {
+        c.close().await;
+    }
+    drop(clients);
+    match Arc::try_unwrap(broker) {
+        Ok(broker) => broker.close().await,
+        Err(_) => {
+            tracing::warn!("the broker is still referenced; skipping the clean close");
+            Ok(())
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(%e, "cannot listen for SIGTERM; Ctrl-C only");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
