@@ -1,0 +1,254 @@
+//! The process-level harness: nameservers and a broker group started from the real binaries on
+//! loopback, each with its own config file in a temp dir, free ports, a log file, readiness
+//! polling, and a kill on `Drop`. Every wait is bounded in time.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dledger_broker::namesrv::{ClusterInfo, JsonBody};
+use dledger_broker::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
+
+/// A running child process, killed when dropped.
+pub struct Proc {
+    pub name: String,
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn spawn(name: &str, exe: &str, args: &[&str], log: &Path) -> Proc {
+        let out = fs::File::create(log).unwrap();
+        let err = out.try_clone().unwrap();
+        let child = Command::new(exe)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc {
+            name: name.to_string(),
+            child,
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait (bounded) for a clean exit; returns whether it exited 0.
+    pub fn terminate(mut self, within: Duration) -> bool {
+        // SAFETY-free: sending a signal to our own child by pid.
+        let pid = self.child.id() as i32;
+        unsafe_free_sigterm(pid);
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        false
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+/// Sends SIGTERM through the `kill` command (no unsafe code in tests).
+fn unsafe_free_sigterm(pid: i32) {
+    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port `p` such that `p - 2` (RocketMQ's fast channel) and `p + 1` (a
+/// one-node group's raft port) are free too.
+pub fn free_port_pair() -> u16 {
+    for _ in 0..200 {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        if p > 1026
+            && p < u16::MAX
+            && TcpListener::bind(("127.0.0.1", p - 2)).is_ok()
+            && TcpListener::bind(("127.0.0.1", p + 1)).is_ok()
+        {
+            drop(l);
+            return p;
+        }
+    }
+    panic!("no free port pair found");
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until something accepts on `addr`.
+pub fn wait_listening(addr: SocketAddr, within: Duration, proc: &Proc) {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{} not listening on {addr} within {within:?}:\n{}", proc.name, proc.log_tail());
+}
+
+/// One node's ports.
+#[derive(Clone, Copy, Debug)]
+pub struct NodePorts {
+    pub listen: u16,
+    pub raft: u16,
+}
+
+/// Nameservers and one broker group, from the real binaries.
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub namesrvs: Vec<(SocketAddr, Proc)>,
+    pub brokers: BTreeMap<u64, Option<Proc>>,
+    pub ports: BTreeMap<u64, NodePorts>,
+    pub segment_size: u64,
+}
+
+impl Cluster {
+    /// Starts `namesrvs` nameservers and a group of `nodes` brokers (DLedger on when > 1).
+    pub fn start(namesrvs: usize, nodes: u64) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cluster = Cluster {
+            dir,
+            namesrvs: Vec::new(),
+            brokers: BTreeMap::new(),
+            ports: (1..=nodes)
+                .map(|id| (id, NodePorts { listen: free_port_pair(), raft: free_port() }))
+                .collect(),
+            segment_size: 4 << 20,
+        };
+        for i in 0..namesrvs {
+            let port = free_port();
+            let conf = cluster.dir.path().join(format!("namesrv{i}.conf"));
+            fs::write(&conf, format!("listenPort={port}\nbindAddress=127.0.0.1\n")).unwrap();
+            let log = cluster.dir.path().join(format!("namesrv{i}.log"));
+            let p = Proc::spawn(
+                &format!("namesrv{i}"),
+                env!("CARGO_BIN_EXE_mqnamesrv"),
+                &["-c", conf.to_str().unwrap()],
+                &log,
+            );
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            wait_listening(addr, Duration::from_secs(10), &p);
+            cluster.namesrvs.push((addr, p));
+        }
+        for id in 1..=nodes {
+            cluster.start_broker(id);
+        }
+        cluster
+    }
+
+    pub fn namesrv_addr(&self) -> String {
+        self.namesrvs.iter().map(|(a, _)| a.to_string()).collect::<Vec<_>>().join(";")
+    }
+
+    pub fn broker_addr(&self, id: u64) -> SocketAddr {
+        format!("127.0.0.1:{}", self.ports[&id].listen).parse().unwrap()
+    }
+
+    fn conf(&self, id: u64) -> PathBuf {
+        let nodes = self.ports.len() as u64;
+        let root = self.dir.path().join(format!("node{id}"));
+        let mut text = format!(
+            "brokerClusterName=TestCluster\nbrokerName=RaftNode00\nlistenPort={}\nbrokerIP1=127.0.0.1\n\
+             bindAddress=127.0.0.1\nnamesrvAddr={}\nstorePathRootDir={}\nmappedFileSizeCommitLog={}\n\
+             flushDiskType=SYNC_FLUSH\n",
+            self.ports[&id].listen,
+            self.namesrv_addr(),
+            root.display(),
+            self.segment_size,
+        );
+        if nodes > 1 {
+            let peers: Vec<String> = self
+                .ports
+                .iter()
+                .map(|(i, p)| format!("n{i}-127.0.0.1:{}", p.raft))
+                .collect();
+            text.push_str(&format!(
+                "enableDLegerCommitLog=true\ndLegerGroup=RaftNode00\ndLegerPeers={}\ndLegerSelfId=n{id}\n",
+                peers.join(";")
+            ));
+        }
+        let path = self.dir.path().join(format!("broker{id}.conf"));
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Starts (or restarts) broker `id` and waits until it accepts clients.
+    pub fn start_broker(&mut self, id: u64) {
+        let conf = self.conf(id);
+        let log = self.dir.path().join(format!("broker{id}.log"));
+        let p = Proc::spawn(
+            &format!("broker{id}"),
+            env!("CARGO_BIN_EXE_dledger-broker"),
+            &["-c", conf.to_str().unwrap()],
+            &log,
+        );
+        wait_listening(self.broker_addr(id), Duration::from_secs(20), &p);
+        self.brokers.insert(id, Some(p));
+    }
+
+    /// SIGKILL broker `id`.
+    pub fn kill_broker(&mut self, id: u64) {
+        if let Some(p) = self.brokers.get_mut(&id).and_then(Option::take) {
+            p.kill();
+        }
+    }
+
+    /// The node every nameserver names as master (brokerId 0), once they all agree.
+    pub async fn wait_master(&self, within: Duration) -> u64 {
+        let deadline = Instant::now() + within;
+        loop {
+            let mut masters = Vec::new();
+            for (addr, _) in &self.namesrvs {
+                masters.push(self.master_in(*addr).await);
+            }
+            if let Some(Some(m)) = masters.first() {
+                if masters.iter().all(|x| x == &Some(*m)) {
+                    return *m;
+                }
+            }
+            assert!(Instant::now() < deadline, "no agreed master within {within:?}: {masters:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The node a nameserver names as brokerId 0, if any.
+    pub async fn master_in(&self, namesrv: SocketAddr) -> Option<u64> {
+        let client = RemotingClient::new(namesrv.to_string(), ClientConfig::default());
+        let req = RemotingCommand::request(RequestCode::GetBrokerClusterInfo, Default::default(), Default::default());
+        let resp = client.invoke(req, Duration::from_secs(2)).await.ok()?;
+        client.close().await;
+        let info = ClusterInfo::decode(&resp.body).ok()?;
+        let master = info.broker_addr_table.get("RaftNode00")?.broker_addrs.get(&0)?.clone();
+        self.ports
+            .iter()
+            .find(|(id, _)| self.broker_addr(**id).to_string() == master)
+            .map(|(id, _)| *id)
+    }
+}
