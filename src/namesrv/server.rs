@@ -22,7 +22,6 @@
 //! table lock alone gives.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -454,7 +453,10 @@ pub async fn serve_namesrv(
     listener: TcpListener,
     shutdown: watch::Receiver<bool>,
 ) {
-    let local: Option<SocketAddr> = listener.local_addr().ok();
+    let local = listener
+        .local_addr()
+        .map(|addr| addr.to_string())
+        .unwrap_or_default();
     let interval = Duration::from_millis(config.scan_not_active_broker_interval_ms);
     let timeout = Duration::from_millis(config.broker_channel_expired_time_ms);
     let handler = Arc::new(NamesrvHandler::new(config));
@@ -464,12 +466,12 @@ pub async fn serve_namesrv(
         timeout,
         shutdown.clone(),
     ));
-    info!(addr = ?local, "name server serving");
+    info!(addr = %local, "name server serving");
     crate::remoting::serve(listener, handler, shutdown).await;
     if let Err(err) = expiry.await {
         warn!(error = %err, "broker expiry task failed");
     }
-    info!(addr = ?local, "name server stopped");
+    info!(addr = %local, "name server stopped");
 }
 
 #[cfg(test)]
