@@ -13,14 +13,14 @@ use dledger_broker::namesrv::{ClusterInfo, JsonBody};
 use dledger_broker::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
 
 /// A running child process, killed when dropped.
-pub struct Proc {
-    pub name: String,
+pub(crate) struct Proc {
+    pub(crate) name: String,
     child: Child,
-    pub log: PathBuf,
+    pub(crate) log: PathBuf,
 }
 
 impl Proc {
-    pub fn spawn(name: &str, exe: &str, args: &[&str], log: &Path) -> Proc {
+    pub(crate) fn spawn(name: &str, exe: &str, args: &[&str], log: &Path) -> Proc {
         let out = fs::File::create(log).unwrap();
         let err = out.try_clone().unwrap();
         let child = Command::new(exe)
@@ -38,13 +38,13 @@ impl Proc {
     }
 
     /// SIGKILL: no shutdown path runs.
-    pub fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// SIGTERM and wait (bounded) for a clean exit; returns whether it exited 0.
-    pub fn terminate(mut self, within: Duration) -> bool {
+    pub(crate) fn terminate(mut self, within: Duration) -> bool {
         // SAFETY-free: sending a signal to our own child by pid.
         let pid = self.child.id() as i32;
         unsafe_free_sigterm(pid);
@@ -60,7 +60,7 @@ impl Proc {
         false
     }
 
-    pub fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
@@ -69,7 +69,10 @@ impl Proc {
 
 /// Sends SIGTERM through the `kill` command (no unsafe code in tests).
 fn unsafe_free_sigterm(pid: i32) {
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
 }
 
 impl Drop for Proc {
@@ -81,7 +84,7 @@ impl Drop for Proc {
 
 /// A free loopback port `p` such that `p - 2` (RocketMQ's fast channel) and `p + 1` (a
 /// one-node group's raft port) are free too.
-pub fn free_port_pair() -> u16 {
+pub(crate) fn free_port_pair() -> u16 {
     for _ in 0..200 {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let p = l.local_addr().unwrap().port();
@@ -97,12 +100,16 @@ pub fn free_port_pair() -> u16 {
     panic!("no free port pair found");
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Waits until something accepts on `addr`.
-pub fn wait_listening(addr: SocketAddr, within: Duration, proc: &Proc) {
+pub(crate) fn wait_listening(addr: SocketAddr, within: Duration, proc: &Proc) {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
@@ -110,35 +117,47 @@ pub fn wait_listening(addr: SocketAddr, within: Duration, proc: &Proc) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("{} not listening on {addr} within {within:?}:\n{}", proc.name, proc.log_tail());
+    panic!(
+        "{} not listening on {addr} within {within:?}:\n{}",
+        proc.name,
+        proc.log_tail()
+    );
 }
 
 /// One node's ports.
 #[derive(Clone, Copy, Debug)]
-pub struct NodePorts {
-    pub listen: u16,
-    pub raft: u16,
+pub(crate) struct NodePorts {
+    pub(crate) listen: u16,
+    pub(crate) raft: u16,
 }
 
 /// Nameservers and one broker group, from the real binaries.
-pub struct Cluster {
-    pub dir: tempfile::TempDir,
-    pub namesrvs: Vec<(SocketAddr, Proc)>,
-    pub brokers: BTreeMap<u64, Option<Proc>>,
-    pub ports: BTreeMap<u64, NodePorts>,
-    pub segment_size: u64,
+pub(crate) struct Cluster {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) namesrvs: Vec<(SocketAddr, Proc)>,
+    pub(crate) brokers: BTreeMap<u64, Option<Proc>>,
+    pub(crate) ports: BTreeMap<u64, NodePorts>,
+    pub(crate) segment_size: u64,
 }
 
 impl Cluster {
     /// Starts `namesrvs` nameservers and a group of `nodes` brokers (DLedger on when > 1).
-    pub fn start(namesrvs: usize, nodes: u64) -> Cluster {
+    pub(crate) fn start(namesrvs: usize, nodes: u64) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut cluster = Cluster {
             dir,
             namesrvs: Vec::new(),
             brokers: BTreeMap::new(),
             ports: (1..=nodes)
-                .map(|id| (id, NodePorts { listen: free_port_pair(), raft: free_port() }))
+                .map(|id| {
+                    (
+                        id,
+                        NodePorts {
+                            listen: free_port_pair(),
+                            raft: free_port(),
+                        },
+                    )
+                })
                 .collect(),
             segment_size: 4 << 20,
         };
@@ -163,12 +182,18 @@ impl Cluster {
         cluster
     }
 
-    pub fn namesrv_addr(&self) -> String {
-        self.namesrvs.iter().map(|(a, _)| a.to_string()).collect::<Vec<_>>().join(";")
+    pub(crate) fn namesrv_addr(&self) -> String {
+        self.namesrvs
+            .iter()
+            .map(|(a, _)| a.to_string())
+            .collect::<Vec<_>>()
+            .join(";")
     }
 
-    pub fn broker_addr(&self, id: u64) -> SocketAddr {
-        format!("127.0.0.1:{}", self.ports[&id].listen).parse().unwrap()
+    pub(crate) fn broker_addr(&self, id: u64) -> SocketAddr {
+        format!("127.0.0.1:{}", self.ports[&id].listen)
+            .parse()
+            .unwrap()
     }
 
     fn conf(&self, id: u64) -> PathBuf {
@@ -200,7 +225,7 @@ impl Cluster {
     }
 
     /// Starts (or restarts) broker `id` and waits until it accepts clients.
-    pub fn start_broker(&mut self, id: u64) {
+    pub(crate) fn start_broker(&mut self, id: u64) {
         let conf = self.conf(id);
         let log = self.dir.path().join(format!("broker{id}.log"));
         let p = Proc::spawn(
@@ -214,38 +239,50 @@ impl Cluster {
     }
 
     /// SIGKILL broker `id`.
-    pub fn kill_broker(&mut self, id: u64) {
+    pub(crate) fn kill_broker(&mut self, id: u64) {
         if let Some(p) = self.brokers.get_mut(&id).and_then(Option::take) {
             p.kill();
         }
     }
 
     /// The node every nameserver names as master (brokerId 0), once they all agree.
-    pub async fn wait_master(&self, within: Duration) -> u64 {
+    pub(crate) async fn wait_master(&self, within: Duration) -> u64 {
         let deadline = Instant::now() + within;
         loop {
             let mut masters = Vec::new();
             for (addr, _) in &self.namesrvs {
                 masters.push(self.master_in(*addr).await);
             }
-            if let Some(Some(m)) = masters.first() {
-                if masters.iter().all(|x| x == &Some(*m)) {
-                    return *m;
-                }
+            if let Some(Some(m)) = masters.first()
+                && masters.iter().all(|x| x == &Some(*m))
+            {
+                return *m;
             }
-            assert!(Instant::now() < deadline, "no agreed master within {within:?}: {masters:?}");
+            assert!(
+                Instant::now() < deadline,
+                "no agreed master within {within:?}: {masters:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     /// The node a nameserver names as brokerId 0, if any.
-    pub async fn master_in(&self, namesrv: SocketAddr) -> Option<u64> {
+    pub(crate) async fn master_in(&self, namesrv: SocketAddr) -> Option<u64> {
         let client = RemotingClient::new(namesrv.to_string(), ClientConfig::default());
-        let req = RemotingCommand::request(RequestCode::GetBrokerClusterInfo, Default::default(), Default::default());
+        let req = RemotingCommand::request(
+            RequestCode::GetBrokerClusterInfo,
+            Default::default(),
+            Default::default(),
+        );
         let resp = client.invoke(req, Duration::from_secs(2)).await.ok()?;
         client.close().await;
         let info = ClusterInfo::decode(&resp.body).ok()?;
-        let master = info.broker_addr_table.get("RaftNode00")?.broker_addrs.get(&0)?.clone();
+        let master = info
+            .broker_addr_table
+            .get("RaftNode00")?
+            .broker_addrs
+            .get(&0)?
+            .clone();
         self.ports
             .iter()
             .find(|(id, _)| self.broker_addr(**id).to_string() == master)

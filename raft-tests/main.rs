@@ -6,4 +6,7 @@
 
 #![allow(clippy::unwrap_used, reason = "test helpers are not #[test] functions")]
 
+mod cluster;
 mod t20_store_restart;
+mod t30_broker;
+mod t50_failover;

@@ -430,10 +430,12 @@ async fn watch_leadership(
         let next = if m.running_state.is_err() {
             Leadership::Stopped
         } else if m.state == ServerState::Leader {
-            let fresh = m
-                .last_quorum_acked
-                .as_ref()
-                .is_some_and(|acked| acked.elapsed() < lease);
+            // A lone voter is its own quorum: no other leader can exist, and no follower
+            // acknowledgement will ever refresh the lease.
+            let fresh = opts.peers.len() == 1
+                || m.last_quorum_acked
+                    .as_ref()
+                    .is_some_and(|acked| acked.elapsed() < lease);
             let caught_up = m.last_applied.map(|a| a.index) >= m.last_log_index;
             if ready_term != Some(m.current_term) && caught_up && fresh {
                 ready_term = Some(m.current_term);

@@ -37,3 +37,15 @@ async fn three_nodes_elect_one_leader_and_apply_10000_messages_identically() {
     }
     assert_replicas_identical(&cluster, last_index);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_node_group_leads_by_itself_and_keeps_leading() {
+    let cluster = TestCluster::start(1).await;
+    let leader = cluster.wait_leader(Duration::from_secs(5)).await;
+    assert_eq!(leader, 1);
+    let results = cluster.propose(leader, 0..50, 8).await;
+    assert!(results.iter().all(|(_, r)| r.is_ok()));
+    // Long past any lease: still the leader (no follower will ever refresh it).
+    tokio::time::sleep(super::cluster::ELECTION_MAX * 3).await;
+    assert_eq!(cluster.wait_leader(Duration::from_secs(1)).await, 1);
+}
