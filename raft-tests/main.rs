@@ -1,12 +1,15 @@
 //! Integration tests that use the crate from the outside, as the binaries and operators do.
 //!
-//! Later issues add the process-level harness (`cluster.rs`: real binaries on loopback, killed for
-//! real). Until the binaries exist, this target holds the store-level scenarios that cross module
-//! boundaries: a store written, "crashed" and reopened through the public API only.
+//! `procs.rs` spawns real binaries (logs in a temp dir, bounded waits, killed on drop) and
+//! `cluster.rs` starts nameservers and a broker group from them on free loopback ports. t10 runs
+//! the real `mqnamesrv`; t20 a store written, SIGKILLed and reopened; t30 the broker over the
+//! wire; t50 failover with real processes killed for real.
 
 #![allow(clippy::unwrap_used, reason = "test helpers are not #[test] functions")]
 
 mod cluster;
+mod procs;
+mod t10_namesrv;
 mod t20_store_restart;
 mod t30_broker;
 mod t50_failover;

@@ -28,7 +28,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tracing::{debug, info, warn};
+use tracing::{debug, debug_span, info, warn};
 
 use super::bodies::{DataVersion, RegisterBrokerBody};
 use super::json::{BodyError, JsonBody, decode_lenient};
@@ -147,6 +147,7 @@ impl NamesrvHandler {
     /// (the remoting server drops the answer to a oneway request).
     pub fn process(&self, conn: ConnectionId, req: &RemotingCommand) -> RemotingCommand {
         let code = req.request_code();
+        let _span = debug_span!("namesrv", %code, opaque = req.opaque, conn = conn.0).entered();
         let result = match code {
             RequestCode::PutKvConfig => self.put_kv_config(req),
             RequestCode::GetKvConfig => self.kv_config(req),
@@ -181,7 +182,7 @@ impl NamesrvHandler {
             other => Err(NamesrvError::Unsupported(other.as_i32())),
         };
         result.unwrap_or_else(|err| {
-            debug!(code = req.code, opaque = req.opaque, conn = conn.0, error = %err, "request refused");
+            debug!(error = %err, "request refused");
             req.error_response(err.response_code(), err.to_string())
         })
     }
