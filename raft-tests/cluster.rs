@@ -4,83 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use dledger_broker::namesrv::{ClusterInfo, JsonBody};
 use dledger_broker::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
 
-/// A running child process, killed when dropped.
-pub(crate) struct Proc {
-    pub(crate) name: String,
-    child: Child,
-    pub(crate) log: PathBuf,
-}
-
-impl Proc {
-    pub(crate) fn spawn(name: &str, exe: &str, args: &[&str], log: &Path) -> Proc {
-        let out = fs::File::create(log).unwrap();
-        let err = out.try_clone().unwrap();
-        let child = Command::new(exe)
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Proc {
-            name: name.to_string(),
-            child,
-            log: log.to_path_buf(),
-        }
-    }
-
-    /// SIGKILL: no shutdown path runs.
-    pub(crate) fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// SIGTERM and wait (bounded) for a clean exit; returns whether it exited 0.
-    pub(crate) fn terminate(mut self, within: Duration) -> bool {
-        // SAFETY-free: sending a signal to our own child by pid.
-        let pid = self.child.id() as i32;
-        unsafe_free_sigterm(pid);
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        false
-    }
-
-    pub(crate) fn log_tail(&self) -> String {
-        let text = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-/// Sends SIGTERM through the `kill` command (no unsafe code in tests).
-fn unsafe_free_sigterm(pid: i32) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::procs::{Proc, ProcSpec, free_port};
 
 /// A free loopback port `p` such that `p - 2` (RocketMQ's fast channel) and `p + 1` (a
 /// one-node group's raft port) are free too.
@@ -98,30 +29,6 @@ pub(crate) fn free_port_pair() -> u16 {
         }
     }
     panic!("no free port pair found");
-}
-
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits until something accepts on `addr`.
-pub(crate) fn wait_listening(addr: SocketAddr, within: Duration, proc: &Proc) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!(
-        "{} not listening on {addr} within {within:?}:\n{}",
-        proc.name,
-        proc.log_tail()
-    );
 }
 
 /// One node's ports.
@@ -165,15 +72,12 @@ impl Cluster {
             let port = free_port();
             let conf = cluster.dir.path().join(format!("namesrv{i}.conf"));
             fs::write(&conf, format!("listenPort={port}\nbindAddress=127.0.0.1\n")).unwrap();
-            let log = cluster.dir.path().join(format!("namesrv{i}.log"));
-            let p = Proc::spawn(
-                &format!("namesrv{i}"),
-                env!("CARGO_BIN_EXE_mqnamesrv"),
-                &["-c", conf.to_str().unwrap()],
-                &log,
-            );
+            let spec = ProcSpec::new(format!("namesrv{i}"), env!("CARGO_BIN_EXE_mqnamesrv"))
+                .arg("-c")
+                .arg(&conf);
+            let mut p = Proc::spawn(&spec, cluster.dir.path()).unwrap();
             let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-            wait_listening(addr, Duration::from_secs(10), &p);
+            p.wait_for_port(addr, Duration::from_secs(10)).unwrap();
             cluster.namesrvs.push((addr, p));
         }
         for id in 1..=nodes {
@@ -227,20 +131,18 @@ impl Cluster {
     /// Starts (or restarts) broker `id` and waits until it accepts clients.
     pub(crate) fn start_broker(&mut self, id: u64) {
         let conf = self.conf(id);
-        let log = self.dir.path().join(format!("broker{id}.log"));
-        let p = Proc::spawn(
-            &format!("broker{id}"),
-            env!("CARGO_BIN_EXE_dledger-broker"),
-            &["-c", conf.to_str().unwrap()],
-            &log,
-        );
-        wait_listening(self.broker_addr(id), Duration::from_secs(20), &p);
+        let spec = ProcSpec::new(format!("broker{id}"), env!("CARGO_BIN_EXE_dledger-broker"))
+            .arg("-c")
+            .arg(&conf);
+        let mut p = Proc::spawn(&spec, self.dir.path()).unwrap();
+        p.wait_for_port(self.broker_addr(id), Duration::from_secs(20))
+            .unwrap();
         self.brokers.insert(id, Some(p));
     }
 
     /// SIGKILL broker `id`.
     pub(crate) fn kill_broker(&mut self, id: u64) {
-        if let Some(p) = self.brokers.get_mut(&id).and_then(Option::take) {
+        if let Some(mut p) = self.brokers.get_mut(&id).and_then(Option::take) {
             p.kill();
         }
     }

@@ -147,15 +147,17 @@ async fn sigterm_on_the_master_hands_leadership_over_before_exiting() {
     let mut cluster = Cluster::start(1, 3);
     send_somewhere(&cluster, 0, Duration::from_secs(20)).await;
     let old = cluster.wait_master(Duration::from_secs(5)).await;
-    let proc = cluster
+    let mut proc = cluster
         .brokers
         .get_mut(&old)
         .and_then(Option::take)
         .unwrap();
     let started = Instant::now();
+    proc.terminate().unwrap();
+    let status = proc.wait_exit(Duration::from_secs(15)).unwrap();
     assert!(
-        proc.terminate(Duration::from_secs(15)),
-        "the master did not exit cleanly"
+        status.success(),
+        "the master did not exit cleanly: {status:?}"
     );
     let new = cluster.wait_master(Duration::from_secs(5)).await;
     assert_ne!(new, old);
