@@ -144,8 +144,10 @@ pub async fn registration_loop(
     let mut counter = 0i64;
     loop {
         counter += 1;
-        register_all(&broker, &clients, counter).await;
+        // Mark the current leadership as seen *before* registering: a change that lands while
+        // the registration is in flight then wakes the loop again instead of being swallowed.
         let current: Leadership = leadership.borrow_and_update().clone();
+        register_all(&broker, &clients, counter).await;
         tracing::debug!(?current, "registration done");
         tokio::select! {
             changed = leadership.changed() => if changed.is_err() { return },
