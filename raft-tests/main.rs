@@ -12,4 +12,5 @@ mod procs;
 mod t10_namesrv;
 mod t20_store_restart;
 mod t30_broker;
+mod t40_compat;
 mod t50_failover;

@@ -1,0 +1,161 @@
+//! Compatibility with real third-party RocketMQ clients, against the real binaries: the npm
+//! `ali-ons` 3.12.0 (pure JavaScript, the strictest decoder) and the PyPI `rocketmq` 0.4.4
+//! (the bundled C++ client), each against a one-node and a three-node group. The scenario
+//! (`compat/*_scenario.*`): produce 200 tagged, keyed messages; consume them all with a fresh
+//! group from the first offset, checking bodies, tags, keys and per-queue order; stop; produce
+//! 50 more; the restarted consumer gets exactly those 50.
+//!
+//! `scripts/test.sh` installs both clients first (`scripts/compat-install.sh`); a missing
+//! install fails these tests with the reason, it never skips them.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dledger_broker::remoting::header::admin::CreateTopicRequestHeader;
+use dledger_broker::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
+
+use crate::cluster::Cluster;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Creates `topic` on the master and waits until the first nameserver routes it.
+async fn create_topic(cluster: &Cluster, topic: &str) {
+    let master = cluster.wait_master(Duration::from_secs(20)).await;
+    let client = RemotingClient::new(
+        cluster.broker_addr(master).to_string(),
+        ClientConfig::default(),
+    );
+    let header = CreateTopicRequestHeader {
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: 4,
+        write_queue_nums: 4,
+        perm: 6,
+        topic_filter_type: "SINGLE_TAG".into(),
+        topic_sys_flag: Some(0),
+        order: false,
+    };
+    let req = RemotingCommand::request(
+        RequestCode::UpdateAndCreateTopic,
+        Default::default(),
+        Bytes::new(),
+    )
+    .with_header(&header);
+    let resp = client.invoke(req, Duration::from_secs(5)).await.unwrap();
+    assert!(
+        resp.response_code().is_success(),
+        "create {topic}: {:?}",
+        resp.remark
+    );
+    let ns = RemotingClient::new(cluster.namesrvs[0].0.to_string(), ClientConfig::default());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut req = RemotingCommand::request(
+            RequestCode::GetRouteinfoByTopic,
+            Default::default(),
+            Bytes::new(),
+        );
+        req.ext_fields.insert("topic".into(), topic.into());
+        if ns
+            .invoke(req, Duration::from_secs(2))
+            .await
+            .is_ok_and(|r| r.response_code().is_success())
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no route for {topic}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs one scenario program to completion (bounded) and asserts it passed.
+fn run_scenario(program: &str, args: &[&str], cluster: &Cluster, topic: &str, group: &str) {
+    let home = cluster.dir.path().join(format!("home-{group}"));
+    std::fs::create_dir_all(&home).unwrap();
+    let namesrv = cluster.namesrv_addr();
+    let output = Command::new("timeout")
+        .arg("180")
+        .arg(program)
+        .args(args)
+        .args(["--namesrv", &namesrv, "--topic", topic, "--group", group])
+        .env("HOME", &home)
+        .current_dir(repo())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary = stdout.lines().last().unwrap_or_default();
+    println!("{summary}");
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed ({}):\n{summary}\n--- stderr ---\n{}\n--- broker logs under {} ---",
+        output.status,
+        stderr
+            .lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n"),
+        cluster.dir.path().display()
+    );
+}
+
+fn alions(cluster: &Cluster, topic: &str, group: &str) {
+    let script = repo().join("compat/alions_scenario.js");
+    assert!(
+        repo().join("compat/node_modules/ali-ons").exists(),
+        "ali-ons is not installed: run scripts/compat-install.sh (scripts/test.sh does)"
+    );
+    run_scenario("node", &[script.to_str().unwrap()], cluster, topic, group);
+}
+
+fn pyrocketmq(cluster: &Cluster, topic: &str, group: &str) {
+    let python = repo().join("compat/.venv/bin/python");
+    assert!(
+        python.exists(),
+        "the rocketmq wheel is not installed: run scripts/compat-install.sh (scripts/test.sh does)"
+    );
+    let script = repo().join("compat/pyrocketmq_scenario.py");
+    run_scenario(
+        python.to_str().unwrap(),
+        &[script.to_str().unwrap()],
+        cluster,
+        topic,
+        group,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ali_ons_produces_and_consumes_on_a_one_node_group() {
+    let cluster = Cluster::start(1, 1);
+    create_topic(&cluster, "CompatAliOne").await;
+    alions(&cluster, "CompatAliOne", "CompatAliOneG");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ali_ons_produces_and_consumes_on_a_three_node_group() {
+    let cluster = Cluster::start(1, 3);
+    create_topic(&cluster, "CompatAliThree").await;
+    alions(&cluster, "CompatAliThree", "CompatAliThreeG");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cpp_based_python_client_produces_and_consumes_on_a_one_node_group() {
+    let cluster = Cluster::start(1, 1);
+    create_topic(&cluster, "CompatPyOne").await;
+    pyrocketmq(&cluster, "CompatPyOne", "CompatPyOneG");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cpp_based_python_client_produces_and_consumes_on_a_three_node_group() {
+    let cluster = Cluster::start(1, 3);
+    create_topic(&cluster, "CompatPyThree").await;
+    pyrocketmq(&cluster, "CompatPyThree", "CompatPyThreeG");
+}
