@@ -21,7 +21,7 @@
 // pub mod admin;
 mod calls;
 mod connections;
-// pub mod consumer;
+pub mod consumer;
 pub mod message;
 pub mod namesrv;
 pub mod producer;
@@ -32,7 +32,7 @@ mod tests;
 use std::time::Duration;
 
 // pub use admin::Admin;
-// pub use consumer::{ConsumeFrom, ConsumerConfig, MessageModel, PullConsumer, allocate_averagely};
+pub use consumer::{ConsumeFrom, ConsumerConfig, MessageModel, PullConsumer, allocate_averagely};
 pub use message::{Message, MessageExt, MessageQueue, Subscription};
 pub use namesrv::{NameServerClient, NameServers};
 pub use producer::{Producer, ProducerConfig, SendResult, SendStatus, queue_for_key};
