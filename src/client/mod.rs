@@ -18,7 +18,7 @@
 //! [`crate::namesrv::bodies`] and the stored message layout from [`crate::store`]; it never
 //! touches a broker's or nameserver's state.
 
-// pub mod admin;
+pub mod admin;
 mod calls;
 mod connections;
 pub mod consumer;
@@ -31,7 +31,7 @@ mod tests;
 
 use std::time::Duration;
 
-// pub use admin::Admin;
+pub use admin::Admin;
 pub use consumer::{ConsumeFrom, ConsumerConfig, MessageModel, PullConsumer, allocate_averagely};
 pub use message::{Message, MessageExt, MessageQueue, Subscription};
 pub use namesrv::{NameServerClient, NameServers};

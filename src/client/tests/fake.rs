@@ -183,7 +183,7 @@ impl FakeBroker {
             .count()
     }
 
-    /// The first send request.
+    /// The first request that is not a heartbeat (the producer's heartbeat task may come first).
     pub(super) fn first_send(&self) -> RemotingCommand {
         self.state()
             .requests

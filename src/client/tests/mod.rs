@@ -2,6 +2,7 @@
 //! retries, batch bodies, nameserver failures, consumer allocation, polling, offset handling
 //! and rebalancing, admin calls. Every test is bounded by [`bounded`].
 
+mod admin;
 mod consumer;
 mod fake;
 mod namesrv;
