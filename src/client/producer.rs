@@ -16,16 +16,17 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use tokio::task::JoinHandle;
 
 mod config;
+mod payload;
 pub use config::{ProducerConfig, SendResult, SendStatus, queue_for_key};
 use config::{Target, publish_targets};
+use payload::Payload;
 
 use super::calls::{self, HeartbeatData, ProducerData};
 use super::connections::Connections;
-use super::message::{UniqKeys, encode_batch_item, now_ms, properties_string};
+use super::message::now_ms;
 use super::namesrv::request;
 use super::{ClientError, Message, MessageQueue, NameServerClient};
 use super::{bad_response, broker_error, new_client_id};
@@ -33,17 +34,6 @@ use crate::remoting::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
 use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
-use crate::store::property;
-
-/// What one send attempt carries.
-struct Payload {
-    code: RequestCode,
-    properties: String,
-    body: Bytes,
-    flag: i32,
-    batch: bool,
-    msg_id: String,
-}
 
 #[derive(Debug)]
 struct Inner {
@@ -216,88 +206,6 @@ impl Inner {
         } else {
             Err(ClientError::NotRunning("producer not started or shut down"))
         }
-    }
-
-    fn check_message(&self, message: &Message) -> Result<(), ClientError> {
-        if message.topic.is_empty() {
-            return Err(ClientError::InvalidMessage("empty topic".into()));
-        }
-        if message.body.len() > self.config.max_message_size {
-            return Err(ClientError::InvalidMessage(format!(
-                "body of {} bytes exceeds {}",
-                message.body.len(),
-                self.config.max_message_size
-            )));
-        }
-        Ok(())
-    }
-
-    fn single_payload(&self, message: &Message) -> Result<Payload, ClientError> {
-        self.check_running()?;
-        self.check_message(message)?;
-        let msg_id = UniqKeys::global().next();
-        let properties = properties_string(&message.wire_properties(&msg_id))?;
-        Ok(Payload {
-            code: if self.config.use_v2_header {
-                RequestCode::SendMessageV2
-            } else {
-                RequestCode::SendMessage
-            },
-            properties,
-            body: message.body.clone(),
-            flag: message.flag,
-            batch: false,
-            msg_id,
-        })
-    }
-
-    /// The batch body of remoting.md §4.4; batch-level properties are just `WAIT=true`.
-    fn batch_payload(&self, messages: &[Message]) -> Result<Payload, ClientError> {
-        self.check_running()?;
-        let first = messages
-            .first()
-            .ok_or_else(|| ClientError::InvalidMessage("empty batch".into()))?;
-        let mut body = Vec::new();
-        let mut ids = Vec::with_capacity(messages.len());
-        for message in messages {
-            self.check_message(message)?;
-            if message.topic != first.topic {
-                return Err(ClientError::InvalidMessage(
-                    "a batch must have one topic".into(),
-                ));
-            }
-            if message.delay_level.is_some_and(|l| l > 0) {
-                return Err(ClientError::InvalidMessage(
-                    "a batch cannot carry delay levels".into(),
-                ));
-            }
-            if message.topic.starts_with("%RETRY%") {
-                return Err(ClientError::InvalidMessage(
-                    "a batch cannot go to a retry topic".into(),
-                ));
-            }
-            let id = UniqKeys::global().next();
-            let props = properties_string(&message.wire_properties(&id))?;
-            encode_batch_item(&mut body, message.flag, &message.body, &props);
-            ids.push(id);
-        }
-        if body.len() > self.config.max_message_size {
-            return Err(ClientError::InvalidMessage(format!(
-                "batch of {} bytes exceeds {}",
-                body.len(),
-                self.config.max_message_size
-            )));
-        }
-        let mut batch_props = crate::store::Properties::new();
-        batch_props.insert(property::WAIT.into(), "true".into());
-        Ok(Payload {
-            code: RequestCode::SendBatchMessage,
-            properties: properties_string(&batch_props)?,
-            body: body.into(),
-            flag: 0,
-            batch: true,
-            msg_id: ids.join(","),
-        })
     }
 
     /// The writable queues of the topic's masters, sorted by broker name then queue id.
