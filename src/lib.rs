@@ -12,10 +12,12 @@
 //! | [`remoting`] | the RocketMQ 4.x remoting protocol: frames, commands, codes, typed headers, TCP server and client | – |
 //! | [`broker`] | what a broker does for clients: names, topics, send, pull, offsets, clients (handlers join with remoting) | `raft`, `store` |
 //! | [`namesrv`] | the nameserver's route table (registration, master changes, routes, liveness) and its JSON bodies | – |
+//! | [`client`] | the project's RocketMQ client: producer, pull consumer, admin calls (for the tools and `raft-tests/`) | `remoting`, `namesrv` bodies, `store` message layout |
 //!
 //! The request handlers, the client and the binaries join as their issues build them.
 
 pub mod broker;
+pub mod client;
 pub mod config;
 pub mod namesrv;
 pub mod raft;

@@ -1,0 +1,116 @@
+//! The producer's plain data: [`ProducerConfig`] with its defaults, [`SendResult`], and how a
+//! route becomes the list of queues to send to ([`publish_targets`], remoting.md §3.5) or the
+//! queue of a sharding key ([`queue_for_key`]).
+
+use std::time::Duration;
+
+use crate::client::{MessageQueue, NameServers};
+use crate::namesrv::TopicRouteData;
+use crate::namesrv::bodies::PERM_WRITE;
+
+/// Producer settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerConfig {
+    pub namesrv_addrs: NameServers,
+    /// Producer group. Default `DEFAULT_PRODUCER`.
+    pub group: String,
+    /// Longest wait for one send attempt. Default 3 s.
+    pub send_timeout: Duration,
+    /// Extra attempts after a retriable failure, each on another broker when possible.
+    /// Default 2.
+    pub retries: u32,
+    /// Queue count asked for when a broker auto-creates the topic (header `d`). Default 4.
+    pub default_topic_queue_nums: i32,
+    /// Largest body (or batch body), bytes. Default 4 MiB.
+    pub max_message_size: usize,
+    /// SEND_MESSAGE_V2 (one-letter header keys) rather than SEND_MESSAGE. Default true.
+    pub use_v2_header: bool,
+    /// How often masters of the topics sent to get a HEART_BEAT. Default 30 s.
+    pub heartbeat_interval: Duration,
+    /// The instance part of the client id; default `<pid>#<n>`.
+    pub instance_name: Option<String>,
+}
+
+impl ProducerConfig {
+    /// Defaults for group `group` and the nameservers `namesrv_addrs`.
+    pub fn new(namesrv_addrs: impl Into<NameServers>, group: impl Into<String>) -> Self {
+        ProducerConfig {
+            namesrv_addrs: namesrv_addrs.into(),
+            group: group.into(),
+            send_timeout: Duration::from_secs(3),
+            retries: 2,
+            default_topic_queue_nums: 4,
+            max_message_size: 4 * 1024 * 1024,
+            use_v2_header: true,
+            heartbeat_interval: Duration::from_secs(30),
+            instance_name: None,
+        }
+    }
+}
+
+/// How a stored send went (remoting.md §4.3): every status means the broker stored it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStatus {
+    SendOk,
+    FlushDiskTimeout,
+    FlushSlaveTimeout,
+    SlaveNotAvailable,
+}
+
+/// The outcome of a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendResult {
+    pub status: SendStatus,
+    /// The UNIQ_KEY the producer gave the message (comma-joined for a batch).
+    pub msg_id: String,
+    /// The broker's offset msgId (comma-joined for a batch).
+    pub offset_msg_id: String,
+    pub queue: MessageQueue,
+    /// Queue offset of the (first) message.
+    pub queue_offset: i64,
+}
+
+/// The queue for `sharding_key` among `queue_count` queues: Java's `String.hashCode`, made
+/// non-negative, modulo the count. The same key always maps to the same queue while the
+/// route is unchanged, which is what orderly sending needs.
+pub fn queue_for_key(sharding_key: &str, queue_count: usize) -> usize {
+    let hash = crate::store::tags_code(sharding_key) as i32;
+    (hash.unsigned_abs() as usize) % queue_count.max(1)
+}
+
+/// A queue a message can be sent to, with its master's address.
+#[derive(Debug, Clone)]
+pub(super) struct Target {
+    pub(super) queue: MessageQueue,
+    pub(super) addr: String,
+}
+
+/// The writable queues of `route` on brokers with a master, sorted by broker name.
+pub(super) fn publish_targets(topic: &str, route: &TopicRouteData) -> Vec<Target> {
+    let mut queue_datas: Vec<_> = route
+        .queue_datas
+        .iter()
+        .filter(|q| q.perm & PERM_WRITE != 0)
+        .collect();
+    queue_datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+    let mut targets = Vec::new();
+    for qd in queue_datas {
+        let master = route
+            .broker_datas
+            .iter()
+            .find(|b| b.broker_name == qd.broker_name)
+            .and_then(|b| b.master_addr());
+        let Some(addr) = master else { continue };
+        for queue_id in 0..qd.write_queue_nums.max(0) {
+            targets.push(Target {
+                queue: MessageQueue {
+                    topic: topic.to_owned(),
+                    broker_name: qd.broker_name.clone(),
+                    queue_id,
+                },
+                addr: addr.to_owned(),
+            });
+        }
+    }
+    targets
+}
