@@ -12,5 +12,6 @@ mod procs;
 mod t10_namesrv;
 mod t20_store_restart;
 mod t30_broker;
+mod t35_client;
 mod t40_compat;
 mod t50_failover;
