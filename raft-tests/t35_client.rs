@@ -67,7 +67,7 @@ async fn the_client_library_produces_consumes_and_resumes_against_a_three_node_g
             .send(
                 Message::new(TOPIC, format!("m{i}"))
                     .with_tags("TagA")
-                    .with_key(&format!("k{i}")),
+                    .with_key(format!("k{i}")),
             )
             .await
             .unwrap();
