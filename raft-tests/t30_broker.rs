@@ -174,12 +174,99 @@ async fn send_and_pull_back(cluster: &Cluster, master: u64, topic: &str) {
     }
 }
 
+/// QUERY_MESSAGE, topic stats, subscription groups, consume stats over the wire.
+async fn queries_and_stats(cluster: &Cluster, master: u64, topic: &str) {
+    let broker = RemotingClient::new(
+        cluster.broker_addr(master).to_string(),
+        ClientConfig::default(),
+    );
+    let call = |code: RequestCode, fields: &[(&str, &str)], body: &str| {
+        let mut req =
+            RemotingCommand::request(code, Default::default(), Bytes::from(body.to_string()));
+        for (k, v) in fields {
+            req.ext_fields.insert((*k).into(), (*v).into());
+        }
+        broker.invoke(req, TIMEOUT)
+    };
+    let resp = call(
+        RequestCode::QueryMessage,
+        &[
+            ("topic", topic),
+            ("key", "key-7"),
+            ("maxNum", "32"),
+            ("beginTimestamp", "0"),
+            ("endTimestamp", "9223372036854775807"),
+        ],
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(
+        resp.response_code().is_success(),
+        "query: {:?}",
+        resp.remark
+    );
+    let m = decode_message(&resp.body).unwrap().0.message;
+    assert_eq!(m.body, b"body-7");
+    let missing = call(
+        RequestCode::QueryMessage,
+        &[
+            ("topic", topic),
+            ("key", "nope"),
+            ("maxNum", "32"),
+            ("beginTimestamp", "0"),
+            ("endTimestamp", "1"),
+        ],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(missing.response_code(), ResponseCode::QueryNotFound);
+    assert!(missing.ext_fields.contains_key("indexLastUpdatePhyoffset"));
+
+    let stats = call(RequestCode::GetTopicStatsInfo, &[("topic", topic)], "")
+        .await
+        .unwrap();
+    let text = String::from_utf8(stats.body.to_vec()).unwrap();
+    assert!(
+        text.starts_with("{\"offsetTable\":{{\"brokerName\""),
+        "{text}"
+    );
+    assert!(text.contains("\"maxOffset\":10"), "{text}");
+
+    let group = r#"{"groupName":"T30G","retryMaxTimes":5}"#;
+    let created = call(RequestCode::UpdateAndCreateSubscriptiongroup, &[], group)
+        .await
+        .unwrap();
+    assert!(created.response_code().is_success(), "{:?}", created.remark);
+    let groups = call(RequestCode::GetAllSubscriptiongroupConfig, &[], "")
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&groups.body).unwrap();
+    assert_eq!(v["subscriptionGroupTable"]["T30G"]["retryMaxTimes"], 5);
+
+    let offline = call(
+        RequestCode::GetConsumerConnectionList,
+        &[("consumerGroup", "T30G")],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(offline.response_code(), ResponseCode::ConsumerNotOnline);
+    let unknown = call(RequestCode::Unknown(9999), &[], "").await.unwrap();
+    assert_eq!(
+        unknown.response_code(),
+        ResponseCode::RequestCodeNotSupported
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_node_group_sends_and_pulls_over_the_wire() {
     let cluster = Cluster::start(1, 1);
     let master = cluster.wait_master(Duration::from_secs(15)).await;
     assert_eq!(master, 1);
     send_and_pull_back(&cluster, master, "T30Single").await;
+    queries_and_stats(&cluster, master, "T30Single").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -173,6 +173,14 @@ impl ClientRegistry {
         self.consumers.get(group)?.subscriptions.get(topic)
     }
 
+    /// Every subscription of the group.
+    pub fn subscriptions(&self, group: &str) -> Vec<Subscription> {
+        self.consumers
+            .get(group)
+            .map(|g| g.subscriptions.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The group's message model and where it starts consuming, from its latest heartbeat.
     pub fn consumer_mode(&self, group: &str) -> Option<(&str, &str, &str)> {
         self.consumers.get(group).map(|g| {

@@ -27,6 +27,8 @@ pub(crate) async fn heartbeat(
 ) -> HandlerResult {
     let hb = parse_heartbeat(&req.body).map_err(|e| BrokerError::system(e.to_string()))?;
     let changed = lock(&broker.clients).heartbeat(conn.id(), &hb, Instant::now());
+    let language = req.language.java_name().unwrap_or("OTHER").to_string();
+    lock(&broker.client_meta).insert(conn.id(), (language, req.version));
     if broker.is_leader() {
         for c in &hb.consumers {
             ensure_group(broker, &c.group).await;

@@ -23,6 +23,7 @@ mod handle_clients;
 mod handle_offsets;
 mod handle_pull;
 mod handle_send;
+mod handle_stats;
 pub mod heartbeat;
 pub mod names;
 pub mod offsets;

@@ -69,6 +69,8 @@ pub struct Broker {
     pub(crate) offsets: Mutex<OffsetCoalescer>,
     /// Live client connections, to send them NOTIFY_CONSUMER_IDS_CHANGED.
     pub(crate) connections: Mutex<BTreeMap<ConnectionId, ConnectionInfo>>,
+    /// Language and version each connection's heartbeats report (for connection lists).
+    pub(crate) client_meta: Mutex<BTreeMap<ConnectionId, (String, i32)>>,
     /// This broker's client-facing address (`brokerIP1:listenPort`): store host and msgIds.
     pub(crate) store_host: SocketAddr,
     pub(crate) topic_defaults: TopicDefaults,
@@ -100,6 +102,7 @@ impl Broker {
             clients: Mutex::new(ClientRegistry::default()),
             offsets: Mutex::new(OffsetCoalescer::default()),
             connections: Mutex::new(BTreeMap::new()),
+            client_meta: Mutex::new(BTreeMap::new()),
             store_host,
             topic_defaults,
             topics_changed: Notify::new(),
@@ -169,7 +172,9 @@ impl Broker {
         conn: &ConnectionInfo,
         req: &RemotingCommand,
     ) -> Option<RemotingCommand> {
-        use super::{handle_admin, handle_clients, handle_offsets, handle_pull, handle_send};
+        use super::{
+            handle_admin, handle_clients, handle_offsets, handle_pull, handle_send, handle_stats,
+        };
         let result = match req.request_code() {
             RequestCode::SendMessage | RequestCode::SendMessageV2 => {
                 handle_send::send(self, conn, req, false).await
@@ -191,6 +196,14 @@ impl Broker {
             RequestCode::GetBrokerConfig => handle_admin::broker_config(self, req),
             RequestCode::GetBrokerRuntimeInfo => handle_admin::runtime_info(self, req),
             RequestCode::ViewMessageById => handle_admin::view_message(self, req),
+            RequestCode::QueryMessage => handle_stats::query_message(self, req),
+            RequestCode::UpdateAndCreateSubscriptiongroup => {
+                handle_stats::create_group(self, req).await
+            }
+            RequestCode::GetAllSubscriptiongroupConfig => handle_stats::all_groups(self, req),
+            RequestCode::GetTopicStatsInfo => handle_stats::topic_stats(self, req),
+            RequestCode::GetConsumeStats => handle_stats::consume_stats(self, req),
+            RequestCode::GetConsumerConnectionList => handle_stats::consumer_connections(self, req),
             code => Err(BrokerError::new(
                 ResponseCode::RequestCodeNotSupported,
                 format!("request type {} not supported", code.as_i32()),
@@ -224,6 +237,7 @@ impl Handler for BrokerHandler {
 
     async fn connection_closed(&self, conn: &ConnectionInfo) {
         lock(&self.0.connections).remove(&conn.id());
+        lock(&self.0.client_meta).remove(&conn.id());
         let changed = lock(&self.0.clients).connection_closed(conn.id());
         super::handle_clients::notify_groups(&self.0, &changed).await;
     }
