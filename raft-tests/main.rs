@@ -14,3 +14,4 @@ mod t20_store_restart;
 mod t30_broker;
 mod t40_compat;
 mod t50_failover;
+mod t60_mqadmin;
