@@ -179,4 +179,6 @@ fn raft_table_has_one_row_per_broker_under_the_header() {
             "-"
         ]
     );
+    assert_eq!(format::body_text(b"hello"), "hello");
+    assert_eq!(format::body_text(&[0xff, 0x01]), "0xFF01");
 }

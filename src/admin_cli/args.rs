@@ -180,7 +180,8 @@ pub struct ConsumeMessage {
     /// The topic.
     #[arg(short = 't', long = "topic")]
     pub topic: String,
-    /// Consumer group (default: a fresh `TOOLS_CONSUMER_*` group).
+    /// Consumer group, clustering: its committed offsets are used and updated. Default:
+    /// `TOOLS_CONSUMER`, broadcasting, so nothing is stored and every run starts per `-s`.
     #[arg(short = 'g', long = "consumerGroup")]
     pub group: Option<String>,
     /// Most messages to print.

@@ -13,12 +13,15 @@ use super::CliError;
 use super::args::{Command, ConsumeMessage, SendMessage, UpdateTopic};
 use super::format::{self, ClusterRow, RaftRow};
 use crate::client::{
-    Admin, ClientError, ConsumeFrom, ConsumerConfig, DEFAULT_TIMEOUT, Message, MessageQueue,
-    Producer, ProducerConfig, PullConsumer,
+    Admin, ClientError, ConsumeFrom, ConsumerConfig, DEFAULT_TIMEOUT, Message, MessageModel,
+    MessageQueue, Producer, ProducerConfig, PullConsumer,
 };
 use crate::namesrv::JsonBody;
 use crate::namesrv::bodies::{KvTable, TopicConfig};
 use crate::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode, ResponseCode};
+
+/// The group `consumeMessage` uses without `-g`.
+pub const TOOLS_CONSUMER: &str = "TOOLS_CONSUMER";
 
 /// Runs `cmd`, writing what it prints to `out`.
 pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError> {
@@ -232,15 +235,15 @@ fn consume_from(start: &str) -> Result<ConsumeFrom, CliError> {
 }
 
 async fn consume_message(args: &ConsumeMessage, out: &mut impl Write) -> Result<(), CliError> {
-    let group = args.group.clone().unwrap_or_else(|| {
-        format!(
-            "TOOLS_CONSUMER_{}_{}",
-            std::process::id(),
-            crate::client::message::now_ms()
-        )
-    });
     let idle = Duration::from_secs(args.idle_secs.max(1));
+    // Without -g: the tools group, broadcasting, so nothing is read from or committed to the
+    // broker and every run starts where -s says (Java's tools use TOOLS_CONSUMER too).
+    let (group, model) = match &args.group {
+        Some(group) => (group.clone(), MessageModel::Clustering),
+        None => (TOOLS_CONSUMER.to_owned(), MessageModel::Broadcasting),
+    };
     let mut config = ConsumerConfig::new(args.ns.resolve()?, group, args.topic.clone());
+    config.message_model = model;
     config.from_where = consume_from(&args.start)?;
     config.suspend_timeout = idle;
     let mut consumer = PullConsumer::new(config)?;

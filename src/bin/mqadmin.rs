@@ -15,5 +15,9 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    ExitCode::from(dledger_broker::admin_cli::run(std::env::args().collect()))
+    // Arguments that are not UTF-8 are taken lossily rather than aborting the tool.
+    let argv = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    ExitCode::from(dledger_broker::admin_cli::run(argv))
 }
