@@ -15,3 +15,4 @@ mod t30_broker;
 mod t35_client;
 mod t40_compat;
 mod t50_failover;
+mod t60_mqadmin;

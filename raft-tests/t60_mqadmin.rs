@@ -1,0 +1,184 @@
+//! The real `mqadmin` binary against a real nameserver and three-node broker group: topic
+//! creation, a send and a consume, `clusterList` and `raftStatus` views, and the failures an
+//! operator sees (unreachable nameserver, unknown subcommand, missing topic). Every run of the
+//! tool is bounded by `timeout 30`.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use dledger_broker::admin_cli::format::{self, RaftRow};
+
+use crate::cluster::Cluster;
+
+/// Runs `mqadmin args...` with `NAMESRV_ADDR=ns`, bounded to 30 s.
+fn mqadmin(ns: &str, args: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("30")
+        .arg(env!("CARGO_BIN_EXE_mqadmin"))
+        .args(args)
+        .env("NAMESRV_ADDR", ns)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Runs `mqadmin` until it succeeds and `ok` accepts its stdout, for at most `within`.
+fn mqadmin_until(ns: &str, args: &[&str], within: Duration, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let o = mqadmin(ns, args);
+        let (out, err) = text(&o);
+        if o.status.success() && ok(&out) {
+            return out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mqadmin {args:?} did not succeed within {within:?}: {:?}\nstdout:\n{out}\nstderr:\n{err}",
+            o.status
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Data rows of a `#Header` table.
+fn rows(table: &str) -> Vec<Vec<&str>> {
+    table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqadmin_creates_sends_consumes_and_reports_the_raft_group() {
+    let cluster = Cluster::start(1, 3);
+    cluster.wait_master(Duration::from_secs(30)).await;
+    let ns = cluster.namesrv_addr();
+    let long = Duration::from_secs(30);
+
+    let out = mqadmin_until(
+        &ns,
+        &["updateTopic", "-c", "TestCluster", "-t", "T60"],
+        long,
+        |_| true,
+    );
+    assert!(out.contains("create topic to 127.0.0.1:"), "{out}");
+    assert!(out.contains("success."), "{out}");
+
+    let out = mqadmin_until(
+        &ns,
+        &[
+            "sendMessage",
+            "-t",
+            "T60",
+            "-p",
+            "hello",
+            "-k",
+            "k1",
+            "-c",
+            "TagA",
+        ],
+        long,
+        |_| true,
+    );
+    let row = rows(&out);
+    assert_eq!(row.len(), 1, "{out}");
+    let msg_id = row[0][3];
+    assert!(
+        msg_id.len() == 32 && msg_id.chars().all(|c| c.is_ascii_hexdigit()),
+        "msgId {msg_id:?} in\n{out}"
+    );
+
+    let out = mqadmin_until(
+        &ns,
+        &["consumeMessage", "-t", "T60", "-s", "first", "--idle", "3"],
+        long,
+        |out| out.contains("BODY: hello"),
+    );
+    assert!(out.contains(&format!("MSGID: {msg_id}")), "{out}");
+
+    // Any letter case; three addresses, one master.
+    let out = mqadmin_until(&ns, &["CLUSTERLIST"], long, |out| rows(out).len() == 3);
+    assert!(out.starts_with("#Cluster Name"), "{out}");
+    let masters = rows(&out).iter().filter(|r| r[2] == "0").count();
+    assert_eq!(masters, 1, "{out}");
+
+    let out = mqadmin_until(&ns, &["raftStatus", "-c", "TestCluster"], long, |out| {
+        rows(out).len() == 3 && rows(out).iter().filter(|r| r[2] == "Leader").count() == 1
+    });
+    assert!(out.starts_with("#Broker Name"), "{out}");
+
+    let out = mqadmin_until(&ns, &["topicList"], long, |out| {
+        out.lines().any(|l| l == "T60")
+    });
+    assert!(!out.contains('#'), "{out}");
+
+    let out = mqadmin_until(&ns, &["topicRoute", "-t", "T60"], long, |_| true);
+    assert!(out.contains("\"brokerDatas\""), "{out}");
+
+    let addr = cluster.broker_addr(1).to_string();
+    let out = mqadmin_until(&ns, &["brokerStatus", "-b", &addr], long, |_| true);
+    assert!(out.lines().any(|l| l.starts_with("raftRole")), "{out}");
+    let out = mqadmin_until(&ns, &["getBrokerConfig", "-b", &addr], long, |_| true);
+    assert!(out.contains("brokerClusterName"), "{out}");
+
+    // Failures exit non-zero and say what failed.
+    let o = mqadmin(&ns, &["clusterList", "-n", "127.0.0.1:1"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+
+    let o = mqadmin(&ns, &["noSuchCommand"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("noSuchCommand not exist"), "{err}");
+    assert!(
+        err.contains("clusterList") && err.contains("raftStatus"),
+        "{err}"
+    );
+
+    let o = mqadmin(&ns, &["topicRoute", "-t", "NoSuchTopic60"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("NoSuchTopic60"), "{err}");
+}
+
+#[test]
+fn raft_table_has_one_row_per_broker_under_the_header() {
+    let table = format::raft_table(&[
+        RaftRow::unreachable("RaftNode00", "127.0.0.1:1"),
+        RaftRow::from_table(
+            "RaftNode00",
+            "127.0.0.1:2",
+            &[("raftRole", "Leader"), ("raftTerm", "3")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        ),
+    ]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].starts_with("#Broker Name"), "{table}");
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        [
+            "RaftNode00",
+            "127.0.0.1:2",
+            "Leader",
+            "3",
+            "-",
+            "-",
+            "-",
+            "-"
+        ]
+    );
+    assert_eq!(format::body_text(b"hello"), "hello");
+    assert_eq!(format::body_text(&[0xff, 0x01]), "0xFF01");
+}

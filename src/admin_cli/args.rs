@@ -1,0 +1,300 @@
+//! `mqadmin`'s command line: the subcommands and their flags (clap derive, RocketMQ's short
+//! flags), subcommand names matched in any letter case, and the nameserver list taken from
+//! `-n` or `NAMESRV_ADDR`.
+
+use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
+
+use super::CliError;
+
+/// `mqadmin <subcommand> [options]`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "mqadmin",
+    version,
+    about = "RocketMQ-style admin tool for dledger-broker clusters"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `-n` / `--namesrvAddr`, which every subcommand takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Namesrv {
+    /// Nameserver addresses, `host:port;host:port` (default: $NAMESRV_ADDR).
+    #[arg(short = 'n', long = "namesrvAddr")]
+    pub addr: Option<String>,
+}
+
+impl Namesrv {
+    /// `-n`, else `NAMESRV_ADDR`, else an error saying both are missing.
+    pub fn resolve(&self) -> Result<String, CliError> {
+        let from_env = std::env::var("NAMESRV_ADDR").ok();
+        self.addr
+            .clone()
+            .or(from_env)
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| {
+                CliError::Usage(
+                    "no nameserver address: give -n host:port or set NAMESRV_ADDR".into(),
+                )
+            })
+    }
+}
+
+/// The subcommands, named as RocketMQ's `mqadmin` names them.
+#[derive(Subcommand, Debug)]
+#[command(rename_all = "camelCase")]
+pub enum Command {
+    /// List every broker of every cluster (BID 0 = master)
+    ClusterList {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// Print JSON instead of columns.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every topic the nameservers know
+    TopicList {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// Print JSON instead of one topic per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a topic's route
+    TopicRoute {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The topic.
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+    },
+    /// Create or update a topic on a broker or on every master of a cluster
+    UpdateTopic(UpdateTopic),
+    /// Delete a topic from every master of a cluster, then from the nameservers
+    DeleteTopic {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The topic.
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+        /// The cluster.
+        #[arg(short = 'c', long = "clusterName")]
+        cluster: String,
+    },
+    /// Send one message
+    SendMessage(SendMessage),
+    /// Consume messages of a topic and print them
+    ConsumeMessage(ConsumeMessage),
+    /// Print a broker's runtime info
+    BrokerStatus {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// Broker address, `ip:port`.
+        #[arg(short = 'b', long = "brokerAddr")]
+        broker: String,
+    },
+    /// Print a broker's config
+    GetBrokerConfig {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// Broker address, `ip:port`.
+        #[arg(short = 'b', long = "brokerAddr")]
+        broker: String,
+    },
+    /// Print the Raft state of every broker of a cluster
+    RaftStatus {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The cluster.
+        #[arg(short = 'c', long = "clusterName")]
+        cluster: String,
+        /// Print JSON instead of columns.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `updateTopic`'s flags.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("target").required(true).args(["broker", "cluster"])))]
+pub struct UpdateTopic {
+    #[command(flatten)]
+    pub ns: Namesrv,
+    /// The topic.
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+    /// Broker address, `ip:port`.
+    #[arg(short = 'b', long = "brokerAddr")]
+    pub broker: Option<String>,
+    /// Cluster: the topic goes to every master.
+    #[arg(short = 'c', long = "clusterName")]
+    pub cluster: Option<String>,
+    /// Read queue count.
+    #[arg(short = 'r', long = "readQueueNums", default_value_t = 8)]
+    pub read: i32,
+    /// Write queue count.
+    #[arg(short = 'w', long = "writeQueueNums", default_value_t = 8)]
+    pub write: i32,
+    /// Permission: 2 = write, 4 = read, 6 = read-write.
+    #[arg(short = 'p', long = "perm", default_value_t = 6)]
+    pub perm: i32,
+    /// Ordered topic: true or false.
+    #[arg(short = 'o', long = "order", default_value_t = false, action = clap::ArgAction::Set)]
+    pub order: bool,
+}
+
+/// `sendMessage`'s flags.
+#[derive(Args, Debug)]
+pub struct SendMessage {
+    #[command(flatten)]
+    pub ns: Namesrv,
+    /// The topic.
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+    /// The body (UTF-8).
+    #[arg(short = 'p', long = "body")]
+    pub body: String,
+    /// Keys, space-separated.
+    #[arg(short = 'k', long = "key")]
+    pub keys: Option<String>,
+    /// Tag.
+    #[arg(short = 'c', long = "tags")]
+    pub tags: Option<String>,
+    /// Broker name: send to one queue of this group (queue `-i`, default 0).
+    #[arg(short = 'b', long = "broker")]
+    pub broker: Option<String>,
+    /// Queue id (with `-b`).
+    #[arg(short = 'i', long = "qid", requires = "broker")]
+    pub queue_id: Option<i32>,
+}
+
+/// `consumeMessage`'s flags.
+#[derive(Args, Debug)]
+pub struct ConsumeMessage {
+    #[command(flatten)]
+    pub ns: Namesrv,
+    /// The topic.
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+    /// Consumer group, clustering: its committed offsets are used and updated. Default:
+    /// `TOOLS_CONSUMER`, broadcasting, so nothing is stored and every run starts per `-s`.
+    #[arg(short = 'g', long = "consumerGroup")]
+    pub group: Option<String>,
+    /// Most messages to print.
+    #[arg(short = 'c', long = "count", default_value_t = 32)]
+    pub count: usize,
+    /// Where a queue without a committed offset starts: `first`, `last` or ms since the epoch.
+    #[arg(short = 's', long = "start", default_value = "first")]
+    pub start: String,
+    /// Stop after this many seconds without a new message.
+    #[arg(long = "idle", default_value_t = 5)]
+    pub idle_secs: u64,
+}
+
+impl Command {
+    /// The subcommand's RocketMQ name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::ClusterList { .. } => "clusterList",
+            Command::TopicList { .. } => "topicList",
+            Command::TopicRoute { .. } => "topicRoute",
+            Command::UpdateTopic(_) => "updateTopic",
+            Command::DeleteTopic { .. } => "deleteTopic",
+            Command::SendMessage(_) => "sendMessage",
+            Command::ConsumeMessage(_) => "consumeMessage",
+            Command::BrokerStatus { .. } => "brokerStatus",
+            Command::GetBrokerConfig { .. } => "getBrokerConfig",
+            Command::RaftStatus { .. } => "raftStatus",
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Run a subcommand.
+    Run(Cli),
+    /// Print `text` (to stderr when `code` is not 0) and exit with `code`.
+    Exit { text: String, code: u8 },
+}
+
+/// `(name, description)` of every subcommand, in declaration order.
+pub fn subcommands() -> Vec<(String, String)> {
+    Cli::command()
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help")
+        .map(|c| {
+            let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+            (c.get_name().to_owned(), about)
+        })
+        .collect()
+}
+
+/// The canonical name of subcommand `name`, matched in any letter case.
+pub fn canonical(name: &str) -> Option<String> {
+    subcommands()
+        .into_iter()
+        .map(|(n, _)| n)
+        .find(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// The list `mqadmin` alone prints, as Java's `MQAdminStartup` does.
+pub fn command_list() -> String {
+    let mut text = String::from("The most commonly used mqadmin commands are:\n");
+    for (name, about) in subcommands() {
+        text.push_str(&format!("   {name:<35} {about}\n"));
+    }
+    text.push_str("\nSee 'mqadmin help <command>' for more information on a specific command.\n");
+    text
+}
+
+/// Parses `argv` (program name first): subcommand names in any case, `help [cmd]`, unknown
+/// names reported with the list of known ones.
+pub fn parse(mut argv: Vec<String>) -> Parsed {
+    let Some(first) = argv.get(1).cloned() else {
+        return Parsed::Exit {
+            text: command_list(),
+            code: 1,
+        };
+    };
+    if first.eq_ignore_ascii_case("help") {
+        let Some(cmd) = argv.get(2) else {
+            return Parsed::Exit {
+                text: command_list(),
+                code: 0,
+            };
+        };
+        return match canonical(cmd) {
+            Some(name) => clap_exit(Cli::try_parse_from(["mqadmin", &name, "--help"])),
+            None => unknown(cmd),
+        };
+    }
+    if !first.starts_with('-') {
+        match canonical(&first) {
+            Some(name) => argv[1] = name,
+            None => return unknown(&first),
+        }
+    }
+    clap_exit(Cli::try_parse_from(argv))
+}
+
+fn unknown(name: &str) -> Parsed {
+    Parsed::Exit {
+        text: format!("The sub command {name} not exist.\n\n{}", command_list()),
+        code: 1,
+    }
+}
+
+fn clap_exit(result: Result<Cli, clap::Error>) -> Parsed {
+    match result {
+        Ok(cli) => Parsed::Run(cli),
+        Err(e) => Parsed::Exit {
+            text: e.render().to_string(),
+            code: if e.use_stderr() { 1 } else { 0 },
+        },
+    }
+}

@@ -1,0 +1,76 @@
+//! The `mqadmin` tool behind `src/bin/mqadmin.rs`: RocketMQ's admin subcommands (names in any
+//! letter case, `-n` or `NAMESRV_ADDR`, `#Column` headers) over [`crate::client`], plus
+//! `raftStatus`, a view of each broker's Raft state.
+//!
+//! | file | owns |
+//! | --- | --- |
+//! | [`args`] | the subcommands and flags, case-insensitive lookup, `help`, the command list |
+//! | [`commands`] | running one subcommand: client calls, then text to an output |
+//! | [`format`](mod@format) | the printed text, as pure functions over plain rows (tests check them) |
+//!
+//! Unlike Java's tool, a subcommand that fails exits non-zero, with one line on stderr naming
+//! what failed (the nameserver list, the broker address, the topic).
+
+pub mod args;
+pub mod commands;
+pub mod format;
+
+use std::io::Write;
+
+pub use args::{Cli, Command, Parsed, parse};
+
+use crate::client::ClientError;
+
+/// Why a subcommand failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command line cannot work (missing nameserver, bad `-s`).
+    #[error("{0}")]
+    Usage(String),
+    /// A nameserver or broker call failed; the error names the address.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The answers do not allow the command (e.g. no such cluster).
+    #[error("{0}")]
+    Failed(String),
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Parses `argv` (program name first), runs the subcommand on a fresh runtime, prints its
+/// output to stdout and any error to stderr; returns the exit status.
+pub fn run(argv: Vec<String>) -> u8 {
+    let cli = match parse(argv) {
+        Parsed::Run(cli) => cli,
+        Parsed::Exit { text, code } => {
+            if code == 0 {
+                print!("{text}");
+            } else {
+                eprint!("{text}");
+            }
+            return code;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mqadmin: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = runtime.block_on(commands::execute(&cli.command, &mut out));
+    let _ = out.flush();
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("mqadmin {}: {e}", cli.command.name());
+            1
+        }
+    }
+}
