@@ -8,7 +8,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use dledger_broker::namesrv::{ClusterInfo, JsonBody};
+use dledger_broker::remoting::header::admin::CreateTopicRequestHeader;
 use dledger_broker::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
 
 use crate::procs::{Proc, ProcSpec, free_port};
@@ -189,5 +191,56 @@ impl Cluster {
             .iter()
             .find(|(id, _)| self.broker_addr(**id).to_string() == master)
             .map(|(id, _)| *id)
+    }
+
+    /// Creates `topic` with `queues` queues on the master (UPDATE_AND_CREATE_TOPIC) and waits
+    /// until the first nameserver routes it.
+    pub(crate) async fn create_topic(&self, topic: &str, queues: i32) {
+        let master = self.wait_master(Duration::from_secs(20)).await;
+        let client = RemotingClient::new(
+            self.broker_addr(master).to_string(),
+            ClientConfig::default(),
+        );
+        let header = CreateTopicRequestHeader {
+            topic: topic.into(),
+            default_topic: "TBW102".into(),
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm: 6,
+            topic_filter_type: "SINGLE_TAG".into(),
+            topic_sys_flag: Some(0),
+            order: false,
+        };
+        let req = RemotingCommand::request(
+            RequestCode::UpdateAndCreateTopic,
+            Default::default(),
+            Bytes::new(),
+        )
+        .with_header(&header);
+        let resp = client.invoke(req, Duration::from_secs(5)).await.unwrap();
+        assert!(
+            resp.response_code().is_success(),
+            "create {topic}: {:?}",
+            resp.remark
+        );
+        let ns = RemotingClient::new(self.namesrvs[0].0.to_string(), ClientConfig::default());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut req = RemotingCommand::request(
+                RequestCode::GetRouteinfoByTopic,
+                Default::default(),
+                Bytes::new(),
+            );
+            req.ext_fields.insert("topic".into(), topic.into());
+            if ns
+                .invoke(req, Duration::from_secs(2))
+                .await
+                .is_ok_and(|r| r.response_code().is_success())
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no route for {topic}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dledger_broker::namesrv::{JsonBody, TopicRouteData};
-use dledger_broker::remoting::header::admin::CreateTopicRequestHeader;
 use dledger_broker::remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use dledger_broker::remoting::header::send::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
@@ -20,27 +19,6 @@ use dledger_broker::store::{decode_message, walk_messages};
 use crate::cluster::Cluster;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-async fn create_topic(client: &RemotingClient, topic: &str, queues: i32) {
-    let header = CreateTopicRequestHeader {
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: queues,
-        write_queue_nums: queues,
-        perm: 6,
-        topic_filter_type: "SINGLE_TAG".into(),
-        topic_sys_flag: Some(0),
-        order: false,
-    };
-    let req = RemotingCommand::request(
-        RequestCode::UpdateAndCreateTopic,
-        Default::default(),
-        Bytes::new(),
-    )
-    .with_header(&header);
-    let resp = client.invoke(req, TIMEOUT).await.unwrap();
-    assert!(resp.response_code().is_success(), "create topic: {resp:?}");
-}
 
 async fn send(
     client: &RemotingClient,
@@ -107,11 +85,11 @@ async fn pull(
 }
 
 async fn send_and_pull_back(cluster: &Cluster, master: u64, topic: &str) {
+    cluster.create_topic(topic, 2).await;
     let broker = RemotingClient::new(
         cluster.broker_addr(master).to_string(),
         ClientConfig::default(),
     );
-    create_topic(&broker, topic, 2).await;
     let mut sent = BTreeMap::new();
     for seq in 0..20u32 {
         let r = send(&broker, topic, (seq % 2) as i32, seq).await;

@@ -10,66 +10,11 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-use bytes::Bytes;
-use dledger_broker::remoting::header::admin::CreateTopicRequestHeader;
-use dledger_broker::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
 
 use crate::cluster::Cluster;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Creates `topic` on the master and waits until the first nameserver routes it.
-async fn create_topic(cluster: &Cluster, topic: &str) {
-    let master = cluster.wait_master(Duration::from_secs(20)).await;
-    let client = RemotingClient::new(
-        cluster.broker_addr(master).to_string(),
-        ClientConfig::default(),
-    );
-    let header = CreateTopicRequestHeader {
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: 4,
-        write_queue_nums: 4,
-        perm: 6,
-        topic_filter_type: "SINGLE_TAG".into(),
-        topic_sys_flag: Some(0),
-        order: false,
-    };
-    let req = RemotingCommand::request(
-        RequestCode::UpdateAndCreateTopic,
-        Default::default(),
-        Bytes::new(),
-    )
-    .with_header(&header);
-    let resp = client.invoke(req, Duration::from_secs(5)).await.unwrap();
-    assert!(
-        resp.response_code().is_success(),
-        "create {topic}: {:?}",
-        resp.remark
-    );
-    let ns = RemotingClient::new(cluster.namesrvs[0].0.to_string(), ClientConfig::default());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut req = RemotingCommand::request(
-            RequestCode::GetRouteinfoByTopic,
-            Default::default(),
-            Bytes::new(),
-        );
-        req.ext_fields.insert("topic".into(), topic.into());
-        if ns
-            .invoke(req, Duration::from_secs(2))
-            .await
-            .is_ok_and(|r| r.response_code().is_success())
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no route for {topic}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Runs one scenario program to completion (bounded) and asserts it passed.
@@ -135,27 +80,27 @@ fn pyrocketmq(cluster: &Cluster, topic: &str, group: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ali_ons_produces_and_consumes_on_a_one_node_group() {
     let cluster = Cluster::start(1, 1);
-    create_topic(&cluster, "CompatAliOne").await;
+    cluster.create_topic("CompatAliOne", 4).await;
     alions(&cluster, "CompatAliOne", "CompatAliOneG");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ali_ons_produces_and_consumes_on_a_three_node_group() {
     let cluster = Cluster::start(1, 3);
-    create_topic(&cluster, "CompatAliThree").await;
+    cluster.create_topic("CompatAliThree", 4).await;
     alions(&cluster, "CompatAliThree", "CompatAliThreeG");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cpp_based_python_client_produces_and_consumes_on_a_one_node_group() {
     let cluster = Cluster::start(1, 1);
-    create_topic(&cluster, "CompatPyOne").await;
+    cluster.create_topic("CompatPyOne", 4).await;
     pyrocketmq(&cluster, "CompatPyOne", "CompatPyOneG");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cpp_based_python_client_produces_and_consumes_on_a_three_node_group() {
     let cluster = Cluster::start(1, 3);
-    create_topic(&cluster, "CompatPyThree").await;
+    cluster.create_topic("CompatPyThree", 4).await;
     pyrocketmq(&cluster, "CompatPyThree", "CompatPyThreeG");
 }
