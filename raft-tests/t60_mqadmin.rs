@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use dledger_broker::admin_cli::format::{self, RaftRow};
+use dledger_broker::client::{ConsumeFrom, ConsumerConfig, PullConsumer};
 
 use crate::cluster::Cluster;
 
@@ -129,6 +130,8 @@ async fn mqadmin_creates_sends_consumes_and_reports_the_raft_group() {
     let out = mqadmin_until(&ns, &["getBrokerConfig", "-b", &addr], long, |_| true);
     assert!(out.contains("brokerClusterName"), "{out}");
 
+    query_and_progress_commands(&ns, row[0][0]).await;
+
     // Failures exit non-zero and say what failed.
     let o = mqadmin(&ns, &["clusterList", "-n", "127.0.0.1:1"]);
     let (_, err) = text(&o);
@@ -148,6 +151,204 @@ async fn mqadmin_creates_sends_consumes_and_reports_the_raft_group() {
     let (_, err) = text(&o);
     assert!(!o.status.success(), "{err}");
     assert!(err.contains("NoSuchTopic60"), "{err}");
+}
+
+/// `topicStatus`, `queryMsgByKey`/`ById`/`ByOffset`, `updateSubGroup`, `consumerConnection` and
+/// `consumerProgress` after two more keyed sends (T60 already holds one message, key `k1`).
+async fn query_and_progress_commands(ns: &str, broker_name: &str) {
+    let long = Duration::from_secs(30);
+    for body in ["second", "third"] {
+        mqadmin_until(
+            ns,
+            &[
+                "sendMessage",
+                "-t",
+                "T60",
+                "-p",
+                body,
+                "-k",
+                "k60 other",
+                "-c",
+                "TagB",
+            ],
+            long,
+            |_| true,
+        );
+    }
+
+    // Three messages over the topic's queues.
+    let out = mqadmin_until(ns, &["topicStatus", "-t", "T60"], long, |out| {
+        rows(out)
+            .iter()
+            .map(|r| r[3].parse::<i64>().unwrap())
+            .sum::<i64>()
+            == 3
+    });
+    assert!(out.starts_with("#Broker Name"), "{out}");
+    assert_eq!(rows(&out).len(), 8, "{out}");
+    assert!(rows(&out).iter().all(|r| r[0] == broker_name), "{out}");
+
+    let out = mqadmin_until(
+        ns,
+        &["queryMsgByKey", "-t", "T60", "-k", "k60"],
+        long,
+        |out| rows(out).len() == 2,
+    );
+    assert!(out.starts_with("#Message ID"), "{out}");
+    let found = rows(&out);
+    let (id, qid, offset) = (found[0][0], found[0][1], found[0][2]);
+    let out = mqadmin_until(
+        ns,
+        &["queryMsgByKey", "-t", "T60", "-k", "nokey"],
+        long,
+        |_| true,
+    );
+    assert!(rows(&out).is_empty(), "{out}");
+
+    let detail = mqadmin_until(ns, &["queryMsgById", "-i", id], long, |_| true);
+    let field = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    assert_eq!(field(&detail, "OffsetID:"), id);
+    assert_eq!(field(&detail, "Topic:"), "T60");
+    assert_eq!(field(&detail, "Tags:"), "[TagB]");
+    assert_eq!(field(&detail, "Keys:"), "[k60 other]");
+    assert_eq!(field(&detail, "Queue ID:"), qid);
+    assert_eq!(field(&detail, "Queue Offset:"), offset);
+    let body = field(&detail, "Message Body:");
+    assert!(body == "second" || body == "third", "{detail}");
+
+    let by_offset = mqadmin_until(
+        ns,
+        &[
+            "queryMsgByOffset",
+            "-t",
+            "T60",
+            "-b",
+            broker_name,
+            "-i",
+            qid,
+            "-o",
+            offset,
+        ],
+        long,
+        |_| true,
+    );
+    assert_eq!(by_offset, detail);
+    let o = mqadmin(
+        ns,
+        &[
+            "queryMsgByOffset",
+            "-t",
+            "T60",
+            "-b",
+            broker_name,
+            "-i",
+            qid,
+            "-o",
+            "99",
+        ],
+    );
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("Message not found"),
+        "{err}"
+    );
+
+    let out = mqadmin_until(
+        ns,
+        &[
+            "updateSubGroup",
+            "-c",
+            "TestCluster",
+            "-g",
+            "G60",
+            "-q",
+            "2",
+        ],
+        long,
+        |_| true,
+    );
+    assert!(
+        out.contains("create subscription group to 127.0.0.1:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("groupName=G60") && out.contains("retryQueueNums=2"),
+        "{out}"
+    );
+
+    // A live consumer of G60 reads all three messages and commits.
+    let mut config = ConsumerConfig::new(ns, "G60", "T60");
+    config.from_where = ConsumeFrom::First;
+    config.suspend_timeout = Duration::from_secs(1);
+    let mut consumer = PullConsumer::new(config).unwrap();
+    consumer.start().await.unwrap();
+    let client_id = consumer.client_id().to_owned();
+    let mut got = 0;
+    let deadline = Instant::now() + long;
+    while got < 3 && Instant::now() < deadline {
+        got += consumer
+            .poll(Duration::from_millis(500))
+            .await
+            .unwrap()
+            .len();
+    }
+    assert_eq!(got, 3);
+    consumer.commit().await.unwrap();
+
+    let out = mqadmin_until(ns, &["consumerConnection", "-g", "G60"], long, |out| {
+        out.contains(&client_id)
+    });
+    assert!(out.starts_with("#ClientId"), "{out}");
+    assert!(out.contains("Below is subscription:"), "{out}");
+    assert!(
+        out.lines().any(|l| l.split_whitespace().eq(["T60", "*"])),
+        "{out}"
+    );
+    assert!(out.contains("MessageModel: CLUSTERING"), "{out}");
+
+    let out = mqadmin_until(
+        ns,
+        &["consumerProgress", "-g", "G60", "-t", "T60"],
+        long,
+        |out| {
+            let r = rows(out);
+            !r.is_empty()
+                && r.iter()
+                    .filter(|r| r[0] == "T60")
+                    .map(|r| r[4].parse::<i64>().unwrap())
+                    .sum::<i64>()
+                    == 3
+        },
+    );
+    assert!(out.starts_with("#Topic"), "{out}");
+    assert!(out.contains("Consume TPS: "), "{out}");
+    assert!(out.lines().any(|l| l == "Diff Total: 0"), "{out}");
+    consumer.shutdown().await;
+
+    let o = mqadmin(ns, &["consumerConnection", "-g", "NoSuchGroup60"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success(), "{err}");
+}
+
+#[test]
+fn fastjson_object_keys_and_dates_parse() {
+    let body = br#"{"consumeTps":1.5,"offsetTable":{{"brokerName":"b","queueId":1,"topic":"T:{x}"}:{"brokerOffset":5,"consumerOffset":3,"lastTimestamp":0},{"brokerName":"b","queueId":0,"topic":"T"}:{"brokerOffset":2,"consumerOffset":2,"lastTimestamp":86400000}}}"#;
+    let (rows, tps) = format::progress_rows(body).unwrap();
+    assert_eq!(tps, 1.5);
+    assert_eq!(rows.len(), 2);
+    let table = format::progress_table(&rows, tps);
+    assert!(table.contains("Diff Total: 2"), "{table}");
+    assert!(table.contains("1970-01-02 00:00:00"), "{table}");
+    assert!(table.contains("T:{x}"), "{table}");
+    assert_eq!(
+        format::date_time(1_700_000_000_123, true),
+        "2023-11-14 22:13:20,123"
+    );
 }
 
 #[test]

@@ -105,6 +105,86 @@ pub enum Command {
         #[arg(short = 'b', long = "brokerAddr")]
         broker: String,
     },
+    /// Print the min and max offset of every queue of a topic
+    TopicStatus {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The topic.
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+    },
+    /// Print a consumer group's progress: broker and consumer offset of every queue
+    ConsumerProgress {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The consumer group.
+        #[arg(short = 'g', long = "groupName")]
+        group: String,
+        /// Only this topic.
+        #[arg(short = 't', long = "topicName")]
+        topic: Option<String>,
+    },
+    /// Print a consumer group's connections and subscriptions
+    ConsumerConnection {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The consumer group.
+        #[arg(short = 'g', long = "consumerGroup")]
+        group: String,
+        /// Ask only this broker (`ip:port`) instead of every master.
+        #[arg(short = 'b', long = "brokerAddr")]
+        broker: Option<String>,
+    },
+    /// Create or update a subscription group on a broker or on every master of a cluster
+    UpdateSubGroup(UpdateSubGroup),
+    /// Find messages of a topic by key
+    QueryMsgByKey {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The topic.
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+        /// The key (or UNIQ_KEY).
+        #[arg(short = 'k', long = "msgKey")]
+        key: String,
+        /// Earliest store time, ms since the epoch.
+        #[arg(short = 'b', long = "beginTimestamp", default_value_t = 0)]
+        begin: i64,
+        /// Latest store time, ms since the epoch (default: no limit).
+        #[arg(short = 'e', long = "endTimestamp", default_value_t = i64::MAX)]
+        end: i64,
+        /// Most messages per broker.
+        #[arg(short = 'm', long = "maxNum", default_value_t = 64)]
+        max: i64,
+    },
+    /// Print a message by its offset msgId (comma-separated list allowed)
+    QueryMsgById {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// Offset msgId(s): store host and commitlog offset, 32 hex characters.
+        #[arg(short = 'i', long = "msgId")]
+        ids: String,
+        /// The topic: its masters are asked when the store host in the id does not answer.
+        #[arg(short = 't', long = "topic")]
+        topic: Option<String>,
+    },
+    /// Print the message at one queue offset
+    QueryMsgByOffset {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The topic.
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+        /// Broker name (the group), not an address.
+        #[arg(short = 'b', long = "brokerName")]
+        broker_name: String,
+        /// Queue id.
+        #[arg(short = 'i', long = "queueId")]
+        queue_id: i32,
+        /// Queue offset.
+        #[arg(short = 'o', long = "offset")]
+        offset: i64,
+    },
     /// Print the Raft state of every broker of a cluster
     RaftStatus {
         #[command(flatten)]
@@ -145,6 +225,35 @@ pub struct UpdateTopic {
     /// Ordered topic: true or false.
     #[arg(short = 'o', long = "order", default_value_t = false, action = clap::ArgAction::Set)]
     pub order: bool,
+}
+
+/// `updateSubGroup`'s flags (RocketMQ's letters: `-q` retry queues, `-r` retry times).
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("target").required(true).args(["broker", "cluster"])))]
+pub struct UpdateSubGroup {
+    #[command(flatten)]
+    pub ns: Namesrv,
+    /// The group.
+    #[arg(short = 'g', long = "groupName")]
+    pub group: String,
+    /// Broker address, `ip:port`.
+    #[arg(short = 'b', long = "brokerAddr")]
+    pub broker: Option<String>,
+    /// Cluster: the group goes to every master.
+    #[arg(short = 'c', long = "clusterName")]
+    pub cluster: Option<String>,
+    /// Consuming allowed: true or false.
+    #[arg(short = 's', long = "consumeEnable", default_value_t = true, action = clap::ArgAction::Set)]
+    pub consume_enable: bool,
+    /// Broadcast consuming allowed: true or false.
+    #[arg(short = 'd', long = "consumeBroadcastEnable", default_value_t = true, action = clap::ArgAction::Set)]
+    pub broadcast_enable: bool,
+    /// Retry queue count.
+    #[arg(short = 'q', long = "retryQueueNums", default_value_t = 1)]
+    pub retry_queue_nums: u32,
+    /// Most redeliveries before the dead-letter queue.
+    #[arg(short = 'r', long = "retryMaxTimes", default_value_t = 16)]
+    pub retry_max_times: u32,
 }
 
 /// `sendMessage`'s flags.
@@ -208,6 +317,13 @@ impl Command {
             Command::ConsumeMessage(_) => "consumeMessage",
             Command::BrokerStatus { .. } => "brokerStatus",
             Command::GetBrokerConfig { .. } => "getBrokerConfig",
+            Command::TopicStatus { .. } => "topicStatus",
+            Command::ConsumerProgress { .. } => "consumerProgress",
+            Command::ConsumerConnection { .. } => "consumerConnection",
+            Command::UpdateSubGroup(_) => "updateSubGroup",
+            Command::QueryMsgByKey { .. } => "queryMsgByKey",
+            Command::QueryMsgById { .. } => "queryMsgById",
+            Command::QueryMsgByOffset { .. } => "queryMsgByOffset",
             Command::RaftStatus { .. } => "raftStatus",
         }
     }

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::CliError;
-use super::args::{Command, ConsumeMessage, SendMessage, UpdateTopic};
+use super::args::{Command, ConsumeMessage, Namesrv, SendMessage, UpdateSubGroup, UpdateTopic};
 use super::format::{self, ClusterRow, RaftRow};
 use crate::client::{
     Admin, ClientError, ConsumeFrom, ConsumerConfig, DEFAULT_TIMEOUT, Message, MessageModel,
@@ -18,7 +18,11 @@ use crate::client::{
 };
 use crate::namesrv::JsonBody;
 use crate::namesrv::bodies::{KvTable, TopicConfig};
-use crate::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode, ResponseCode};
+use crate::remoting::header::PullMessageRequestHeader;
+use crate::remoting::{
+    ClientConfig, ExtFields, RemotingClient, RemotingCommand, RequestCode, ResponseCode,
+};
+use crate::store::{MessageToStore, decode_message, offset_msg_id, parse_offset_msg_id};
 
 /// The group `consumeMessage` uses without `-g`.
 pub const TOOLS_CONSUMER: &str = "TOOLS_CONSUMER";
@@ -72,6 +76,32 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
             let text = String::from_utf8_lossy(&response.body);
             write!(out, "{}", format::config_lines(broker, &text))?;
         }
+        Command::TopicStatus { ns, topic } => topic_status(ns, topic, out).await?,
+        Command::ConsumerProgress { ns, group, topic } => {
+            consumer_progress(ns, group, topic.as_deref(), out).await?
+        }
+        Command::ConsumerConnection { ns, group, broker } => {
+            consumer_connection(ns, group, broker.as_deref(), out).await?
+        }
+        Command::UpdateSubGroup(args) => update_sub_group(args, out).await?,
+        Command::QueryMsgByKey {
+            ns,
+            topic,
+            key,
+            begin,
+            end,
+            max,
+        } => query_msg_by_key(ns, topic, key, (*begin, *end, *max), out).await?,
+        Command::QueryMsgById { ns, ids, topic } => {
+            query_msg_by_id(ns, ids, topic.as_deref(), out).await?
+        }
+        Command::QueryMsgByOffset {
+            ns,
+            topic,
+            broker_name,
+            queue_id,
+            offset,
+        } => query_msg_by_offset(ns, topic, broker_name, *queue_id, *offset, out).await?,
         Command::RaftStatus { ns, cluster, json } => {
             let admin = Admin::new(ns.resolve()?)?;
             let rows = raft_rows(&admin, cluster).await?;
@@ -95,19 +125,380 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
 
 /// One request with an empty header to the broker at `addr`; a non-SUCCESS answer is an error.
 async fn broker_call(addr: &str, code: RequestCode) -> Result<RemotingCommand, CliError> {
+    broker_request(addr, code, ExtFields::new(), Bytes::new()).await
+}
+
+/// One request with `ext` fields and `body` to the broker at `addr`, answered by any code.
+async fn broker_invoke(addr: &str, request: RemotingCommand) -> Result<RemotingCommand, CliError> {
+    let code = request.request_code();
     let client = RemotingClient::new(addr, ClientConfig::default());
-    let request = RemotingCommand::request(code, Default::default(), Bytes::new());
     let result = client.invoke(request, DEFAULT_TIMEOUT).await;
     client.close().await;
-    let response = result.map_err(|source| ClientError::Network {
+    Ok(result.map_err(|source| ClientError::Network {
         addr: addr.to_owned(),
         code,
         source,
-    })?;
+    })?)
+}
+
+/// [`broker_invoke`] where a non-SUCCESS answer is an error.
+async fn broker_request(
+    addr: &str,
+    code: RequestCode,
+    ext: ExtFields,
+    body: Bytes,
+) -> Result<RemotingCommand, CliError> {
+    let response = broker_invoke(addr, RemotingCommand::request(code, ext, body)).await?;
     if response.response_code() != ResponseCode::Success {
         return Err(crate::client::broker_error(addr, code, &response).into());
     }
     Ok(response)
+}
+
+fn ext(fields: &[(&str, String)]) -> ExtFields {
+    fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+/// `(broker name, master address)` of every broker group in `topic`'s route.
+async fn topic_masters(admin: &Admin, topic: &str) -> Result<Vec<(String, String)>, CliError> {
+    let route = admin.topic_route(topic).await?;
+    let masters: Vec<(String, String)> = route
+        .broker_datas
+        .iter()
+        .filter_map(|b| Some((b.broker_name.clone(), b.master_addr()?.to_owned())))
+        .collect();
+    if masters.is_empty() {
+        return Err(CliError::Failed(format!(
+            "topic {topic}: no master in its route"
+        )));
+    }
+    Ok(masters)
+}
+
+/// `(broker name, master address)` of every broker group the nameservers know.
+async fn all_masters(admin: &Admin) -> Result<Vec<(String, String)>, CliError> {
+    let info = admin.cluster_info().await?;
+    Ok(info
+        .broker_addr_table
+        .iter()
+        .filter_map(|(name, data)| Some((name.clone(), data.master_addr()?.to_owned())))
+        .collect())
+}
+
+async fn topic_status(ns: &Namesrv, topic: &str, out: &mut impl Write) -> Result<(), CliError> {
+    let admin = Admin::new(ns.resolve()?)?;
+    let code = RequestCode::GetTopicStatsInfo;
+    let mut rows = Vec::new();
+    for (_, addr) in topic_masters(&admin, topic).await? {
+        let response = broker_request(
+            &addr,
+            code,
+            ext(&[("topic", topic.to_owned())]),
+            Bytes::new(),
+        )
+        .await?;
+        rows.extend(
+            format::topic_status_rows(&response.body)
+                .map_err(|e| crate::client::bad_response(&addr, code, e))?,
+        );
+    }
+    write!(out, "{}", format::topic_status_table(&rows))?;
+    Ok(())
+}
+
+async fn consumer_progress(
+    ns: &Namesrv,
+    group: &str,
+    topic: Option<&str>,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let admin = Admin::new(ns.resolve()?)?;
+    let masters = match topic {
+        Some(t) => topic_masters(&admin, t).await?,
+        None => all_masters(&admin).await?,
+    };
+    let code = RequestCode::GetConsumeStats;
+    let mut fields = vec![("consumerGroup", group.to_owned())];
+    if let Some(t) = topic {
+        fields.push(("topic", t.to_owned()));
+    }
+    let (mut rows, mut tps) = (Vec::new(), 0.0);
+    for (_, addr) in masters {
+        let response = broker_request(&addr, code, ext(&fields), Bytes::new()).await?;
+        let (r, t) = format::progress_rows(&response.body)
+            .map_err(|e| crate::client::bad_response(&addr, code, e))?;
+        rows.extend(r);
+        tps += t;
+    }
+    write!(out, "{}", format::progress_table(&rows, tps))?;
+    Ok(())
+}
+
+async fn consumer_connection(
+    ns: &Namesrv,
+    group: &str,
+    broker: Option<&str>,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let addrs = match broker {
+        Some(addr) => vec![addr.to_owned()],
+        None => {
+            let admin = Admin::new(ns.resolve()?)?;
+            all_masters(&admin)
+                .await?
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect()
+        }
+    };
+    let code = RequestCode::GetConsumerConnectionList;
+    let mut merged: Option<format::ConsumerConnection> = None;
+    let mut last_error = None;
+    for addr in addrs {
+        let answer = broker_request(
+            &addr,
+            code,
+            ext(&[("consumerGroup", group.to_owned())]),
+            Bytes::new(),
+        )
+        .await;
+        let response = match answer {
+            Ok(r) => r,
+            Err(e) => {
+                last_error = Some(e);
+                continue;
+            }
+        };
+        let c: format::ConsumerConnection = serde_json::from_slice(&response.body)
+            .map_err(|e| crate::client::bad_response(&addr, code, e))?;
+        match &mut merged {
+            None => merged = Some(c),
+            Some(m) => {
+                for conn in c.connection_set {
+                    if !m
+                        .connection_set
+                        .iter()
+                        .any(|x| x.client_id == conn.client_id)
+                    {
+                        m.connection_set.push(conn);
+                    }
+                }
+                for (k, v) in c.subscription_table {
+                    m.subscription_table.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+    match merged {
+        Some(c) => write!(out, "{}", format::consumer_connection(&c))?,
+        None => {
+            return Err(last_error
+                .unwrap_or_else(|| CliError::Failed("the nameservers know no master".into())));
+        }
+    }
+    Ok(())
+}
+
+async fn update_sub_group(args: &UpdateSubGroup, out: &mut impl Write) -> Result<(), CliError> {
+    let config = format::SubGroupConfig {
+        group_name: args.group.clone(),
+        consume_enable: args.consume_enable,
+        consume_from_min_enable: true,
+        consume_broadcast_enable: args.broadcast_enable,
+        retry_queue_nums: args.retry_queue_nums,
+        retry_max_times: args.retry_max_times,
+        broker_id: 0,
+        which_broker_when_consume_slowly: 1,
+        notify_consumer_ids_changed_enable: true,
+    };
+    let addrs = match (&args.broker, &args.cluster) {
+        (Some(addr), _) => vec![addr.clone()],
+        (None, Some(cluster)) => {
+            let admin = Admin::new(args.ns.resolve()?)?;
+            let masters = admin.cluster_masters(cluster).await?;
+            if masters.is_empty() {
+                return Err(CliError::Failed(format!(
+                    "cluster {cluster:?} has no master"
+                )));
+            }
+            masters.into_values().collect()
+        }
+        (None, None) => return Err(CliError::Usage("give -b brokerAddr or -c cluster".into())),
+    };
+    let body =
+        Bytes::from(serde_json::to_vec(&config).map_err(|e| CliError::Failed(e.to_string()))?);
+    for addr in addrs {
+        broker_request(
+            &addr,
+            RequestCode::UpdateAndCreateSubscriptiongroup,
+            ExtFields::new(),
+            body.clone(),
+        )
+        .await?;
+        writeln!(out, "create subscription group to {addr} success.")?;
+    }
+    write!(out, "{}", format::sub_group_line(&config))?;
+    Ok(())
+}
+
+/// Stored messages back to back, each with its offset msgId.
+fn decode_stored(body: &[u8]) -> Result<Vec<(MessageToStore, String)>, String> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < body.len() {
+        let (stored, size) = decode_message(&body[pos..]).map_err(|e| e.to_string())?;
+        let m = stored.message;
+        let id = offset_msg_id(m.store_host, m.physical_offset);
+        out.push((m, id));
+        pos += size.max(1);
+    }
+    Ok(out)
+}
+
+async fn query_msg_by_key(
+    ns: &Namesrv,
+    topic: &str,
+    key: &str,
+    (begin, end, max): (i64, i64, i64),
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let admin = Admin::new(ns.resolve()?)?;
+    let code = RequestCode::QueryMessage;
+    let mut rows = Vec::new();
+    for (_, addr) in topic_masters(&admin, topic).await? {
+        let fields = ext(&[
+            ("topic", topic.to_owned()),
+            ("key", key.to_owned()),
+            ("maxNum", max.to_string()),
+            ("beginTimestamp", begin.to_string()),
+            ("endTimestamp", end.to_string()),
+        ]);
+        let response =
+            broker_invoke(&addr, RemotingCommand::request(code, fields, Bytes::new())).await?;
+        match response.response_code() {
+            ResponseCode::Success => {}
+            ResponseCode::QueryNotFound => continue,
+            _ => return Err(crate::client::broker_error(&addr, code, &response).into()),
+        }
+        let messages = decode_stored(&response.body)
+            .map_err(|e| crate::client::bad_response(&addr, code, e))?;
+        for (m, id) in messages {
+            rows.push((id, m.queue_id, m.queue_offset as i64));
+        }
+    }
+    write!(out, "{}", format::msg_key_table(&rows))?;
+    Ok(())
+}
+
+async fn query_msg_by_id(
+    ns: &Namesrv,
+    ids: &str,
+    topic: Option<&str>,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let code = RequestCode::ViewMessageById;
+    for id in ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (host, offset) =
+            parse_offset_msg_id(id).map_err(|e| CliError::Usage(format!("-i {id}: {e}")))?;
+        let mut addrs = vec![host.to_string()];
+        if let Some(t) = topic {
+            let admin = Admin::new(ns.resolve()?)?;
+            addrs.extend(topic_masters(&admin, t).await?.into_iter().map(|(_, a)| a));
+        }
+        let fields = ext(&[("offset", offset.to_string())]);
+        let mut found = None;
+        let mut last_error = None;
+        for addr in addrs {
+            match broker_request(&addr, code, fields.clone(), Bytes::new()).await {
+                Ok(response) => {
+                    let decoded = decode_stored(&response.body)
+                        .map_err(|e| crate::client::bad_response(&addr, code, e))?;
+                    found = decoded.into_iter().next();
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        match (found, last_error) {
+            (Some((m, _)), _) => write!(out, "{}", format::message_detail(&m, id))?,
+            (None, Some(e)) => return Err(e),
+            (None, None) => return Err(CliError::Failed(format!("no message. msgId={id}"))),
+        }
+    }
+    Ok(())
+}
+
+async fn query_msg_by_offset(
+    ns: &Namesrv,
+    topic: &str,
+    broker_name: &str,
+    queue_id: i32,
+    offset: i64,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let admin = Admin::new(ns.resolve()?)?;
+    let Some((_, addr)) = topic_masters(&admin, topic)
+        .await?
+        .into_iter()
+        .find(|(name, _)| name == broker_name)
+    else {
+        return Err(CliError::Failed(format!(
+            "topic {topic}: no master of broker {broker_name} in its route"
+        )));
+    };
+    let code = RequestCode::PullMessage;
+    let header = PullMessageRequestHeader {
+        consumer_group: TOOLS_CONSUMER.to_owned(),
+        topic: topic.to_owned(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 1,
+        sys_flag: PullMessageRequestHeader::SUBSCRIPTION,
+        commit_offset: 0,
+        suspend_timeout_millis: 0,
+        subscription: Some("*".into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        bname: Some(broker_name.to_owned()),
+        max_msg_bytes: None,
+    };
+    let request =
+        RemotingCommand::request(code, ExtFields::new(), Bytes::new()).with_header(&header);
+    let response = broker_invoke(&addr, request).await?;
+    match response.response_code() {
+        ResponseCode::Success => {}
+        ResponseCode::PullNotFound
+        | ResponseCode::PullOffsetMoved
+        | ResponseCode::PullRetryImmediately => {
+            return Err(CliError::Failed(format!(
+                "Message not found! ({broker_name} queue {queue_id} offset {offset}: {})",
+                response
+                    .remark
+                    .as_deref()
+                    .unwrap_or("no message at that offset")
+            )));
+        }
+        _ => return Err(crate::client::broker_error(&addr, code, &response).into()),
+    }
+    let decoded =
+        decode_stored(&response.body).map_err(|e| crate::client::bad_response(&addr, code, e))?;
+    match decoded
+        .into_iter()
+        .find(|(m, _)| m.queue_offset as i64 == offset)
+    {
+        Some((m, id)) => write!(out, "{}", format::message_detail(&m, &id))?,
+        None => {
+            return Err(CliError::Failed(format!(
+                "Message not found! ({broker_name} queue {queue_id} offset {offset})"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// GET_BROKER_RUNTIME_INFO (28): the broker's `{"table":{...}}`.
