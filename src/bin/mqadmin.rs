@@ -1,6 +1,8 @@
 //! `mqadmin <subcommand> [options]`: RocketMQ's admin tool for dledger-broker clusters
-//! (`clusterList`, `topicList`, `topicRoute`, `updateTopic`, `deleteTopic`, `sendMessage`,
-//! `consumeMessage`, `brokerStatus`, `getBrokerConfig`, and our `raftStatus`).
+//! (`clusterList`, `topicList`, `topicRoute`, `topicStatus`, `updateTopic`, `deleteTopic`,
+//! `updateSubGroup`, `consumerProgress`, `consumerConnection`, `sendMessage`, `consumeMessage`,
+//! `queryMsgByKey`, `queryMsgById`, `queryMsgByOffset`, `brokerStatus`, `getBrokerConfig`, and our
+//! `raftStatus`).
 //!
 //! Thin on purpose: logging to stderr (warnings by default, `RUST_LOG` to change it), then
 //! [`dledger_broker::admin_cli::run`], whose status becomes the exit code.
