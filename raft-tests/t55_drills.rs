@@ -31,8 +31,14 @@ const DRILLS: usize = 5;
 /// What one send attempt of the steady producer came to.
 #[derive(Debug, Clone)]
 enum Outcome {
-    /// Acknowledged: queue id, queue offset, commitlog offset (from the offset msgId).
-    Ok { queue: i32, offset: i64, phys: u64 },
+    /// Acknowledged: queue id, queue offset, and from the offset msgId the storing master and
+    /// the commitlog offset.
+    Ok {
+        queue: i32,
+        offset: i64,
+        host: SocketAddr,
+        phys: u64,
+    },
     /// No acknowledgement: the message may or may not be stored.
     Unknown(String),
 }
@@ -71,11 +77,15 @@ fn spawn_producer(
         while !stop.load(Ordering::SeqCst) {
             let message = Message::new(TOPIC, body(seq)).with_key(format!("seq-{seq}"));
             let outcome = match producer.send(message).await {
-                Ok(r) => Outcome::Ok {
-                    queue: r.queue.queue_id,
-                    offset: r.queue_offset,
-                    phys: parse_offset_msg_id(&r.offset_msg_id).unwrap().1,
-                },
+                Ok(r) => {
+                    let (host, phys) = parse_offset_msg_id(&r.offset_msg_id).unwrap();
+                    Outcome::Ok {
+                        queue: r.queue.queue_id,
+                        offset: r.queue_offset,
+                        host,
+                        phys,
+                    }
+                }
                 Err(e) => Outcome::Unknown(e.to_string()),
             };
             let failed = matches!(outcome, Outcome::Unknown(_));
@@ -129,6 +139,43 @@ async fn applied_all(cluster: &Cluster) -> Vec<Option<u64>> {
     for id in cluster.ports.keys() {
         out.push(applied(cluster.broker_addr(*id)).await);
     }
+    out
+}
+
+/// The first `len` bytes of node `id`'s commitlog, read from its segment files (named by
+/// their start offset).
+fn commitlog_prefix(cluster: &Cluster, id: u64, len: u64) -> Vec<u8> {
+    let dir = cluster
+        .dir
+        .path()
+        .join(format!("node{id}"))
+        .join("commitlog");
+    let mut segments: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let start = path.file_name()?.to_str()?.parse().ok()?;
+            Some((start, path))
+        })
+        .collect();
+    segments.sort();
+    let mut out = Vec::new();
+    for (start, path) in segments {
+        assert_eq!(
+            start,
+            out.len() as u64,
+            "node {id}: segment {path:?} out of place"
+        );
+        out.extend(std::fs::read(&path).unwrap());
+        if out.len() as u64 >= len {
+            break;
+        }
+    }
+    assert!(
+        out.len() as u64 >= len,
+        "node {id}: commitlog shorter than {len}"
+    );
+    out.truncate(len as usize);
     out
 }
 
@@ -203,8 +250,15 @@ async fn wait_caught_up(cluster: &Cluster, master: u64, within: Duration) -> u64
     }
 }
 
-/// The first acknowledged attempt that completed after `after`.
-async fn wait_ack_after(log: &Mutex<Vec<Attempt>>, after: Instant, within: Duration) -> Instant {
+/// The first acknowledged attempt that completed after `after` and was not stored by
+/// `not_by` (a send in flight at the kill may have been stored and acknowledged by the old
+/// master just before it died).
+async fn wait_ack_after(
+    log: &Mutex<Vec<Attempt>>,
+    after: Instant,
+    not_by: Option<SocketAddr>,
+    within: Duration,
+) -> Instant {
     let deadline = Instant::now() + within;
     loop {
         let found = log
@@ -213,7 +267,7 @@ async fn wait_ack_after(log: &Mutex<Vec<Attempt>>, after: Instant, within: Durat
             .iter()
             .rev()
             .take_while(|a| a.done > after)
-            .filter(|a| matches!(a.outcome, Outcome::Ok { .. }))
+            .filter(|a| matches!(a.outcome, Outcome::Ok { host, .. } if Some(host) != not_by))
             .map(|a| a.done)
             .last();
         if let Some(t) = found {
@@ -299,18 +353,19 @@ async fn five_kill_nine_drills_under_a_steady_producer_lose_nothing_acknowledged
     let stop = Arc::new(AtomicBool::new(false));
     let log = Arc::new(Mutex::new(Vec::new()));
     let producer = spawn_producer(cluster.namesrv_addr(), stop.clone(), log.clone());
-    wait_ack_after(&log, test_start, Duration::from_secs(10)).await;
+    wait_ack_after(&log, test_start, None, Duration::from_secs(10)).await;
 
     let mut timings = Vec::new();
     for drill in 1..=DRILLS {
         let old = cluster.wait_master(Duration::from_secs(10)).await;
         // Let some sends land on this master before it dies.
         tokio::time::sleep(Duration::from_millis(300)).await;
+        let old_addr = cluster.broker_addr(old);
         let killed = Instant::now();
         cluster.kill_broker(old);
         let new = wait_new_master(&cluster, old, Duration::from_secs(10)).await;
         let to_master = killed.elapsed();
-        let to_ack = wait_ack_after(&log, killed, Duration::from_secs(15))
+        let to_ack = wait_ack_after(&log, killed, Some(old_addr), Duration::from_secs(15))
             .await
             .duration_since(killed);
         let restarted = Instant::now();
@@ -354,6 +409,16 @@ async fn five_kill_nine_drills_under_a_steady_producer_lose_nothing_acknowledged
         ends.insert(table.get("commitLogMaxOffset").cloned());
     }
     assert_eq!(ends.len(), 1, "commitlog ends differ: {ends:?}");
+    let end: u64 = ends.first().cloned().flatten().unwrap().parse().unwrap();
+    let first = commitlog_prefix(&cluster, 1, end);
+    for id in cluster.ports.keys().skip(1) {
+        let other = commitlog_prefix(&cluster, *id, end);
+        let diff = first.iter().zip(&other).position(|(a, b)| a != b);
+        assert_eq!(
+            diff, None,
+            "commitlogs of node 1 and node {id} differ at byte {diff:?}"
+        );
+    }
     let master = cluster.wait_master(Duration::from_secs(5)).await;
     for (ns, _) in &cluster.namesrvs {
         let group = group_in(*ns).await;
@@ -373,6 +438,7 @@ async fn five_kill_nine_drills_under_a_steady_producer_lose_nothing_acknowledged
             queue,
             offset,
             phys,
+            ..
         } = a.outcome
         {
             let before = acked.insert((queue, offset), (a.seq, phys));
@@ -450,8 +516,8 @@ async fn five_kill_nine_drills_under_a_steady_producer_lose_nothing_acknowledged
         "summary: {DRILLS} drills; new master median {m_med:?} max {m_max:?}; first acked send \
          median {a_med:?} max {a_max:?}; attempts {}, acked {}, unknown {unknown} ({visible_unknown} \
          of them stored), consumed {}, lost 0, duplicates {dup_unknown} of unknown sends + \
-         {dup_retried} of acked sends retried inside the producer; applied index {applied} on \
-         every node; total {:?}",
+         {dup_retried} of acked sends retried inside the producer; applied index {applied} and \
+         commitlog ({end} bytes, byte-identical) equal on every node; total {:?}",
         attempts.len(),
         acked.len(),
         reads.len(),

@@ -89,25 +89,45 @@ producer() {
 producer &
 PRODUCER_PID=$!
 
-# The end time of the first acknowledged send that finished after $1 (ms), empty if none yet.
-first_ack_after() { awk -v t="$1" '$4 == "OK" && $3 > t { print $3; exit }' "$SENDS"; }
+# The end time of the first acknowledged send begun after $1 (ms), empty if none yet. (A send in
+# flight at the kill may have been acknowledged by the old master just before it died.)
+first_ack_after() { awk -v t="$1" '$4 == "OK" && $2 >= t { print $3; exit }' "$SENDS"; }
 acked_after() { [ -n "$(first_ack_after "$1")" ]; }
 acked_count() { awk '$4 == "OK"' "$SENDS" | wc -l; }
 
 until_ok 30 acked_after 0 || die "no send acknowledged within 30 s; see $SENDS"
+
+# cluster.sh decides "already running" with kill -0, which also succeeds on a killed process
+# that its parent (init here) has not reaped yet; then `up` would not restart it. Drop the pid
+# files of such zombies so that `up` does.
+RUN=/tmp/dledger-broker/run
+forget_zombies() {
+  local f pid
+  for f in "$RUN"/*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f")
+    if [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = Z ]; then
+      say "$(basename "$f" .pid) (pid $pid) is a zombie: forgetting its pid file"
+      rm -f "$f"
+    fi
+  done
+}
 
 declare -a MASTER_MS ACK_MS
 for drill in $(seq 1 "$N"); do
   until_ok 60 group_complete || die "drill $drill: group not complete (3 nodes with a master): $(cluster_list)"
   sleep 1
   old=$(master_addr)
-  kill_ms=$(now_ms)
   scripts/cluster.sh kill-leader >"$WORK/kill-$drill.log" 2>&1 || die "kill-leader failed: $(cat "$WORK/kill-$drill.log")"
+  # Taken once kill-leader is back: it runs clusterList before its kill -9, and a send begun
+  # meanwhile may still be acknowledged by the old master.
+  kill_ms=$(now_ms)
   new_master() { local m; m=$(master_addr); [ -n "$m" ] && [ "$m" != "$old" ]; }
   until_ok 30 new_master || die "drill $drill: no new master within 30 s of killing $old"
   t_master=$(( $(now_ms) - kill_ms ))
   until_ok 60 acked_after "$kill_ms" || die "drill $drill: no acknowledged send within 60 s of the kill"
   t_ack=$(( $(first_ack_after "$kill_ms") - kill_ms ))
+  forget_zombies
   scripts/cluster.sh up >"$WORK/up-$drill.log" 2>&1 || die "drill $drill: restart failed: $(tail -3 "$WORK/up-$drill.log")"
   until_ok 30 is_slave "$old" || die "drill $drill: $old did not come back as a slave"
   MASTER_MS+=("$t_master"); ACK_MS+=("$t_ack")
