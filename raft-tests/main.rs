@@ -15,4 +15,5 @@ mod t30_broker;
 mod t35_client;
 mod t40_compat;
 mod t50_failover;
+mod t55_drills;
 mod t60_mqadmin;
