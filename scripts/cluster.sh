@@ -17,7 +17,14 @@ mkdir -p "$RUN"
 
 say() { printf 'cluster: %s\n' "$*"; }
 
-alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# Running, and not a zombie: a SIGKILLed process can stay unreaped (state Z) for a while, and
+# kill -0 still succeeds on it.
+alive() {
+  [ -f "$RUN/$1.pid" ] || return 1
+  local pid; pid=$(cat "$RUN/$1.pid")
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != "Z" ]
+}
 
 start() { # name, binary, args...
   local name=$1; shift
