@@ -142,6 +142,19 @@ impl Cluster {
         self.brokers.insert(id, Some(p));
     }
 
+    /// SIGTERM broker `id` and wait for it to exit; panics unless it exits cleanly in `within`.
+    pub(crate) fn stop_broker(&mut self, id: u64, within: Duration) {
+        if let Some(mut p) = self.brokers.get_mut(&id).and_then(Option::take) {
+            p.terminate().unwrap();
+            let status = p.wait_exit(within).unwrap();
+            assert!(
+                status.success(),
+                "broker {id} did not exit cleanly: {status:?}\n{}",
+                p.output_tail()
+            );
+        }
+    }
+
     /// SIGKILL broker `id`.
     pub(crate) fn kill_broker(&mut self, id: u64) {
         if let Some(mut p) = self.brokers.get_mut(&id).and_then(Option::take) {

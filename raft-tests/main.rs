@@ -3,10 +3,13 @@
 //! `procs.rs` spawns real binaries (logs in a temp dir, bounded waits, killed on drop) and
 //! `cluster.rs` starts nameservers and a broker group from them on free loopback ports. t10 runs
 //! the real `mqnamesrv`; t20 a store written, SIGKILLed and reopened; t30 the broker over the
-//! wire; t50 failover with real processes killed for real.
+//! wire; t35 the client library; t40 real RocketMQ clients (Node, Python); t50 failover with
+//! real processes killed for real; t55 five kill -9 drills and t56 a rolling SIGTERM restart,
+//! both under a steady producer and judged by `checker.rs`; t60 the `mqadmin` binary.
 
 #![allow(clippy::unwrap_used, reason = "test helpers are not #[test] functions")]
 
+mod checker;
 mod cluster;
 mod procs;
 mod t10_namesrv;
@@ -16,4 +19,5 @@ mod t35_client;
 mod t40_compat;
 mod t50_failover;
 mod t55_drills;
+mod t56_rolling_restart;
 mod t60_mqadmin;

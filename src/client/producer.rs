@@ -5,7 +5,11 @@
 //! send takes the next queue round-robin; when an attempt fails with no answer or with a code
 //! Java retries (§2.1, plus SYSTEM_BUSY), the route is marked stale and the next attempt takes
 //! the next queue of *another* broker if there is one. `retries` (2) bounds the extra attempts;
-//! each attempt waits at most `send_timeout` (3 s). Sends to a chosen queue, by sharding key
+//! each attempt waits at most `send_timeout` (3 s). After a failed attempt a route with no
+//! master usually means a master change in progress (a failover or a graceful handover), so
+//! the retry polls the nameserver for up to `send_timeout` from the start of the send before
+//! giving up; Java's producer fails at once there, which is why its users see errors in a
+//! rolling restart. Sends to a chosen queue, by sharding key
 //! and oneway make one attempt, as Java's do.
 //!
 //! Requests are SEND_MESSAGE_V2 (310) with JSON headers, or SEND_MESSAGE (10) when
@@ -15,8 +19,10 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 mod config;
 mod payload;
@@ -34,6 +40,9 @@ use crate::remoting::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
 use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
+
+/// How often a retry polls the nameserver while the route names no master.
+const MASTER_CHANGE_POLL: Duration = Duration::from_millis(100);
 
 #[derive(Debug)]
 struct Inner {
@@ -223,6 +232,27 @@ impl Inner {
         Ok(targets)
     }
 
+    /// The targets for a retry. A failed attempt often means the group's master is changing
+    /// hands: the old one has left the route and the new one is about to register. Rather than
+    /// spend the remaining attempts on a route with no master, poll the nameserver every
+    /// [`MASTER_CHANGE_POLL`] until one appears or `deadline` passes.
+    async fn targets_after_failure(
+        &self,
+        topic: &str,
+        deadline: Instant,
+    ) -> Result<Vec<Target>, ClientError> {
+        loop {
+            match self.targets(topic).await {
+                Err(ClientError::NoQueue { .. })
+                    if Instant::now() + MASTER_CHANGE_POLL < deadline =>
+                {
+                    tokio::time::sleep(MASTER_CHANGE_POLL).await;
+                }
+                found => return found,
+            }
+        }
+    }
+
     /// The next queue round-robin, skipping queues of `avoid_broker` while others exist.
     fn select<'t>(&self, targets: &'t [Target], avoid_broker: Option<&str>) -> &'t Target {
         let start = self.next_queue.fetch_add(1, Ordering::Relaxed);
@@ -238,10 +268,16 @@ impl Inner {
         payload: Payload,
     ) -> Result<SendResult, ClientError> {
         let attempts = self.config.retries + 1;
+        let deadline = Instant::now() + self.config.send_timeout;
         let mut failed_broker: Option<String> = None;
         let mut last = None;
         for attempt in 1..=attempts {
-            let targets = match self.targets(topic).await {
+            let found = if last.is_none() {
+                self.targets(topic).await
+            } else {
+                self.targets_after_failure(topic, deadline).await
+            };
+            let targets = match found {
                 Ok(targets) => targets,
                 Err(err) if last.is_none() => return Err(err),
                 Err(err) => {
