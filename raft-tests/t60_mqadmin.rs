@@ -7,7 +7,10 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use dledger_broker::admin_cli::format::{self, RaftRow};
-use dledger_broker::client::{ConsumeFrom, ConsumerConfig, PullConsumer};
+use dledger_broker::client::{
+    Admin, ConsumeFrom, ConsumerConfig, Message, Producer, ProducerConfig, PullConsumer,
+};
+use dledger_broker::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
 
 use crate::cluster::Cluster;
 
@@ -154,7 +157,7 @@ async fn mqadmin_creates_sends_consumes_and_reports_the_raft_group() {
 }
 
 /// `topicStatus`, `queryMsgByKey`/`ById`/`ByOffset`, `updateSubGroup`, `consumerConnection` and
-/// `consumerProgress` after two more keyed sends (T60 already holds one message, key `k1`).
+/// `consumerProgress` after two more keyed sends, then the group commands (T60 already holds one message, key `k1`).
 async fn query_and_progress_commands(ns: &str, broker_name: &str) {
     let long = Duration::from_secs(30);
     for body in ["second", "third"] {
@@ -333,6 +336,103 @@ async fn query_and_progress_commands(ns: &str, broker_name: &str) {
     let o = mqadmin(ns, &["consumerConnection", "-g", "NoSuchGroup60"]);
     let (_, err) = text(&o);
     assert!(!o.status.success(), "{err}");
+
+    group_commands(ns).await;
+}
+
+/// `producerConnection` with a live producer; `deleteSubGroup` without and with `-r true`.
+async fn group_commands(ns: &str) {
+    let long = Duration::from_secs(30);
+    let producer = Producer::new(ProducerConfig::new(ns, "P60")).unwrap();
+    producer.start().unwrap();
+    producer
+        .send(Message::new("T60", "from P60"))
+        .await
+        .unwrap();
+    let out = mqadmin_until(
+        ns,
+        &["producerConnection", "-g", "P60", "-t", "T60"],
+        long,
+        |_| true,
+    );
+    let row: Vec<&str> = out
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row.len(), 5, "{out}");
+    assert_eq!(row[0], "0001", "{out}");
+    assert!(row[2].starts_with("127.0.0.1:"), "{out}");
+    assert_eq!(row[1], producer.client_id(), "{out}");
+    assert_eq!(
+        row[3], "JAVA",
+        "our client presents itself as Java does: {out}"
+    );
+    assert!(row[4].parse::<u32>().is_ok(), "{out}");
+    producer.shutdown().await;
+    let o = mqadmin(ns, &["producerConnection", "-g", "NoSuchP60", "-t", "T60"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success() && err.contains("NoSuchP60"), "{err}");
+
+    let admin = Admin::new(ns).unwrap();
+    let master = admin.cluster_masters("TestCluster").await.unwrap();
+    let master = master.values().next().unwrap().clone();
+    let groups = || async {
+        let client = RemotingClient::new(master.clone(), ClientConfig::default());
+        let req = RemotingCommand::request(
+            RequestCode::GetAllSubscriptiongroupConfig,
+            Default::default(),
+            Default::default(),
+        );
+        let resp = client.invoke(req, long).await.unwrap();
+        client.close().await;
+        String::from_utf8_lossy(&resp.body).into_owned()
+    };
+    assert!(groups().await.contains("\"G60\""));
+    let progress = |out: &str| {
+        rows(out)
+            .iter()
+            .filter(|r| r[0] == "T60")
+            .map(|r| r[4].parse::<i64>().unwrap())
+            .sum::<i64>()
+    };
+
+    let out = mqadmin(ns, &["deleteSubGroup", "-c", "TestCluster", "-g", "G60"]);
+    let (text_out, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        text_out.trim(),
+        format!(
+            "delete subscription group [G60] from broker [{master}] in cluster [TestCluster] success."
+        )
+    );
+    assert!(!groups().await.contains("\"G60\""));
+    // The committed offsets stay without -r.
+    let out = mqadmin_until(
+        ns,
+        &["consumerProgress", "-g", "G60", "-t", "T60"],
+        long,
+        |_| true,
+    );
+    assert_eq!(progress(&out), 3, "{out}");
+
+    let out = mqadmin(
+        ns,
+        &["deleteSubGroup", "-b", &master, "-g", "G60", "-r", "true"],
+    );
+    let (text_out, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        text_out.trim(),
+        format!("delete subscription group [G60] from broker [{master}] success.")
+    );
+    let out = mqadmin(ns, &["consumerProgress", "-g", "G60", "-t", "T60"]);
+    let (text_out, err) = text(&out);
+    assert!(
+        !out.status.success() || progress(&text_out) == 0,
+        "offsets kept after -r true: {text_out}{err}"
+    );
 }
 
 #[test]

@@ -137,6 +137,19 @@ pub enum Command {
     },
     /// Create or update a subscription group on a broker or on every master of a cluster
     UpdateSubGroup(UpdateSubGroup),
+    /// Delete a subscription group from a broker or from every master of a cluster
+    DeleteSubGroup(DeleteSubGroup),
+    /// Print a producer group's connections
+    ProducerConnection {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The producer group.
+        #[arg(short = 'g', long = "producerGroup")]
+        group: String,
+        /// A topic the group sends to: its masters are asked.
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+    },
     /// Find messages of a topic by key
     QueryMsgByKey {
         #[command(flatten)]
@@ -256,6 +269,26 @@ pub struct UpdateSubGroup {
     pub retry_max_times: u32,
 }
 
+/// `deleteSubGroup`'s flags.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("target").required(true).args(["broker", "cluster"])))]
+pub struct DeleteSubGroup {
+    #[command(flatten)]
+    pub ns: Namesrv,
+    /// The group.
+    #[arg(short = 'g', long = "groupName")]
+    pub group: String,
+    /// Broker address, `ip:port`.
+    #[arg(short = 'b', long = "brokerAddr")]
+    pub broker: Option<String>,
+    /// Cluster: the group is deleted from every master.
+    #[arg(short = 'c', long = "clusterName")]
+    pub cluster: Option<String>,
+    /// Also drop the group's committed offsets: true or false.
+    #[arg(short = 'r', long = "removeOffset", default_value_t = false, action = clap::ArgAction::Set)]
+    pub remove_offset: bool,
+}
+
 /// `sendMessage`'s flags.
 #[derive(Args, Debug)]
 pub struct SendMessage {
@@ -321,6 +354,8 @@ impl Command {
             Command::ConsumerProgress { .. } => "consumerProgress",
             Command::ConsumerConnection { .. } => "consumerConnection",
             Command::UpdateSubGroup(_) => "updateSubGroup",
+            Command::DeleteSubGroup(_) => "deleteSubGroup",
+            Command::ProducerConnection { .. } => "producerConnection",
             Command::QueryMsgByKey { .. } => "queryMsgByKey",
             Command::QueryMsgById { .. } => "queryMsgById",
             Command::QueryMsgByOffset { .. } => "queryMsgByOffset",

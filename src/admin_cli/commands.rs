@@ -9,9 +9,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::CliError;
 use super::args::{Command, ConsumeMessage, Namesrv, SendMessage, UpdateSubGroup, UpdateTopic};
 use super::format::{self, ClusterRow, RaftRow};
+use super::{CliError, groups};
 use crate::client::{
     Admin, ClientError, ConsumeFrom, ConsumerConfig, DEFAULT_TIMEOUT, Message, MessageModel,
     MessageQueue, Producer, ProducerConfig, PullConsumer,
@@ -84,6 +84,10 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
             consumer_connection(ns, group, broker.as_deref(), out).await?
         }
         Command::UpdateSubGroup(args) => update_sub_group(args, out).await?,
+        Command::DeleteSubGroup(args) => groups::delete_sub_group(args, out).await?,
+        Command::ProducerConnection { ns, group, topic } => {
+            groups::producer_connection(ns, group, topic, out).await?
+        }
         Command::QueryMsgByKey {
             ns,
             topic,
@@ -142,7 +146,7 @@ async fn broker_invoke(addr: &str, request: RemotingCommand) -> Result<RemotingC
 }
 
 /// [`broker_invoke`] where a non-SUCCESS answer is an error.
-async fn broker_request(
+pub(super) async fn broker_request(
     addr: &str,
     code: RequestCode,
     ext: ExtFields,
@@ -155,7 +159,7 @@ async fn broker_request(
     Ok(response)
 }
 
-fn ext(fields: &[(&str, String)]) -> ExtFields {
+pub(super) fn ext(fields: &[(&str, String)]) -> ExtFields {
     fields
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
@@ -163,7 +167,10 @@ fn ext(fields: &[(&str, String)]) -> ExtFields {
 }
 
 /// `(broker name, master address)` of every broker group in `topic`'s route.
-async fn topic_masters(admin: &Admin, topic: &str) -> Result<Vec<(String, String)>, CliError> {
+pub(super) async fn topic_masters(
+    admin: &Admin,
+    topic: &str,
+) -> Result<Vec<(String, String)>, CliError> {
     let route = admin.topic_route(topic).await?;
     let masters: Vec<(String, String)> = route
         .broker_datas

@@ -567,6 +567,32 @@ pub fn consumer_connection(c: &ConsumerConnection) -> String {
     out
 }
 
+/// A GET_PRODUCER_CONNECTION_LIST answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProducerConnection {
+    pub connection_set: Vec<Connection>,
+}
+
+/// `producerConnection`'s text: no header, one numbered row per connection as Java prints
+/// them (`%04d  %-32s %-22s %-8s %s`); the version is the client's number.
+pub fn producer_connection(p: &ProducerConnection) -> String {
+    p.connection_set
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!(
+                "{:04}  {:<32} {:<22} {:<8} {}\n",
+                i + 1,
+                c.client_id,
+                c.client_addr,
+                c.language,
+                c.version
+            )
+        })
+        .collect()
+}
+
 /// The subscription group `updateSubGroup` sends (Java's `SubscriptionGroupConfig` fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

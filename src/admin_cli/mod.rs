@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | [`args`] | the subcommands and flags, case-insensitive lookup, `help`, the command list |
 //! | [`commands`] | running one subcommand: client calls, then text to an output |
+//! | `groups` | `deleteSubGroup` and `producerConnection` |
 //! | [`format`](mod@format) | the printed text, as pure functions over plain rows (tests check them) |
 //!
 //! Unlike Java's tool, a subcommand that fails exits non-zero, with one line on stderr naming
@@ -14,6 +15,7 @@
 pub mod args;
 pub mod commands;
 pub mod format;
+mod groups;
 
 use std::io::Write;
 

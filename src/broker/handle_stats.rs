@@ -1,6 +1,7 @@
 //! Queries and statistics: QUERY_MESSAGE (12), UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200),
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201), GET_TOPIC_STATS_INFO (202),
-//! GET_CONSUMER_CONNECTION_LIST (203), GET_CONSUME_STATS (208): remoting.md §5.10, §6, §7.2.
+//! GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204),
+//! DELETE_SUBSCRIPTIONGROUP (207), GET_CONSUME_STATS (208): remoting.md §5.10, §6, §7.2.
 //!
 //! Offset tables are keyed by MessageQueue *objects*, which only fastjson writes
 //! (`{{"brokerName":..,"queueId":..,"topic":..}:{..}}`); Java's admin tools read exactly that,
@@ -116,6 +117,29 @@ pub(crate) async fn create_group(broker: &Broker, req: &RemotingCommand) -> Hand
     Ok(req.success_response())
 }
 
+/// DELETE_SUBSCRIPTIONGROUP: `groupName`; `cleanOffset=true` also drops the group's committed
+/// offsets (Java keeps them unless asked). Deleting a group that does not exist succeeds, as
+/// in Java.
+pub(crate) async fn delete_group(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let name = field(req, "groupName")?.to_owned();
+    super::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
+    let clean = req
+        .ext_fields
+        .get("cleanOffset")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    broker.require_leader()?;
+    let op = if clean {
+        AdminOp::DeleteGroup(name)
+    } else {
+        AdminOp::DeleteGroupConfig(name)
+    };
+    let body = encode(&op).map_err(BrokerError::system)?;
+    broker
+        .propose(ProposalKind::Admin, Bytes::from(body))
+        .await?;
+    Ok(req.success_response())
+}
+
 fn group_json(g: &GroupConfig) -> Value {
     json!({
         "brokerId": 0, "consumeBroadcastEnable": g.consume_broadcast_enable,
@@ -221,6 +245,33 @@ pub(crate) fn consume_stats(broker: &Broker, req: &RemotingCommand) -> HandlerRe
     }
     body.push_str("}}");
     Ok(req.success_response().with_body(Bytes::from(body)))
+}
+
+/// GET_PRODUCER_CONNECTION_LIST: the live connections of `producerGroup`.
+pub(crate) fn producer_connections(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+    let group = field(req, "producerGroup")?;
+    let members = lock(&broker.clients).producers(group);
+    if members.is_empty() {
+        return Err(BrokerError::system(format!(
+            "the producer group[{group}] not exist"
+        )));
+    }
+    let conns = lock(&broker.connections);
+    let meta = lock(&broker.client_meta);
+    let connection_set: Vec<Value> = members
+        .iter()
+        .map(|(client_id, connection)| {
+            let (language, version) = meta.get(connection).cloned().unwrap_or(("JAVA".into(), 0));
+            let addr = conns.get(connection).map(|c| c.peer().to_string());
+            json!({
+                "clientAddr": addr.unwrap_or_default(), "clientId": client_id,
+                "language": language, "version": version
+            })
+        })
+        .collect();
+    Ok(req.success_response().with_body(Bytes::from(
+        json!({ "connectionSet": connection_set }).to_string(),
+    )))
 }
 
 /// GET_CONSUMER_CONNECTION_LIST: the group's live connections and subscriptions.

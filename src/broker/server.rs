@@ -204,6 +204,8 @@ impl Broker {
             RequestCode::GetTopicStatsInfo => handle_stats::topic_stats(self, req),
             RequestCode::GetConsumeStats => handle_stats::consume_stats(self, req),
             RequestCode::GetConsumerConnectionList => handle_stats::consumer_connections(self, req),
+            RequestCode::GetProducerConnectionList => handle_stats::producer_connections(self, req),
+            RequestCode::DeleteSubscriptiongroup => handle_stats::delete_group(self, req).await,
             code => Err(BrokerError::new(
                 ResponseCode::RequestCodeNotSupported,
                 format!("request type {} not supported", code.as_i32()),

@@ -41,7 +41,12 @@ pub enum AdminOp {
     PutTopic(TopicConfig),
     DeleteTopic(String),
     PutGroup(GroupConfig),
+    /// Deletes the group and its committed offsets.
     DeleteGroup(String),
+    /// Deletes the group's configuration only; its committed offsets stay, so a group
+    /// re-created later resumes where it was (RocketMQ's default for `deleteSubGroup`).
+    /// Appended last so that entries written before it still decode.
+    DeleteGroupConfig(String),
 }
 
 /// Consumer offsets committed by clients, coalesced by the leader into one entry.
@@ -100,6 +105,9 @@ impl Tables {
             AdminOp::DeleteGroup(name) => {
                 self.groups.remove(&name);
                 self.offsets.retain(|(group, _), _| *group != name);
+            }
+            AdminOp::DeleteGroupConfig(name) => {
+                self.groups.remove(&name);
             }
         }
         Ok(())
@@ -170,6 +178,28 @@ mod tests {
             "a deleted topic's offsets go too"
         );
         assert!(t.apply_admin(b"not bincode").is_err());
+    }
+
+    #[test]
+    fn deleting_a_group_keeps_its_offsets_unless_asked() {
+        let mut t = Tables::default();
+        let group = GroupConfig {
+            name: "g".into(),
+            consume_enable: true,
+            consume_broadcast_enable: true,
+            retry_queue_nums: 1,
+            retry_max_times: 16,
+        };
+        t.apply_admin(&encode(&AdminOp::PutGroup(group)).unwrap())
+            .unwrap();
+        t.apply_offsets(&offsets(5, false)).unwrap();
+        t.apply_admin(&encode(&AdminOp::DeleteGroupConfig("g".into())).unwrap())
+            .unwrap();
+        assert!(t.groups.is_empty());
+        assert_eq!(t.offset("g", "t", 1), Some(5));
+        t.apply_admin(&encode(&AdminOp::DeleteGroup("g".into())).unwrap())
+            .unwrap();
+        assert_eq!(t.offset("g", "t", 1), None);
     }
 
     #[test]
