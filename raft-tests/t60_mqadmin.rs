@@ -340,7 +340,8 @@ async fn query_and_progress_commands(ns: &str, broker_name: &str) {
     group_commands(ns).await;
 }
 
-/// `producerConnection` with a live producer; `deleteSubGroup` without and with `-r true`.
+/// `producerConnection` with a live producer; `resetOffsetByTime` with a live consumer;
+/// `deleteSubGroup` without and with `-r true`.
 async fn group_commands(ns: &str) {
     let long = Duration::from_secs(30);
     let producer = Producer::new(ProducerConfig::new(ns, "P60")).unwrap();
@@ -374,6 +375,73 @@ async fn group_commands(ns: &str) {
     let o = mqadmin(ns, &["producerConnection", "-g", "NoSuchP60", "-t", "T60"]);
     let (_, err) = text(&o);
     assert!(!o.status.success() && err.contains("NoSuchP60"), "{err}");
+
+    // resetOffsetByTime to the beginning while a consumer of G60 is online: the broker tells
+    // it, and it reads all four messages of T60 again instead of committing over the reset.
+    let mut config = ConsumerConfig::new(ns, "G60", "T60");
+    config.suspend_timeout = Duration::from_secs(1);
+    let mut consumer = PullConsumer::new(config).unwrap();
+    consumer.start().await.unwrap();
+    let mut bodies = Vec::new();
+    let deadline = Instant::now() + long;
+    while bodies.is_empty() && Instant::now() < deadline {
+        for m in consumer.poll(Duration::from_millis(500)).await.unwrap() {
+            bodies.push(String::from_utf8_lossy(m.body()).into_owned());
+        }
+    }
+    assert_eq!(
+        bodies,
+        ["from P60"],
+        "G60 resumes after its committed offsets"
+    );
+    consumer.commit().await.unwrap();
+    let out = mqadmin(
+        ns,
+        &["resetOffsetByTime", "-g", "G60", "-t", "T60", "-s", "0"],
+    );
+    let (text_out, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        text_out.starts_with(
+            "start reset consumer offset by specified, group[G60], topic[T60], force[true], \
+             timestamp(string)[0], timestamp(long)[0]\n#brokerName"
+        ),
+        "{text_out}"
+    );
+    let reset: Vec<_> = rows(&text_out).into_iter().skip(1).collect();
+    assert!(
+        !reset.is_empty() && reset.iter().all(|r| r[2] == "0"),
+        "{text_out}"
+    );
+    let mut again = 0;
+    let deadline = Instant::now() + long;
+    while again < 4 && Instant::now() < deadline {
+        again += consumer
+            .poll(Duration::from_millis(500))
+            .await
+            .unwrap()
+            .len();
+    }
+    assert_eq!(again, 4, "every message read again after the reset");
+    consumer.commit().await.unwrap();
+    consumer.shutdown().await;
+    let o = mqadmin(
+        ns,
+        &[
+            "resetOffsetByTime",
+            "-g",
+            "G60",
+            "-t",
+            "NoSuchTopic60",
+            "-s",
+            "now",
+        ],
+    );
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("NoSuchTopic60"),
+        "{err}"
+    );
 
     let admin = Admin::new(ns).unwrap();
     let master = admin.cluster_masters("TestCluster").await.unwrap();
@@ -415,7 +483,7 @@ async fn group_commands(ns: &str) {
         long,
         |_| true,
     );
-    assert_eq!(progress(&out), 3, "{out}");
+    assert_eq!(progress(&out), 4, "{out}");
 
     let out = mqadmin(
         ns,

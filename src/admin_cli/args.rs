@@ -139,6 +139,23 @@ pub enum Command {
     UpdateSubGroup(UpdateSubGroup),
     /// Delete a subscription group from a broker or from every master of a cluster
     DeleteSubGroup(DeleteSubGroup),
+    /// Reset a consumer group's offsets of a topic to the first message stored at or after a time
+    ResetOffsetByTime {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The consumer group.
+        #[arg(short = 'g', long = "group")]
+        group: String,
+        /// The topic.
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+        /// `now`, ms since the epoch, or `yyyy-MM-dd#HH:mm:ss:SSS` (read as UTC); `-1`: the end.
+        #[arg(short = 's', long = "timestamp", allow_hyphen_values = true)]
+        timestamp: String,
+        /// Also move offsets forward: true or false.
+        #[arg(short = 'f', long = "force", default_value_t = true, action = clap::ArgAction::Set)]
+        force: bool,
+    },
     /// Print a producer group's connections
     ProducerConnection {
         #[command(flatten)]
@@ -356,6 +373,7 @@ impl Command {
             Command::UpdateSubGroup(_) => "updateSubGroup",
             Command::DeleteSubGroup(_) => "deleteSubGroup",
             Command::ProducerConnection { .. } => "producerConnection",
+            Command::ResetOffsetByTime { .. } => "resetOffsetByTime",
             Command::QueryMsgByKey { .. } => "queryMsgByKey",
             Command::QueryMsgById { .. } => "queryMsgById",
             Command::QueryMsgByOffset { .. } => "queryMsgByOffset",

@@ -85,6 +85,13 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
         }
         Command::UpdateSubGroup(args) => update_sub_group(args, out).await?,
         Command::DeleteSubGroup(args) => groups::delete_sub_group(args, out).await?,
+        Command::ResetOffsetByTime {
+            ns,
+            group,
+            topic,
+            timestamp,
+            force,
+        } => groups::reset_offset_by_time(ns, group, topic, timestamp, *force, out).await?,
         Command::ProducerConnection { ns, group, topic } => {
             groups::producer_connection(ns, group, topic, out).await?
         }

@@ -567,6 +567,36 @@ pub fn consumer_connection(c: &ConsumerConnection) -> String {
     out
 }
 
+/// `(queue id, offset)` of a ResetOffsetBody (`{"offsetTable":{{MessageQueue}:offset}}`).
+pub fn reset_rows(body: &[u8]) -> Result<Vec<(i32, i64)>, String> {
+    let text = quote_object_keys(&String::from_utf8_lossy(body));
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let table = v["offsetTable"]
+        .as_object()
+        .ok_or("no offsetTable in the answer")?;
+    let mut rows = Vec::new();
+    for (key, offset) in table {
+        let queue: serde_json::Value = serde_json::from_str(key).map_err(|e| e.to_string())?;
+        let queue_id = queue["queueId"].as_i64().ok_or("a key without queueId")?;
+        let offset = offset.as_i64().ok_or("an offset that is not a number")?;
+        rows.push((i32::try_from(queue_id).map_err(|e| e.to_string())?, offset));
+    }
+    rows.sort();
+    Ok(rows)
+}
+
+/// `resetOffsetByTime`'s table: `#brokerName  #queueId  #offset` (40/40/40).
+pub fn reset_table(rows: &[(String, i32, i64)]) -> String {
+    let mut out = format!(
+        "{:<40}  {:<40}  {:<40}\n",
+        "#brokerName", "#queueId", "#offset"
+    );
+    for (broker, queue, offset) in rows {
+        out.push_str(&format!("{broker:<40}  {queue:<40}  {offset:<40}\n"));
+    }
+    out
+}
+
 /// A GET_PRODUCER_CONNECTION_LIST answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | [`args`] | the subcommands and flags, case-insensitive lookup, `help`, the command list |
 //! | [`commands`] | running one subcommand: client calls, then text to an output |
-//! | `groups` | `deleteSubGroup` and `producerConnection` |
+//! | `groups` | `deleteSubGroup`, `producerConnection`, `resetOffsetByTime` |
 //! | [`format`](mod@format) | the printed text, as pure functions over plain rows (tests check them) |
 //!
 //! Unlike Java's tool, a subcommand that fails exits non-zero, with one line on stderr naming

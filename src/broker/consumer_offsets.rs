@@ -39,6 +39,12 @@ impl OffsetCoalescer {
         pending.max(tables.offset(group, topic, queue_id))
     }
 
+    /// Drops the pending commits of `group` on `topic` (a reset replaces them).
+    pub fn forget(&mut self, group: &str, topic: &str) {
+        self.pending
+            .retain(|(g, t, _), _| !(g.as_str() == group && t.as_str() == topic));
+    }
+
     /// Takes everything pending as one entry to propose (`None` when nothing is pending).
     pub fn take(&mut self) -> Option<OffsetCommit> {
         if self.pending.is_empty() {

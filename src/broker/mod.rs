@@ -22,6 +22,7 @@ mod handle_admin;
 mod handle_clients;
 mod handle_offsets;
 mod handle_pull;
+mod handle_reset;
 mod handle_send;
 mod handle_stats;
 pub mod heartbeat;

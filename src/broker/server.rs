@@ -173,7 +173,8 @@ impl Broker {
         req: &RemotingCommand,
     ) -> Option<RemotingCommand> {
         use super::{
-            handle_admin, handle_clients, handle_offsets, handle_pull, handle_send, handle_stats,
+            handle_admin, handle_clients, handle_offsets, handle_pull, handle_reset, handle_send,
+            handle_stats,
         };
         let result = match req.request_code() {
             RequestCode::SendMessage | RequestCode::SendMessageV2 => {
@@ -206,6 +207,7 @@ impl Broker {
             RequestCode::GetConsumerConnectionList => handle_stats::consumer_connections(self, req),
             RequestCode::GetProducerConnectionList => handle_stats::producer_connections(self, req),
             RequestCode::DeleteSubscriptiongroup => handle_stats::delete_group(self, req).await,
+            RequestCode::InvokeBrokerToResetOffset => handle_reset::reset_offset(self, req).await,
             code => Err(BrokerError::new(
                 ResponseCode::RequestCodeNotSupported,
                 format!("request type {} not supported", code.as_i32()),

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -32,7 +32,7 @@ pub(crate) mod config;
 mod pull;
 mod rebalance;
 pub use config::{ConsumeFrom, ConsumerConfig, MessageModel, allocate_averagely};
-use rebalance::{heartbeat_all, spawn_notice_listener};
+use rebalance::{Notices, heartbeat_all, spawn_notice_listener};
 
 use super::connections::Connections;
 use super::message::now_ms;
@@ -70,7 +70,7 @@ pub struct PullConsumer {
     namesrv: Arc<NameServerClient>,
     conns: Arc<Connections>,
     queues: BTreeMap<MessageQueue, QueueState>,
-    rebalance_wanted: Arc<AtomicBool>,
+    notices_wanted: Notices,
     last_rebalance: Option<Instant>,
     last_commit: Instant,
     tasks: Vec<JoinHandle<()>>,
@@ -96,7 +96,7 @@ impl PullConsumer {
             namesrv: Arc::new(namesrv),
             conns: Arc::new(Connections::with_server_requests(sink)),
             queues: BTreeMap::new(),
-            rebalance_wanted: Arc::new(AtomicBool::new(false)),
+            notices_wanted: Notices::default(),
             last_rebalance: None,
             last_commit: Instant::now(),
             tasks: Vec::new(),
@@ -143,8 +143,9 @@ impl PullConsumer {
         if let Some(notices) = self.notices.take() {
             self.tasks.push(spawn_notice_listener(
                 notices,
-                self.rebalance_wanted.clone(),
+                self.notices_wanted.clone(),
                 self.config.group.clone(),
+                self.config.topic.clone(),
             ));
         }
         if let Err(err) = self.rebalance().await {
@@ -282,7 +283,10 @@ impl PullConsumer {
             && self
                 .last_rebalance
                 .is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
-        let wanted = self.rebalance_wanted.swap(false, Ordering::SeqCst) || due || idle;
+        if self.notices_wanted.reset.swap(false, Ordering::SeqCst) {
+            self.forget_positions();
+        }
+        let wanted = self.notices_wanted.rebalance.swap(false, Ordering::SeqCst) || due || idle;
         if wanted && let Err(err) = self.rebalance().await {
             tracing::warn!(error = %err, "rebalance failed");
         }
@@ -292,6 +296,17 @@ impl PullConsumer {
             tracing::warn!(error = %err, "periodic commit failed");
         }
         self.look_up_first_offsets().await;
+    }
+
+    /// After an operator's offset reset: every queue starts again from its committed offset
+    /// (looked up at once), and nothing consumed before the reset is committed over it.
+    fn forget_positions(&mut self) {
+        for state in self.queues.values_mut() {
+            state.next_offset = None;
+            state.consumed = -1;
+            state.committed = -1;
+            state.paused_until = None;
+        }
     }
 
     /// Queues with a known offset and not paused.

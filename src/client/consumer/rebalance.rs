@@ -134,25 +134,49 @@ pub(super) async fn heartbeat_all(
     }
 }
 
+/// What broker → client notices ask of the consumer at its next poll.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Notices {
+    /// NOTIFY_CONSUMER_IDS_CHANGED: rebalance.
+    pub(super) rebalance: Arc<AtomicBool>,
+    /// RESET_CONSUMER_CLIENT_OFFSET: forget every position and read the (reset) committed
+    /// offsets again.
+    pub(super) reset: Arc<AtomicBool>,
+}
+
 /// Reads broker → client requests: NOTIFY_CONSUMER_IDS_CHANGED for our group asks for a
-/// rebalance; requests that want an answer get REQUEST_CODE_NOT_SUPPORTED.
+/// rebalance, RESET_CONSUMER_CLIENT_OFFSET for our group and topic for a re-read of the
+/// committed offsets; requests that want an answer get REQUEST_CODE_NOT_SUPPORTED.
 pub(super) fn spawn_notice_listener(
-    mut notices: mpsc::Receiver<crate::remoting::InboundRequest>,
-    wanted: Arc<AtomicBool>,
+    mut inbound_requests: mpsc::Receiver<crate::remoting::InboundRequest>,
+    notices: Notices,
     group: String,
+    topic: String,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        while let Some(inbound) = notices.recv().await {
+        while let Some(inbound) = inbound_requests.recv().await {
             let request = &inbound.request;
-            if request.request_code() == RequestCode::NotifyConsumerIdsChanged {
-                let for_us = request
-                    .ext_fields
-                    .get("consumerGroup")
-                    .is_none_or(|g| *g == group);
-                if for_us {
-                    tracing::info!(group, "consumer ids changed; rebalancing at the next poll");
-                    wanted.store(true, Ordering::SeqCst);
+            let field_is =
+                |key: &str, want: &str| request.ext_fields.get(key).is_none_or(|v| v == want);
+            let flag = match request.request_code() {
+                RequestCode::NotifyConsumerIdsChanged => {
+                    field_is("consumerGroup", &group).then_some(&notices.rebalance)
                 }
+                RequestCode::ResetConsumerClientOffset => (field_is("group", &group)
+                    && field_is("topic", &topic))
+                .then_some(&notices.reset),
+                _ => None,
+            };
+            if let Some(flag) = flag {
+                tracing::info!(
+                    group,
+                    code = request.code,
+                    "broker notice; acting at the next poll"
+                );
+                flag.store(true, Ordering::SeqCst);
+                let ok = request.success_response();
+                let _ = inbound.respond(ok).await;
+                continue;
             }
             let reply = request.error_response(
                 ResponseCode::RequestCodeNotSupported,
