@@ -5,11 +5,11 @@
 //! send takes the next queue round-robin; when an attempt fails with no answer or with a code
 //! Java retries (§2.1, plus SYSTEM_BUSY), the route is marked stale and the next attempt takes
 //! the next queue of *another* broker if there is one. `retries` (2) bounds the extra attempts;
-//! each attempt waits at most `send_timeout` (3 s). After a failed attempt a route with no
-//! master usually means a master change in progress (a failover or a graceful handover), so
-//! the retry polls the nameserver for up to `send_timeout` from the start of the send before
-//! giving up; Java's producer fails at once there, which is why its users see errors in a
-//! rolling restart. Sends to a chosen queue, by sharding key
+//! each attempt waits at most `send_timeout` (3 s). A failed attempt usually means a master
+//! change in progress (a failover or a graceful handover): for a moment the route names no
+//! master, or still the old one. So a retry first polls the nameserver, until `send_timeout`
+//! from the start of the send, for a master other than the one that failed; Java's producer
+//! retries at once, which is why its users see errors in a rolling restart. Sends to a chosen queue, by sharding key
 //! and oneway make one attempt, as Java's do.
 //!
 //! Requests are SEND_MESSAGE_V2 (310) with JSON headers, or SEND_MESSAGE (10) when
@@ -232,24 +232,29 @@ impl Inner {
         Ok(targets)
     }
 
-    /// The targets for a retry. A failed attempt often means the group's master is changing
-    /// hands: the old one has left the route and the new one is about to register. Rather than
-    /// spend the remaining attempts on a route with no master, poll the nameserver every
-    /// [`MASTER_CHANGE_POLL`] until one appears or `deadline` passes.
+    /// The targets for a retry after an attempt to `failed_addr` failed. That often means the
+    /// group's master is changing hands: the route may name no master for a moment, or still
+    /// name the old one. Rather than spend the remaining attempts on such a route, poll the
+    /// nameserver every [`MASTER_CHANGE_POLL`] until it names a writable master other than
+    /// `failed_addr` or `deadline` passes; then take what the route says.
     async fn targets_after_failure(
         &self,
         topic: &str,
+        failed_addr: &str,
         deadline: Instant,
     ) -> Result<Vec<Target>, ClientError> {
         loop {
-            match self.targets(topic).await {
-                Err(ClientError::NoQueue { .. })
-                    if Instant::now() + MASTER_CHANGE_POLL < deadline =>
-                {
-                    tokio::time::sleep(MASTER_CHANGE_POLL).await;
-                }
-                found => return found,
+            let found = self.targets(topic).await;
+            let changed = match &found {
+                Ok(targets) => targets.iter().any(|t| t.addr != failed_addr),
+                Err(ClientError::NoQueue { .. }) => false,
+                Err(_) => true,
+            };
+            if changed || Instant::now() + MASTER_CHANGE_POLL >= deadline {
+                return found;
             }
+            self.namesrv.mark_stale(topic);
+            tokio::time::sleep(MASTER_CHANGE_POLL).await;
         }
     }
 
@@ -270,12 +275,14 @@ impl Inner {
         let attempts = self.config.retries + 1;
         let deadline = Instant::now() + self.config.send_timeout;
         let mut failed_broker: Option<String> = None;
+        let mut failed_addr = String::new();
         let mut last = None;
         for attempt in 1..=attempts {
             let found = if last.is_none() {
                 self.targets(topic).await
             } else {
-                self.targets_after_failure(topic, deadline).await
+                self.targets_after_failure(topic, &failed_addr, deadline)
+                    .await
             };
             let targets = match found {
                 Ok(targets) => targets,
@@ -292,6 +299,7 @@ impl Inner {
                     tracing::warn!(topic, attempt, queue = %target.queue, error = %err, "send failed");
                     self.namesrv.mark_stale(topic);
                     failed_broker = Some(target.queue.broker_name.clone());
+                    failed_addr.clone_from(&target.addr);
                     last = Some(err);
                 }
                 Err(err) => return Err(err),
