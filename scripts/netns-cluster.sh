@@ -77,7 +77,8 @@ EOF
 start_node() { # host
   local h=$1
   if alive "$DIR/h$h/broker.pid"; then say "host $h node already running"; return; fi
-  in_host "$h" nohup "$BIN/dledger-broker" -c "$DIR/h$h/broker.conf" >"$DIR/h$h/broker.log" 2>&1 &
+  # Not through in_host: $! must be the process that becomes the broker, not a subshell.
+  ip netns exec "dlb-h$h" nohup "$BIN/dledger-broker" -c "$DIR/h$h/broker.conf" >"$DIR/h$h/broker.log" 2>&1 &
   echo $! >"$DIR/h$h/broker.pid"
   say "host $h ($NET.$h): node n$h started, log $DIR/h$h/broker.log"
 }
@@ -97,7 +98,7 @@ case "${1:-}" in
     write_configs
     for h in "${HOSTS[@]}"; do
       if ! alive "$DIR/h$h/namesrv.pid"; then
-        in_host "$h" nohup "$BIN/mqnamesrv" -c "$DIR/h$h/namesrv.conf" >"$DIR/h$h/namesrv.log" 2>&1 &
+        ip netns exec "dlb-h$h" nohup "$BIN/mqnamesrv" -c "$DIR/h$h/namesrv.conf" >"$DIR/h$h/namesrv.log" 2>&1 &
         echo $! >"$DIR/h$h/namesrv.pid"
         say "host $h ($NET.$h): nameserver started"
       fi
