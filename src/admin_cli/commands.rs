@@ -192,6 +192,29 @@ pub(super) async fn topic_masters(
     Ok(masters)
 }
 
+/// The brokers a `-b broker | -c cluster` command acts on: the one given, or every master of
+/// the cluster (an error if it has none).
+pub(super) async fn broker_or_cluster(
+    ns: &Namesrv,
+    broker: Option<&str>,
+    cluster: Option<&str>,
+) -> Result<Vec<String>, CliError> {
+    match (broker, cluster) {
+        (Some(addr), _) => Ok(vec![addr.to_owned()]),
+        (None, Some(cluster)) => {
+            let admin = Admin::new(ns.resolve()?)?;
+            let masters = admin.cluster_masters(cluster).await?;
+            if masters.is_empty() {
+                return Err(CliError::Failed(format!(
+                    "cluster {cluster:?} has no master"
+                )));
+            }
+            Ok(masters.into_values().collect())
+        }
+        (None, None) => Err(CliError::Usage("give -b brokerAddr or -c cluster".into())),
+    }
+}
+
 /// `(broker name, master address)` of every broker group the nameservers know.
 async fn all_masters(admin: &Admin) -> Result<Vec<(String, String)>, CliError> {
     let info = admin.cluster_info().await?;
@@ -328,20 +351,8 @@ async fn update_sub_group(args: &UpdateSubGroup, out: &mut impl Write) -> Result
         which_broker_when_consume_slowly: 1,
         notify_consumer_ids_changed_enable: true,
     };
-    let addrs = match (&args.broker, &args.cluster) {
-        (Some(addr), _) => vec![addr.clone()],
-        (None, Some(cluster)) => {
-            let admin = Admin::new(args.ns.resolve()?)?;
-            let masters = admin.cluster_masters(cluster).await?;
-            if masters.is_empty() {
-                return Err(CliError::Failed(format!(
-                    "cluster {cluster:?} has no master"
-                )));
-            }
-            masters.into_values().collect()
-        }
-        (None, None) => return Err(CliError::Usage("give -b brokerAddr or -c cluster".into())),
-    };
+    let addrs =
+        broker_or_cluster(&args.ns, args.broker.as_deref(), args.cluster.as_deref()).await?;
     let body =
         Bytes::from(serde_json::to_vec(&config).map_err(|e| CliError::Failed(e.to_string()))?);
     for addr in addrs {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::CliError;
 use super::args::{DeleteSubGroup, Namesrv};
-use super::commands::{broker_request, ext, topic_masters};
+use super::commands::{broker_or_cluster, broker_request, ext, topic_masters};
 use super::format::{self, ProducerConnection};
 use crate::client::Admin;
 use crate::client::message::now_ms;
@@ -20,20 +20,8 @@ pub(super) async fn delete_sub_group(
     args: &DeleteSubGroup,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let addrs = match (&args.broker, &args.cluster) {
-        (Some(addr), _) => vec![addr.clone()],
-        (None, Some(cluster)) => {
-            let admin = Admin::new(args.ns.resolve()?)?;
-            let masters = admin.cluster_masters(cluster).await?;
-            if masters.is_empty() {
-                return Err(CliError::Failed(format!(
-                    "cluster {cluster:?} has no master"
-                )));
-            }
-            masters.into_values().collect()
-        }
-        (None, None) => return Err(CliError::Usage("give -b brokerAddr or -c cluster".into())),
-    };
+    let addrs =
+        broker_or_cluster(&args.ns, args.broker.as_deref(), args.cluster.as_deref()).await?;
     let fields = ext(&[
         ("groupName", args.group.clone()),
         ("cleanOffset", args.remove_offset.to_string()),
