@@ -110,14 +110,7 @@ pub(crate) fn consumer_list(broker: &Broker, req: &RemotingCommand) -> HandlerRe
 /// Sends NOTIFY_CONSUMER_IDS_CHANGED to every live connection of each changed group.
 pub(crate) async fn notify_groups(broker: &Broker, groups: &BTreeSet<String>) {
     for group in groups {
-        let members = lock(&broker.clients).consumer_connections(group);
-        let targets: Vec<ConnectionInfo> = {
-            let conns = lock(&broker.connections);
-            members
-                .iter()
-                .filter_map(|m| conns.get(&m.connection).cloned())
-                .collect()
-        };
+        let targets = broker.consumer_conns(group);
         let header = NotifyConsumerIdsChangedRequestHeader {
             consumer_group: group.clone(),
         };

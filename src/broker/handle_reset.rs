@@ -12,19 +12,12 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
+use super::handle_stats::{field, number};
 use super::offsets;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::raft::ProposalKind;
 use crate::raft::tables::{OffsetCommit, OffsetUpdate, encode};
-use crate::remoting::server::ConnectionInfo;
 use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
-
-fn field<'a>(req: &'a RemotingCommand, key: &str) -> Result<&'a str, BrokerError> {
-    req.ext_fields
-        .get(key)
-        .map(String::as_str)
-        .ok_or_else(|| BrokerError::system(format!("the custom field {key} is null")))
-}
 
 /// The reset table as fastjson writes a `ResetOffsetBody`: MessageQueue objects as keys.
 fn reset_body(broker_name: &str, topic: &str, table: &[(u32, u64)]) -> String {
@@ -44,10 +37,7 @@ fn reset_body(broker_name: &str, topic: &str, table: &[(u32, u64)]) -> String {
 pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
     let topic = field(req, "topic")?.to_owned();
     let group = field(req, "group")?.to_owned();
-    let timestamp: i64 = field(req, "timestamp")?
-        .trim()
-        .parse()
-        .map_err(|_| BrokerError::system("the custom field timestamp is not a number"))?;
+    let timestamp = number(req, "timestamp")?;
     let force = req
         .ext_fields
         .get("isForce")
@@ -94,15 +84,7 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Hand
         .await?;
 
     let body = reset_body(&broker.config.broker_name, &topic, &table);
-    let members = lock(&broker.clients).consumer_connections(&group);
-    let targets: Vec<ConnectionInfo> = {
-        let conns = lock(&broker.connections);
-        members
-            .iter()
-            .filter_map(|m| conns.get(&m.connection).cloned())
-            .collect()
-    };
-    for conn in targets {
+    for conn in broker.consumer_conns(&group) {
         let mut notice = RemotingCommand::request(
             RequestCode::ResetConsumerClientOffset,
             Default::default(),

@@ -20,14 +20,16 @@ use crate::raft::tables::{AdminOp, GroupConfig, encode};
 use crate::remoting::{RemotingCommand, ResponseCode};
 use crate::store::{decode_message, message_keys, property};
 
-fn field<'a>(req: &'a RemotingCommand, key: &str) -> Result<&'a str, BrokerError> {
+/// A required ext field, or Java's "the custom field … is null".
+pub(super) fn field<'a>(req: &'a RemotingCommand, key: &str) -> Result<&'a str, BrokerError> {
     req.ext_fields
         .get(key)
         .map(String::as_str)
         .ok_or_else(|| BrokerError::system(format!("the custom field {key} is null")))
 }
 
-fn number(req: &RemotingCommand, key: &str) -> Result<i64, BrokerError> {
+/// A required ext field that must be an integer.
+pub(super) fn number(req: &RemotingCommand, key: &str) -> Result<i64, BrokerError> {
     field(req, key)?
         .trim()
         .parse()

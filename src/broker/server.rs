@@ -123,6 +123,16 @@ impl Broker {
         matches!(*self.node.leadership().borrow(), Leadership::Leader { .. })
     }
 
+    /// The live connections of `group`'s consumers, for broker → client notices.
+    pub(crate) fn consumer_conns(&self, group: &str) -> Vec<ConnectionInfo> {
+        let members = lock(&self.clients).consumer_connections(group);
+        let conns = lock(&self.connections);
+        members
+            .iter()
+            .filter_map(|m| conns.get(&m.connection).cloned())
+            .collect()
+    }
+
     /// Refuses a write on a node that is not the leader (SERVICE_NOT_AVAILABLE, retried by
     /// clients on another broker).
     pub(crate) fn require_leader(&self) -> Result<(), BrokerError> {
