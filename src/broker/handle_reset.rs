@@ -65,6 +65,8 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Hand
         };
         table.push((queue_id, offset));
     }
+    // Pending commits of the group are dropped, and a flush already taken is decided first.
+    let ordered = broker.offset_proposals.lock().await;
     lock(&broker.offsets).forget(&group, &topic);
     let commit = OffsetCommit {
         updates: table
@@ -82,6 +84,7 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Hand
     broker
         .propose(ProposalKind::ConsumerOffsets, Bytes::from(entry))
         .await?;
+    drop(ordered);
 
     let body = reset_body(&broker.config.broker_name, &topic, &table);
     for conn in broker.consumer_conns(&group) {

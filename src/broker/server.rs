@@ -67,6 +67,10 @@ pub struct Broker {
     pub(crate) store: Arc<MessageStore>,
     pub(crate) clients: Mutex<ClientRegistry>,
     pub(crate) offsets: Mutex<OffsetCoalescer>,
+    /// Held from taking offsets out of [`Self::offsets`] until their proposal is decided, so
+    /// a periodic flush and an operator's reset reach the log in the order they were taken
+    /// (a flush taken before a reset must not be applied after it).
+    pub(crate) offset_proposals: tokio::sync::Mutex<()>,
     /// Live client connections, to send them NOTIFY_CONSUMER_IDS_CHANGED.
     pub(crate) connections: Mutex<BTreeMap<ConnectionId, ConnectionInfo>>,
     /// Language and version each connection's heartbeats report (for connection lists).
@@ -101,6 +105,7 @@ impl Broker {
             node,
             clients: Mutex::new(ClientRegistry::default()),
             offsets: Mutex::new(OffsetCoalescer::default()),
+            offset_proposals: tokio::sync::Mutex::new(()),
             connections: Mutex::new(BTreeMap::new()),
             client_meta: Mutex::new(BTreeMap::new()),
             store_host,
@@ -278,6 +283,7 @@ pub async fn flush_offsets(broker: &Broker) {
     if !broker.is_leader() {
         return;
     }
+    let _ordered = broker.offset_proposals.lock().await;
     let Some(commit) = lock(&broker.offsets).take() else {
         return;
     };
