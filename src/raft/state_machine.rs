@@ -16,7 +16,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use futures_util::{Stream, StreamExt};
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine, Snapshot};
@@ -79,6 +79,10 @@ pub(crate) struct SmShared {
     applied_tx: tokio::sync::watch::Sender<u64>,
     meta_path: PathBuf,
     snapshot_path: PathBuf,
+    /// Serialises writers of `sm-meta` (the periodic checkpoint, the one at shutdown, snapshot
+    /// installation): they share one temporary file, and a later state must never be
+    /// overwritten by an earlier one. Taken before `state`.
+    persist: Mutex<()>,
 }
 
 impl SmShared {
@@ -99,6 +103,7 @@ impl SmShared {
             state: RwLock::new(state),
             meta_path,
             snapshot_path: dir.join("snapshot"),
+            persist: Mutex::new(()),
         }))
     }
 
@@ -114,6 +119,7 @@ impl SmShared {
 
     /// Flushes derived data, then persists the applied id, membership and tables.
     pub(crate) fn checkpoint(&self) -> io::Result<()> {
+        let _persist = self.persist.lock().unwrap_or_else(PoisonError::into_inner);
         let state = self.read().clone();
         self.store.checkpoint_derived().map_err(io_err)?;
         write_small_file(&self.meta_path, SM_META_MAGIC, &encode(&state)?).map_err(io_err)
@@ -219,6 +225,7 @@ impl SmShared {
 
     fn install(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
         let thin: ThinSnapshot = decode(data)?;
+        let _persist = self.persist.lock().unwrap_or_else(PoisonError::into_inner);
         let mut state = self.write();
         let log = self.store.commitlog();
         if let Some(last) = meta.last_log_id {
