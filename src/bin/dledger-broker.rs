@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use dledger_broker::broker::register::{namesrv_clients, registration_loop, unregister_all};
+use dledger_broker::broker::schedule::schedule_loop;
 use dledger_broker::broker::server::{client_expiry_loop, offset_flush_loop};
 use dledger_broker::broker::{Broker, BrokerHandler};
 use dledger_broker::config::{BrokerConfig, ConfigWarning};
@@ -168,6 +169,7 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
             flush_every,
             shutdown_rx.clone(),
         )),
+        tokio::spawn(schedule_loop(broker.clone(), shutdown_rx.clone())),
         tokio::spawn(client_expiry_loop(broker.clone(), shutdown_rx)),
     ];
     println!(

@@ -134,24 +134,13 @@ pub(crate) fn view_message(broker: &Broker, req: &RemotingCommand) -> HandlerRes
         .get("offset")
         .and_then(|o| o.trim().parse().ok())
         .ok_or_else(|| BrokerError::system("the custom field offset is null"))?;
-    let log = broker.store.commitlog();
-    let size = log
-        .read_at(offset, 4)
-        .map_err(|e| BrokerError::system(e.to_string()))?
-        .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        .and_then(|s| u64::try_from(s).ok())
-        .filter(|&s| s >= 36);
-    let message = match size {
-        Some(size) => log
-            .read_at(offset, size)
-            .map_err(|e| BrokerError::system(e.to_string()))?,
-        None => None,
-    };
+    let message = broker
+        .store
+        .applied_message_at(offset)
+        .map_err(|e| BrokerError::system(e.to_string()))?;
     match message {
-        Some(bytes) if crate::store::decode_message(&bytes).is_ok() => {
-            Ok(req.success_response().with_body(bytes))
-        }
-        _ => Err(BrokerError::new(
+        Some(bytes) => Ok(req.success_response().with_body(bytes)),
+        None => Err(BrokerError::new(
             ResponseCode::SystemError,
             format!("can not find message by the offset {offset}"),
         )),

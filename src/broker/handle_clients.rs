@@ -11,10 +11,8 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::heartbeat::parse_heartbeat;
-use super::names::RETRY_PREFIX;
+use super::on_demand;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
-use crate::raft::ProposalKind;
-use crate::raft::tables::{AdminOp, GroupConfig, PERM_READ, PERM_WRITE, TopicConfig, encode};
 use crate::remoting::header::admin::{
     GetConsumerListByGroupRequestHeader, NotifyConsumerIdsChangedRequestHeader,
 };
@@ -41,38 +39,8 @@ pub(crate) async fn heartbeat(
 /// Creates a consumer group's config and retry topic when missing (leader only, best effort:
 /// the next heartbeat tries again).
 async fn ensure_group(broker: &Broker, group: &str) {
-    let tables = broker.node.tables();
-    let mut ops = Vec::new();
-    if !tables.groups.contains_key(group) && broker.config.auto_create_subscription_group {
-        ops.push(AdminOp::PutGroup(GroupConfig {
-            name: group.to_string(),
-            consume_enable: true,
-            consume_broadcast_enable: true,
-            retry_queue_nums: 1,
-            retry_max_times: 16,
-        }));
-    }
-    let retry = format!("{RETRY_PREFIX}{group}");
-    if !tables.topics.contains_key(&retry) {
-        ops.push(AdminOp::PutTopic(TopicConfig {
-            name: retry,
-            read_queue_nums: 1,
-            write_queue_nums: 1,
-            perm: PERM_READ | PERM_WRITE,
-            order: false,
-        }));
-    }
-    let mut topics_changed = false;
-    for op in ops {
-        topics_changed |= matches!(op, AdminOp::PutTopic(_));
-        let Ok(body) = encode(&op) else { continue };
-        if let Err(e) = broker.propose(ProposalKind::Admin, Bytes::from(body)).await {
-            tracing::debug!(group, error = %e, "could not create the group's config yet");
-            return;
-        }
-    }
-    if topics_changed {
-        broker.topics_changed.notify_one();
+    if let Err(e) = on_demand::consumer_group(broker, group).await {
+        tracing::debug!(group, error = %e.remark, "could not create the group's config yet");
     }
 }
 

@@ -8,7 +8,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
 
-use super::names::{NameError, check_send_topic};
+use super::delay::{Placement, place};
+use super::names::{NameError, RETRY_PREFIX, check_send_topic};
+use super::on_demand;
+use super::retry::dlq_topic_config;
 use super::send::{SendContext, build_batch, build_message, parse_batch, parse_send_properties};
 use super::server::{Broker, BrokerError, HandlerResult, now_ms};
 use super::topics::{SendTopic, resolve_for_send};
@@ -16,7 +19,7 @@ use crate::raft::ProposalKind;
 use crate::raft::tables::{AdminOp, encode};
 use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};
-use crate::store::offset_msg_id;
+use crate::store::{offset_msg_id, property};
 
 /// Maps a name problem onto the code Java answers.
 pub(crate) fn name_error(e: NameError) -> BrokerError {
@@ -38,6 +41,32 @@ fn born_host(peer: SocketAddr) -> SocketAddr {
         },
         IpAddr::V4(_) => peer,
     }
+}
+
+/// A message produced to `%RETRY%<group>` (clients do this when CONSUMER_SEND_MSG_BACK
+/// fails) goes to `%DLQ%<group>` once it has been re-consumed the group's maximum number of
+/// times (remoting.md §4.2 step 5).
+async fn dead_letter_if_exhausted(
+    broker: &Broker,
+    group: &str,
+    header: &SendMessageRequestHeader,
+    placement: Placement,
+) -> Result<Placement, BrokerError> {
+    let config = on_demand::group_config(broker, group).await?;
+    let max = header
+        .max_reconsume_times
+        .unwrap_or(i32::try_from(config.retry_max_times).unwrap_or(i32::MAX));
+    if header.reconsume_times.unwrap_or(0) < max {
+        return Ok(placement);
+    }
+    let dlq = on_demand::topic(broker, dlq_topic_config(group)).await?;
+    let mut properties = placement.properties;
+    properties.remove(property::DELAY);
+    Ok(Placement {
+        topic: dlq.name,
+        queue_id: 0,
+        properties,
+    })
 }
 
 /// Handles a send or a batch send.
@@ -87,15 +116,36 @@ pub(crate) async fn send(
 
     let properties = parse_send_properties(header.properties.as_deref().unwrap_or(""))
         .map_err(|e| BrokerError::new(ResponseCode::MessageIllegal, e.to_string()))?;
-    let ctx = SendContext {
-        topic: &header.topic,
+    let reconsume_times = header.reconsume_times.unwrap_or(0);
+    let mut placement = Placement {
+        topic: header.topic.clone(),
         queue_id,
+        properties,
+    };
+    if let Some(group) = header.topic.strip_prefix(RETRY_PREFIX) {
+        placement = dead_letter_if_exhausted(broker, group, &header, placement).await?;
+    }
+    if !(batch || header.batch == Some(true)) {
+        placement = place(
+            header.sys_flag,
+            placement,
+            &broker.config.message_delay_level,
+        );
+    }
+    let Placement {
+        topic: stored_topic,
+        queue_id: stored_queue,
+        properties,
+    } = placement;
+    let ctx = SendContext {
+        topic: &stored_topic,
+        queue_id: stored_queue,
         sys_flag: header.sys_flag,
         born_timestamp: header.born_timestamp,
         born_host: born_host(conn.peer()),
         store_host: broker.store_host,
         store_timestamp: now_ms(),
-        reconsume_times: header.reconsume_times.unwrap_or(0),
+        reconsume_times,
         cluster: &broker.config.broker_cluster_name,
         max_body: broker.config.max_message_size,
     };
@@ -124,9 +174,14 @@ pub(crate) async fn send(
         .map(|m| offset_msg_id(broker.store_host, m.physical_offset))
         .collect::<Vec<_>>()
         .join(",");
+    // A delayed message answers with the queue asked for and its schedule-queue offset.
     let response = SendMessageResponseHeader {
         msg_id,
-        queue_id: first.queue_id as i32,
+        queue_id: if stored_topic == header.topic {
+            first.queue_id as i32
+        } else {
+            queue_id as i32
+        },
         queue_offset: first.queue_offset as i64,
         transaction_id: None,
         msg_region: Some("DefaultRegion".to_string()),

@@ -12,24 +12,33 @@
 //! | `heartbeat` | the HEART_BEAT body, read leniently (every real client's quirks) |
 //! | `clients` | producer and consumer groups from heartbeats; which groups to notify |
 //! | `consumer_offsets` | commits coalesced into one replicated entry per interval |
+//! | `delay` | delay levels at send time: a `DELAY` message waits in `SCHEDULE_TOPIC_XXXX` |
+//! | `retry` | where a handed-back message goes (`%RETRY%` after a delay, or `%DLQ%`) and its new copy |
 //!
 //! The request handlers (a `match` on the request code), registration with the nameservers and
-//! long polling join them on top of the remoting layer.
+//! long polling join them on top of the remoting layer; `on_demand` creates group configs and
+//! retry / dead-letter topics as requests need them, and `schedule` delivers due delayed
+//! messages while this node leads.
 
 pub mod clients;
 pub mod consumer_offsets;
+pub mod delay;
 mod handle_admin;
 mod handle_clients;
 mod handle_offsets;
 mod handle_pull;
 mod handle_reset;
 mod handle_send;
+mod handle_send_back;
 mod handle_stats;
 pub mod heartbeat;
 pub mod names;
 pub mod offsets;
+mod on_demand;
 pub mod pull;
 pub mod register;
+pub mod retry;
+pub mod schedule;
 pub mod send;
 pub mod server;
 pub mod topics;

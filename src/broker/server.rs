@@ -99,6 +99,7 @@ impl Broker {
             default_queue_nums: config.default_topic_queue_nums,
             cluster_name: config.broker_cluster_name.clone(),
             broker_name: config.broker_name.clone(),
+            delay_levels: config.message_delay_level.max_level(),
         };
         Arc::new(Broker {
             store: node.store().clone(),
@@ -189,7 +190,7 @@ impl Broker {
     ) -> Option<RemotingCommand> {
         use super::{
             handle_admin, handle_clients, handle_offsets, handle_pull, handle_reset, handle_send,
-            handle_stats,
+            handle_send_back, handle_stats,
         };
         let result = match req.request_code() {
             RequestCode::SendMessage | RequestCode::SendMessageV2 => {
@@ -223,6 +224,7 @@ impl Broker {
             RequestCode::GetProducerConnectionList => handle_stats::producer_connections(self, req),
             RequestCode::DeleteSubscriptiongroup => handle_stats::delete_group(self, req).await,
             RequestCode::InvokeBrokerToResetOffset => handle_reset::reset_offset(self, req).await,
+            RequestCode::ConsumerSendMsgBack => handle_send_back::send_back(self, req).await,
             code => Err(BrokerError::new(
                 ResponseCode::RequestCodeNotSupported,
                 format!("request type {} not supported", code.as_i32()),

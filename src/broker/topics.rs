@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use super::delay::SCHEDULE_TOPIC;
 use super::names::{RETRY_PREFIX, TBW102};
 use crate::raft::tables::{PERM_READ, PERM_WRITE, Tables, TopicConfig};
 
@@ -25,6 +26,8 @@ pub struct TopicDefaults {
     pub default_queue_nums: u32,
     pub cluster_name: String,
     pub broker_name: String,
+    /// Queues of `SCHEDULE_TOPIC_XXXX`: one per delay level.
+    pub delay_levels: u32,
 }
 
 fn topic(name: &str, queues: u32, perm: u32) -> TopicConfig {
@@ -56,6 +59,7 @@ pub fn effective_topics(
         ("SELF_TEST_TOPIC", 1),
         ("BenchmarkTest", 8),
         ("OFFSET_MOVED_EVENT", 1),
+        (SCHEDULE_TOPIC, defaults.delay_levels),
     ] {
         all.insert(name.to_string(), topic(name, queues, rw));
     }
@@ -116,6 +120,7 @@ mod tests {
             default_queue_nums: 8,
             cluster_name: "RaftCluster".into(),
             broker_name: "RaftNode00".into(),
+            delay_levels: 18,
         }
     }
 

@@ -34,6 +34,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use super::addr::{HostPort, format_addr_list};
+use super::delay_levels::DelayLevels;
 use super::error::{ConfigError, ConfigWarning};
 use super::host::HostFacts;
 use super::peers::{DLegerPeer, format_peers};
@@ -160,6 +161,9 @@ pub struct BrokerConfig {
     pub disk_space_clean_forcibly_ratio: u32,
     /// `maxMessageSize`, default 4 MiB (4194304 bytes): the largest message body accepted.
     pub max_message_size: u64,
+    /// `messageDelayLevel`, default `1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h
+    /// 2h`: the delay of each delay level (scheduled messages and consumer retries).
+    pub message_delay_level: DelayLevels,
     /// `flushDiskType`, default `ASYNC_FLUSH`.
     pub flush_disk_type: FlushDiskType,
     /// `brokerRole`, default `ASYNC_MASTER`; overridden in DLedger mode (see [`BrokerRole`]).
@@ -327,6 +331,10 @@ impl BrokerConfig {
                 self.disk_space_clean_forcibly_ratio.to_string(),
             ),
             ("maxMessageSize", self.max_message_size.to_string()),
+            (
+                "messageDelayLevel",
+                self.message_delay_level.to_config_value(),
+            ),
             ("flushDiskType", self.flush_disk_type.as_str().to_string()),
             ("brokerRole", self.broker_role.as_str().to_string()),
             (

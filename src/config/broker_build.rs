@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use super::addr::{HostPort, parse_addr_list};
 use super::broker::{BrokerConfig, BrokerRole, FlushDiskType};
+use super::delay_levels::DelayLevels;
 use super::error::{ConfigError, ConfigProblem, ConfigWarning, Origin};
 use super::fields::{Fields, parse_int};
 use super::host::HostFacts;
@@ -122,6 +123,11 @@ impl BrokerConfig {
         let disk_space_clean_forcibly_ratio =
             f.value_of("diskSpaceCleanForciblyRatio", 85, percent);
         let max_message_size = f.value_of("maxMessageSize", 4 * 1024 * 1024, positive);
+        let message_delay_level = f.value_of(
+            "messageDelayLevel",
+            DelayLevels::default(),
+            DelayLevels::parse,
+        );
         let flush_disk_type = f.value_of(
             "flushDiskType",
             FlushDiskType::AsyncFlush,
@@ -244,6 +250,7 @@ impl BrokerConfig {
             disk_space_warning_level_ratio,
             disk_space_clean_forcibly_ratio,
             max_message_size,
+            message_delay_level,
             flush_disk_type,
             broker_role,
             enable_dleger_commit_log,

@@ -15,6 +15,7 @@
 //! peers         dLegerPeers -> DLegerPeer list
 //! broker        BrokerConfig: fields, defaults, accessors, the effective `-p` dump
 //! broker_build  building and cross-checking a BrokerConfig
+//! delay_levels  messageDelayLevel: the delays of the delay levels
 //! namesrv       NamesrvConfig
 //! host          machine facts behind defaults: host name, $HOME, local IP, cores, NAMESRV_ADDR
 //! error         ConfigError, ConfigProblem, ConfigWarning, Origin
@@ -26,6 +27,7 @@
 mod addr;
 pub mod broker;
 mod broker_build;
+mod delay_levels;
 mod error;
 mod fields;
 mod host;
@@ -38,6 +40,7 @@ mod tests;
 
 pub use addr::HostPort;
 pub use broker::{BrokerConfig, BrokerRole, FlushDiskType};
+pub use delay_levels::{DEFAULT_MESSAGE_DELAY_LEVEL, DelayLevels};
 pub use error::{ConfigError, ConfigProblem, ConfigWarning, Origin, UnknownKey};
 pub use namesrv::NamesrvConfig;
 pub use peers::DLegerPeer;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use openraft::error::{ClientWriteError, RaftError};
+use openraft::raft::ClientWriteResponse;
 use openraft::{Config, Instant as _, RaftMetrics, ServerState, SnapshotPolicy};
 use openraft_rt::watch::WatchReceiver;
 use tokio::net::TcpListener;
@@ -297,14 +298,36 @@ impl RaftNode {
         let write = self.raft.client_write(Proposal { kind, body });
         match tokio::time::timeout(self.opts.propose_timeout, write).await {
             Err(_) => Err(ProposeError::Timeout(self.opts.propose_timeout)),
-            Ok(Ok(response)) => Ok(response.data),
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-                Err(ProposeError::NotLeader {
-                    leader: f.leader_id,
-                })
+            Ok(result) => write_outcome(result),
+        }
+    }
+
+    /// Proposes one entry and waits, with no timeout, until it is applied or this node's raft
+    /// term ends. Within one term an entry in the leader's log is committed unless leadership
+    /// is lost, and losing it ends the term; the next leader settles the entry (keeps or drops
+    /// it) before it reports [`Leadership::Leader`]. So a proposer that re-reads the tables
+    /// only once it leads again never has two live copies of an entry in the log (the delay
+    /// scheduler relies on this; a timeout would break it).
+    pub async fn propose_in_term(
+        &self,
+        kind: ProposalKind,
+        body: Bytes,
+    ) -> Result<Applied, ProposeError> {
+        let mut metrics = self.raft.metrics();
+        let term = metrics.borrow_watched().current_term;
+        let write = self.raft.client_write(Proposal { kind, body });
+        let term_ended = async move {
+            while metrics.changed().await.is_ok() {
+                if metrics.borrow_watched().current_term != term {
+                    return;
+                }
             }
-            Ok(Err(RaftError::APIError(e))) => Err(ProposeError::Unknown(e.to_string())),
-            Ok(Err(RaftError::Fatal(e))) => Err(ProposeError::Stopped(e.to_string())),
+        };
+        tokio::select! {
+            result = write => write_outcome(result),
+            () = term_ended => Err(ProposeError::Unknown(format!(
+                "term {term} ended with the entry in flight"
+            ))),
         }
     }
 
@@ -544,6 +567,25 @@ async fn retention_loop(
         if let Err(e) = retention_once(&raft, &store).await {
             tracing::warn!(%e, "retention check failed");
         }
+    }
+}
+
+/// Maps openraft's answer to a write onto [`ProposeError`].
+fn write_outcome(
+    result: Result<
+        ClientWriteResponse<TypeConfig>,
+        RaftError<TypeConfig, ClientWriteError<TypeConfig>>,
+    >,
+) -> Result<Applied, ProposeError> {
+    match result {
+        Ok(response) => Ok(response.data),
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+            Err(ProposeError::NotLeader {
+                leader: f.leader_id,
+            })
+        }
+        Err(RaftError::APIError(e)) => Err(ProposeError::Unknown(e.to_string())),
+        Err(RaftError::Fatal(e)) => Err(ProposeError::Stopped(e.to_string())),
     }
 }
 

@@ -150,6 +150,9 @@ impl SmShared {
                 ProposalKind::Message | ProposalKind::MessageBatch => {
                     let record = self.record_of(entry)?;
                     let dispatched = self.store.dispatch(&record).map_err(io_err)?;
+                    for source in dispatched.iter().filter_map(|m| m.schedule_source) {
+                        state.tables.schedule_delivered(source.level, source.offset);
+                    }
                     applied.messages = dispatched
                         .into_iter()
                         .map(|m| AppliedMessage {

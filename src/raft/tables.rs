@@ -47,6 +47,12 @@ pub enum AdminOp {
     /// re-created later resumes where it was (RocketMQ's default for `deleteSubGroup`).
     /// Appended last so that entries written before it still decode.
     DeleteGroupConfig(String),
+    /// Moves a delay level's progress past a schedule-queue entry that cannot be delivered
+    /// (its message is unreadable or names no real topic), so the level is not stuck on it.
+    SkipScheduled {
+        level: u32,
+        offset: u64,
+    },
 }
 
 /// Consumer offsets committed by clients, coalesced by the leader into one entry.
@@ -73,6 +79,9 @@ pub struct Tables {
     pub groups: BTreeMap<String, GroupConfig>,
     /// (group, topic) → queue id → next offset to consume.
     pub offsets: BTreeMap<(String, String), BTreeMap<u32, u64>>,
+    /// Delay level → next schedule-queue offset to deliver. Advanced only by applying the
+    /// delivered messages themselves (see [`Tables::schedule_delivered`]).
+    pub schedule: BTreeMap<u32, u64>,
 }
 
 /// Encodes an [`AdminOp`] or an [`OffsetCommit`] as the body of an `Admin` or
@@ -109,6 +118,7 @@ impl Tables {
             AdminOp::DeleteGroupConfig(name) => {
                 self.groups.remove(&name);
             }
+            AdminOp::SkipScheduled { level, offset } => self.schedule_delivered(level, offset),
         }
         Ok(())
     }
@@ -125,6 +135,18 @@ impl Tables {
             }
         }
         Ok(())
+    }
+
+    /// Records that the schedule-queue entry `offset` of delay `level` has been delivered:
+    /// the level's progress moves past it (never backwards).
+    pub(crate) fn schedule_delivered(&mut self, level: u32, offset: u64) {
+        let next = self.schedule.entry(level).or_insert(0);
+        *next = (*next).max(offset + 1);
+    }
+
+    /// The next schedule-queue offset of delay `level` to deliver.
+    pub fn schedule_progress(&self, level: u32) -> u64 {
+        self.schedule.get(&level).copied().unwrap_or(0)
     }
 
     /// The committed offset of `group` on one queue.

@@ -97,6 +97,35 @@ pub mod property {
     pub const MIN_OFFSET: &str = "MIN_OFFSET";
     /// Filled in client-side from the pull response; never stored.
     pub const MAX_OFFSET: &str = "MAX_OFFSET";
+    /// Ours, not Java's: on a delayed message the scheduler has delivered, `<level>:<offset>` of
+    /// the schedule-queue entry it came from. Applying the delivery advances that level's
+    /// replicated progress in the same log entry, so a failover neither drops nor repeats it.
+    pub const SCHEDULE_SOURCE: &str = "SCHEDULE_SOURCE";
+}
+
+/// Where a delivered delayed message came from (property [`property::SCHEDULE_SOURCE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleSource {
+    /// Delay level, 1-based (schedule queue `level - 1`).
+    pub level: u32,
+    /// Offset of the entry in the schedule queue.
+    pub offset: u64,
+}
+
+impl ScheduleSource {
+    /// The property value.
+    pub fn to_property(self) -> String {
+        format!("{}:{}", self.level, self.offset)
+    }
+
+    /// Reads the property of `properties`, if present and well formed.
+    pub fn of(properties: &Properties) -> Option<ScheduleSource> {
+        let (level, offset) = properties.get(property::SCHEDULE_SOURCE)?.split_once(':')?;
+        Some(ScheduleSource {
+            level: level.parse().ok()?,
+            offset: offset.parse().ok()?,
+        })
+    }
 }
 
 /// Parsed properties. Ordered, so that encoding the same message twice gives the same bytes.

@@ -21,13 +21,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
+use bytes::Bytes;
+
 use super::checkpoint::RecordPoint;
 use super::commitlog::{CommitLog, CommitLogOptions};
 use super::consume_queue::{ConsumeQueueStore, CqUnit};
 use super::error::{StoreError, StoreResult};
 use super::key_index::KeyIndex;
 use super::message::{
-    QUEUE_OFFSET_POS, decode_message, message_keys, property, tags_code, walk_messages,
+    QUEUE_OFFSET_POS, ScheduleSource, decode_message, message_keys, property, tags_code,
+    walk_messages,
 };
 use super::record::{self, Record};
 use super::retention::{self, PurgePlan, RetentionCheck, RetentionPolicy};
@@ -106,6 +109,8 @@ pub struct DispatchedMessage {
     pub queue_offset: u64,
     pub physical_offset: u64,
     pub size: u32,
+    /// For a delivered delayed message: the schedule-queue entry it came from.
+    pub schedule_source: Option<ScheduleSource>,
 }
 
 /// The commitlog plus consume queues and key index. See the module docs.
@@ -199,7 +204,7 @@ impl MessageStore {
     pub fn dispatch(&self, record: &Record) -> StoreResult<Vec<DispatchedMessage>> {
         let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
         if applied.is_some_and(|a| record.index() <= a.index) {
-            return Ok(Vec::new());
+            return Ok(Self::already_dispatched(record));
         }
         let mut out = Vec::new();
         if record.kind().carries_messages() {
@@ -225,6 +230,31 @@ impl MessageStore {
             position: record.position(),
         });
         Ok(out)
+    }
+
+    /// What dispatching `record` placed, read back from its stamped messages: the state
+    /// machine re-applies entries its last checkpoint missed, and what it derives from them
+    /// (delivered delays) must not depend on whether the derived data had been flushed.
+    fn already_dispatched(record: &Record) -> Vec<DispatchedMessage> {
+        if !record.kind().carries_messages() {
+            return Vec::new();
+        }
+        let body = record.body();
+        walk_messages(&body)
+            .filter_map(Result::ok)
+            .filter_map(|(at, len)| {
+                let (stored, _) = decode_message(&body[at..at + len]).ok()?;
+                let msg = stored.message;
+                Some(DispatchedMessage {
+                    queue_id: u32::try_from(msg.queue_id).ok()?,
+                    queue_offset: msg.queue_offset,
+                    physical_offset: record.body_position() + at as u64,
+                    size: stored.total_size,
+                    schedule_source: ScheduleSource::of(&msg.properties),
+                    topic: msg.topic,
+                })
+            })
+            .collect()
     }
 
     fn dispatch_message(
@@ -266,6 +296,7 @@ impl MessageStore {
             queue_offset,
             physical_offset,
             size: stored.total_size,
+            schedule_source: ScheduleSource::of(&msg.properties),
         })
     }
 
@@ -294,6 +325,32 @@ impl MessageStore {
             .iter()
             .map(|q| (q.topic().to_string(), q.queue_id(), q.max_offset()))
             .collect()
+    }
+
+    /// The stored message that starts at commitlog offset `physical_offset`, if there is one
+    /// and it lies inside applied data (what VIEW_MESSAGE_BY_ID and CONSUMER_SEND_MSG_BACK
+    /// read: an offset from a client never reaches uncommitted bytes).
+    pub fn applied_message_at(&self, physical_offset: u64) -> StoreResult<Option<Bytes>> {
+        let Some(applied) = self.applied() else {
+            return Ok(None);
+        };
+        let Some(last) = self.log.get(applied.index)? else {
+            return Ok(None);
+        };
+        let applied_end = last.position() + last.as_bytes().len() as u64;
+        let size = self
+            .log
+            .read_at(physical_offset, 4)?
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .and_then(|s| u64::try_from(s).ok())
+            .filter(|&s| s >= 36 && physical_offset.saturating_add(s) <= applied_end);
+        let Some(size) = size else {
+            return Ok(None);
+        };
+        Ok(self
+            .log
+            .read_at(physical_offset, size)?
+            .filter(|bytes| decode_message(bytes).is_ok()))
     }
 
     /// The last dispatched record: consumers never see past it.

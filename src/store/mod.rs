@@ -51,9 +51,9 @@ pub use key_index::KeyIndex;
 pub use message::{
     MAGIC_V1, MAGIC_V2, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN, MessageError, MessageToStore,
     PHYSICAL_OFFSET_POS, Properties, QUEUE_OFFSET_POS, SYSFLAG_BORNHOST_V6, SYSFLAG_STOREHOST_V6,
-    StoredMessage, WalkMessages, body_crc, decode_message, encode_message, encode_message_into,
-    message_keys, offset_msg_id, parse_offset_msg_id, parse_properties, property, stamp_u64,
-    tags_code, walk_messages,
+    ScheduleSource, StoredMessage, WalkMessages, body_crc, decode_message, encode_message,
+    encode_message_into, message_keys, offset_msg_id, parse_offset_msg_id, parse_properties,
+    property, stamp_u64, tags_code, walk_messages,
 };
 pub use message_store::{DispatchedMessage, MessageStore, MessageStoreOptions};
 pub use meta::{LogBase, LogId, NodeMeta, Vote};

@@ -127,3 +127,19 @@ command_header! {
         trace_on: Option<bool> => "TRACE_ON",
     }
 }
+
+command_header! {
+    /// `CONSUMER_SEND_MSG_BACK` (36) request (remoting.md §5.7): a consumer could not process
+    /// the message stored at `offset` and hands it back for a later retry.
+    pub struct ConsumerSendMsgBackRequestHeader {
+        /// Commitlog (physical) offset of the message.
+        offset: i64 => "offset",
+        group: String => "group",
+        /// 0: the broker decides; > 0: this level; < 0: straight to the dead-letter queue.
+        delay_level: i32 => "delayLevel",
+        origin_msg_id: Option<String> => "originMsgId",
+        origin_topic: Option<String> => "originTopic",
+        unit_mode: Option<bool> => "unitMode",
+        max_reconsume_times: Option<i32> => "maxReconsumeTimes",
+    }
+}
