@@ -47,11 +47,18 @@ pub(crate) struct Cluster {
     pub(crate) brokers: BTreeMap<u64, Option<Proc>>,
     pub(crate) ports: BTreeMap<u64, NodePorts>,
     pub(crate) segment_size: u64,
+    /// Lines appended to every broker's config (e.g. short `messageDelayLevel` for tests).
+    pub(crate) extra_conf: String,
 }
 
 impl Cluster {
     /// Starts `namesrvs` nameservers and a group of `nodes` brokers (DLedger on when > 1).
     pub(crate) fn start(namesrvs: usize, nodes: u64) -> Cluster {
+        Cluster::start_with(namesrvs, nodes, "")
+    }
+
+    /// [`Cluster::start`] with `extra_conf` (config lines) added to every broker's config.
+    pub(crate) fn start_with(namesrvs: usize, nodes: u64, extra_conf: &str) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut cluster = Cluster {
             dir,
@@ -69,6 +76,7 @@ impl Cluster {
                 })
                 .collect(),
             segment_size: 4 << 20,
+            extra_conf: extra_conf.to_string(),
         };
         for i in 0..namesrvs {
             let port = free_port();
@@ -124,6 +132,10 @@ impl Cluster {
                 "enableDLegerCommitLog=true\ndLegerGroup=RaftNode00\ndLegerPeers={}\ndLegerSelfId=n{id}\n",
                 peers.join(";")
             ));
+        }
+        text.push_str(&self.extra_conf);
+        if !text.ends_with('\n') {
+            text.push('\n');
         }
         let path = self.dir.path().join(format!("broker{id}.conf"));
         fs::write(&path, text).unwrap();
