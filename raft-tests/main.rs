@@ -21,3 +21,4 @@ mod t50_failover;
 mod t55_drills;
 mod t56_rolling_restart;
 mod t60_mqadmin;
+mod t65_delay_retry;

@@ -12,6 +12,7 @@ use super::names::check_topic;
 use super::pull::{DEFAULT_MAX_BYTES, PullRequest, TagFilter, pull_or_wait};
 use super::server::{Broker, BrokerError, HandlerResult, lock};
 use super::topics::effective_topics;
+use crate::raft::tables::PERM_READ;
 use crate::remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};
 
@@ -38,6 +39,13 @@ pub(crate) async fn pull(
             format!("topic[{}] not exist, apply first please!", h.topic),
         ));
     };
+    if topic.perm & PERM_READ == 0 {
+        // A dead-letter topic (write-only) until an operator grants read permission.
+        return Err(BrokerError::new(
+            ResponseCode::NoPermission,
+            format!("the topic[{}] pulling message is forbidden", h.topic),
+        ));
+    }
     let queue_id = match u32::try_from(h.queue_id) {
         Ok(q) if q < topic.read_queue_nums.max(topic.write_queue_nums) => q,
         _ => {

@@ -31,8 +31,10 @@ use tokio::time::Instant;
 pub(crate) mod config;
 mod pull;
 mod rebalance;
+mod send_back;
 pub use config::{ConsumeFrom, ConsumerConfig, MessageModel, allocate_averagely};
 use rebalance::{Notices, heartbeat_all, spawn_notice_listener};
+pub use send_back::restore_retry_topic;
 
 use super::connections::Connections;
 use super::message::now_ms;
@@ -266,7 +268,8 @@ impl PullConsumer {
                 continue;
             }
             let hold = remaining.min(self.config.suspend_timeout);
-            let messages = self.pull_round(ready, hold).await;
+            let mut messages = self.pull_round(ready, hold).await;
+            messages.iter_mut().for_each(restore_retry_topic);
             if !messages.is_empty() || Instant::now() >= deadline {
                 return Ok(messages);
             }
