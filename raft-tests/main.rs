@@ -22,3 +22,4 @@ mod t55_drills;
 mod t56_rolling_restart;
 mod t60_mqadmin;
 mod t65_delay_retry;
+mod t66_delay_retry_failover;

@@ -19,12 +19,13 @@ use dledger_broker::remoting::{
 use crate::cluster::Cluster;
 
 /// Level 1 = 1 s, level 2 = 2 s, level 3 (the first retry) = 1 s, the rest 1 s.
-const LEVELS: &str = "messageDelayLevel=1s 2s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s\n";
+pub(crate) const LEVELS: &str =
+    "messageDelayLevel=1s 2s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s\n";
 
 /// Slack for scheduling on a loaded 2-core machine, on top of the 1 s the issue allows.
 const LATE_SLACK: Duration = Duration::from_millis(500);
 
-fn producer(cluster: &Cluster, group: &str) -> Producer {
+pub(crate) fn producer(cluster: &Cluster, group: &str) -> Producer {
     let mut config = ProducerConfig::new(cluster.namesrv_addr().as_str(), group);
     config.retries = 2;
     let producer = Producer::new(config).unwrap();
@@ -32,7 +33,7 @@ fn producer(cluster: &Cluster, group: &str) -> Producer {
     producer
 }
 
-async fn consumer(cluster: &Cluster, group: &str, topic: &str) -> PullConsumer {
+pub(crate) async fn consumer(cluster: &Cluster, group: &str, topic: &str) -> PullConsumer {
     let mut config = ConsumerConfig::new(cluster.namesrv_addr().as_str(), group, topic);
     config.from_where = ConsumeFrom::First;
     config.suspend_timeout = Duration::from_millis(500);
@@ -42,7 +43,7 @@ async fn consumer(cluster: &Cluster, group: &str, topic: &str) -> PullConsumer {
 }
 
 /// Polls until `want` messages came or `within` passed; each with the instant it arrived.
-async fn receive(
+pub(crate) async fn receive(
     consumer: &mut PullConsumer,
     want: usize,
     within: Duration,

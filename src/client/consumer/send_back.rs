@@ -14,7 +14,9 @@ use crate::store::property;
 impl PullConsumer {
     /// Hands `message` back for a retry. `delay_level`: 0 lets the broker pick (3 +
     /// reconsume times), > 0 asks for that level, < 0 sends it straight to the dead-letter
-    /// queue. `max_reconsume_times` overrides the group's `retryMaxTimes` when given.
+    /// queue. `max_reconsume_times` overrides the group's `retryMaxTimes` when given. On an
+    /// error the route is refreshed before the next call, so the caller may simply try again
+    /// (each try that reached a master may have been stored).
     pub async fn send_back(
         &self,
         message: &MessageExt,
@@ -48,9 +50,12 @@ impl PullConsumer {
         };
         let request =
             crate::client::namesrv::request(RequestCode::ConsumerSendMsgBack).with_header(&header);
-        calls::call(&self.conns, &addr, request, self.config.request_timeout)
-            .await
-            .map(|_| ())
+        let result = calls::call(&self.conns, &addr, request, self.config.request_timeout).await;
+        if result.is_err() {
+            // The master may have changed: the next try asks the nameservers again.
+            self.namesrv.mark_stale(message.topic());
+        }
+        result.map(|_| ())
     }
 }
 
