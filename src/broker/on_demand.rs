@@ -32,8 +32,8 @@ async fn propose_admin(broker: &Broker, op: &AdminOp) -> Result<(), BrokerError>
 /// The group's config, created with the defaults if it is missing and auto-creation is on;
 /// SUBSCRIPTION_GROUP_NOT_EXIST otherwise.
 pub(super) async fn group_config(broker: &Broker, group: &str) -> Result<GroupConfig, BrokerError> {
-    if let Some(g) = broker.node.tables().groups.get(group) {
-        return Ok(g.clone());
+    if let Some(g) = broker.node.with_tables(|t| t.groups.get(group).cloned()) {
+        return Ok(g);
     }
     if !broker.config.auto_create_subscription_group {
         return Err(BrokerError::new(
@@ -53,8 +53,11 @@ pub(super) async fn topic(
     broker: &Broker,
     wanted: TopicConfig,
 ) -> Result<TopicConfig, BrokerError> {
-    if let Some(t) = broker.node.tables().topics.get(&wanted.name) {
-        return Ok(t.clone());
+    if let Some(t) = broker
+        .node
+        .with_tables(|t| t.topics.get(&wanted.name).cloned())
+    {
+        return Ok(t);
     }
     propose_admin(broker, &AdminOp::PutTopic(wanted.clone())).await?;
     broker.topics_changed.notify_one();

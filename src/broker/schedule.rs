@@ -84,8 +84,7 @@ async fn deliver_due(broker: &Broker, level: u32) -> Result<Option<usize>, Strin
     let delay_ms = broker.config.message_delay_level.delay(level).as_millis() as i64;
     let first = broker
         .node
-        .tables()
-        .schedule_progress(level)
+        .with_tables(|t| t.schedule_progress(level))
         .max(queue.min_offset());
     let end = queue.max_offset().min(first + MAX_PER_ENTRY as u64);
     let now = now_ms();

@@ -347,6 +347,12 @@ impl RaftNode {
         self.shared.tables()
     }
 
+    /// Reads the tables in place, without copying them (for frequent small reads such as the
+    /// delay scheduler's progress); `f` must not block.
+    pub fn with_tables<R>(&self, f: impl FnOnce(&Tables) -> R) -> R {
+        self.shared.with_tables(f)
+    }
+
     /// The node's message store.
     pub fn store(&self) -> &Arc<MessageStore> {
         &self.store

@@ -112,6 +112,11 @@ impl SmShared {
         self.read().tables.clone()
     }
 
+    /// Reads the tables in place (no copy); `f` must not block.
+    pub(crate) fn with_tables<R>(&self, f: impl FnOnce(&Tables) -> R) -> R {
+        f(&self.read().tables)
+    }
+
     /// A receiver that changes whenever entries are applied (its value: the last applied index).
     pub(crate) fn applied_watch(&self) -> tokio::sync::watch::Receiver<u64> {
         self.applied_tx.subscribe()
