@@ -15,7 +15,7 @@ use dledger_broker::remoting::{ClientConfig, RemotingClient, RemotingCommand, Re
 use crate::cluster::Cluster;
 
 /// Runs `mqadmin args...` with `NAMESRV_ADDR=ns`, bounded to 30 s.
-fn mqadmin(ns: &str, args: &[&str]) -> Output {
+pub(crate) fn mqadmin(ns: &str, args: &[&str]) -> Output {
     Command::new("timeout")
         .arg("30")
         .arg(env!("CARGO_BIN_EXE_mqadmin"))
@@ -26,7 +26,7 @@ fn mqadmin(ns: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(o: &Output) -> (String, String) {
+pub(crate) fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
@@ -34,7 +34,12 @@ fn text(o: &Output) -> (String, String) {
 }
 
 /// Runs `mqadmin` until it succeeds and `ok` accepts its stdout, for at most `within`.
-fn mqadmin_until(ns: &str, args: &[&str], within: Duration, ok: impl Fn(&str) -> bool) -> String {
+pub(crate) fn mqadmin_until(
+    ns: &str,
+    args: &[&str],
+    within: Duration,
+    ok: impl Fn(&str) -> bool,
+) -> String {
     let deadline = Instant::now() + within;
     loop {
         let o = mqadmin(ns, args);
@@ -52,7 +57,7 @@ fn mqadmin_until(ns: &str, args: &[&str], within: Duration, ok: impl Fn(&str) ->
 }
 
 /// Data rows of a `#Header` table.
-fn rows(table: &str) -> Vec<Vec<&str>> {
+pub(crate) fn rows(table: &str) -> Vec<Vec<&str>> {
     table
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())

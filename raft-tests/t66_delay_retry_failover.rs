@@ -3,7 +3,8 @@
 //! side of a kill -9 of the leader (then restarted). Afterwards: every acknowledged delayed
 //! message was delivered, none before its delay, and no schedule-queue entry was delivered twice
 //! (each delivery names its entry in SCHEDULE_SOURCE); every acknowledged hand-back came back
-//! from the retry topic, at most once more than the hand-backs whose answer was lost.
+//! from the retry topic, at most once more than the hand-backs whose answer was lost; and
+//! `mqadmin consumerProgress` shows the same offsets after a second leader kill.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use dledger_broker::client::Message;
 
 use crate::checker::{applied_all, wait_new_master};
 use crate::cluster::Cluster;
+use crate::t60_mqadmin::{mqadmin_until, rows};
 use crate::t65_delay_retry::{LEVELS, consumer, producer, receive};
 
 /// Delayed messages sent, one every [`SEND_GAP`].
@@ -174,4 +176,29 @@ async fn a_leader_kill_amid_delays_and_retries_loses_nothing_and_repeats_no_deli
         assert!(Instant::now() < deadline, "applied indexes differ: {all:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // consumerProgress reads the replicated offsets: the same rows whichever node is master.
+    let ns = cluster.namesrv_addr();
+    let args = ["consumerProgress", "-g", "T66DelayC", "-t", "T66Delay"];
+    let settled = |out: &str| {
+        let rows = rows(out);
+        !rows.is_empty() && rows.iter().filter(|r| r.len() >= 6).all(|r| r[3] == r[4])
+    };
+    let before = mqadmin_until(&ns, &args, Duration::from_secs(20), settled);
+    let master = cluster.wait_master(Duration::from_secs(5)).await;
+    cluster.kill_broker(master);
+    let after_master = wait_new_master(&cluster, master, Duration::from_secs(10)).await;
+    let after = mqadmin_until(&ns, &args, Duration::from_secs(20), settled);
+    let queue_rows = |out: &str| -> Vec<Vec<String>> {
+        rows(out)
+            .into_iter()
+            .filter(|r| r.len() >= 6)
+            .map(|r| r[..6].iter().map(|c| (*c).to_owned()).collect())
+            .collect()
+    };
+    assert_eq!(
+        queue_rows(&before),
+        queue_rows(&after),
+        "consumerProgress differs after node {after_master} took over from {master}:\n{before}\n{after}"
+    );
 }
