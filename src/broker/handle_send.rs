@@ -16,7 +16,7 @@ use super::send::{SendContext, build_batch, build_message, parse_batch, parse_se
 use super::server::{Broker, BrokerError, HandlerResult, now_ms};
 use super::topics::{SendTopic, resolve_for_send};
 use crate::raft::ProposalKind;
-use crate::raft::tables::{AdminOp, encode};
+use crate::raft::tables::{AdminOp, PERM_WRITE, encode};
 use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};
 use crate::store::{offset_msg_id, property};
@@ -102,6 +102,12 @@ pub(crate) async fn send(
             return Err(BrokerError::new(ResponseCode::TopicNotExist, remark));
         }
     };
+    if topic.perm & PERM_WRITE == 0 {
+        return Err(BrokerError::new(
+            ResponseCode::NoPermission,
+            format!("the topic[{}] sending message is forbidden", header.topic),
+        ));
+    }
     let queues = topic.write_queue_nums.max(topic.read_queue_nums);
     let queue_id = match u32::try_from(header.queue_id) {
         Ok(q) if q < queues => q,

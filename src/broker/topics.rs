@@ -63,9 +63,11 @@ pub fn effective_topics(
     ] {
         all.insert(name.to_string(), topic(name, queues, rw));
     }
+    // The cluster-name and broker-name topics (Java's clusterTopicEnable / brokerTopicEnable,
+    // both on by default): writable, so `mqadmin clusterRT` and `sendMessage -b` reach a group.
     for name in [&defaults.cluster_name, &defaults.broker_name] {
         if !name.is_empty() {
-            all.insert(name.clone(), topic(name, 1, PERM_INHERIT));
+            all.insert(name.clone(), topic(name, 1, rw | PERM_INHERIT));
         }
     }
     for (name, config) in &tables.topics {

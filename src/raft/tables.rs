@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Read and write permission bits, as RocketMQ's `perm` (2 = read, 4 = write).
-pub const PERM_READ: u32 = 2;
-pub const PERM_WRITE: u32 = 4;
+/// Read and write permission bits, as RocketMQ's `PermName` (4 = read, 2 = write; 1 is
+/// inherit, see `broker::topics`).
+pub const PERM_READ: u32 = 4;
+pub const PERM_WRITE: u32 = 2;
 
 /// A topic's configuration (RocketMQ `TopicConfig`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
