@@ -17,6 +17,7 @@ mod t20_store_restart;
 mod t30_broker;
 mod t35_client;
 mod t40_compat;
+mod t42_compat_retry;
 mod t50_failover;
 mod t55_drills;
 mod t56_rolling_restart;
