@@ -477,10 +477,19 @@ async fn group_commands(ns: &str) {
     assert_eq!(
         text_out.trim(),
         format!(
-            "delete subscription group [G60] from broker [{master}] in cluster [TestCluster] success."
+            "delete subscription group [G60] from broker [{master}] in cluster [TestCluster] success.\n\
+             delete topic [%RETRY%G60] from cluster [TestCluster] success.\n\
+             delete topic [%RETRY%G60] from NameServer success.\n\
+             delete topic [%DLQ%G60] from cluster [TestCluster] success.\n\
+             delete topic [%DLQ%G60] from NameServer success."
         )
     );
     assert!(!groups().await.contains("\"G60\""));
+    let topics = mqadmin_until(ns, &["topicList"], long, |_| true);
+    assert!(
+        !topics.lines().any(|t| t == "%RETRY%G60"),
+        "the retry topic survived deleteSubGroup -c:\n{topics}"
+    );
     // The committed offsets stay without -r.
     let out = mqadmin_until(
         ns,

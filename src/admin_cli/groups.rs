@@ -10,12 +10,14 @@ use super::CliError;
 use super::args::{DeleteSubGroup, Namesrv};
 use super::commands::{broker_or_cluster, broker_request, ext, topic_masters};
 use super::format::{self, ProducerConnection};
+use crate::broker::retry::{dlq_topic_name, retry_topic_name};
 use crate::client::Admin;
 use crate::client::message::now_ms;
 use crate::remoting::RequestCode;
 
 /// Deletes the group from `-b` or from every master of `-c`, one line per broker as Java
-/// prints them; the first broker that refuses ends the command with its error.
+/// prints them, and with `-c` also its `%RETRY%` and `%DLQ%` topics; the first broker that
+/// refuses ends the command with its error.
 pub(super) async fn delete_sub_group(
     args: &DeleteSubGroup,
     out: &mut impl Write,
@@ -45,6 +47,18 @@ pub(super) async fn delete_sub_group(
                 "delete subscription group [{}] from broker [{addr}] success.",
                 args.group
             )?,
+        }
+    }
+    // With -c the group's retry and dead-letter topics go too (brokers, then nameservers).
+    if let (Some(cluster), None) = (&args.cluster, &args.broker) {
+        let admin = Admin::new(args.ns.resolve()?)?;
+        for topic in [retry_topic_name(&args.group), dlq_topic_name(&args.group)] {
+            admin.delete_topic(cluster, &topic).await?;
+            writeln!(
+                out,
+                "delete topic [{topic}] from cluster [{cluster}] success."
+            )?;
+            writeln!(out, "delete topic [{topic}] from NameServer success.")?;
         }
     }
     Ok(())
