@@ -13,6 +13,7 @@
 //! | [`broker`] | what a broker does for clients: names, topics, send, pull, offsets, clients (handlers join with remoting) | `raft`, `store` |
 //! | [`namesrv`] | the nameserver's route table (registration, master changes, routes, liveness) and its JSON bodies | – |
 //! | [`client`] | the project's RocketMQ client: producer, pull consumer, admin calls (for the tools and `raft-tests/`) | `remoting`, `namesrv` bodies, `store` message layout |
+//! | [`local_ip`] | this host's IPv4 address for ids and `brokerIP1` (route probe, then interfaces) | – |
 //! | [`admin_cli`] | the `mqadmin` tool: subcommands, flags, what they print | `client`, `remoting`, `namesrv` bodies |
 //!
 //! The request handlers, the client and the binaries join as their issues build them.
@@ -21,6 +22,7 @@ pub mod admin_cli;
 pub mod broker;
 pub mod client;
 pub mod config;
+pub mod local_ip;
 pub mod namesrv;
 pub mod raft;
 pub mod remoting;

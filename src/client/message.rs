@@ -6,7 +6,7 @@
 //! anything. Compressed bodies (message SYSFLAG bit 0) are handed over as stored: this crate
 //! has no zlib, and its own producer never compresses.
 
-use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::net::Ipv4Addr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -205,18 +205,9 @@ fn month_start_ms(ms: i64) -> i64 {
     (days - (day_of_month - 1)) * DAY
 }
 
-/// This host's outward IPv4 address (the source address of a route to a public address; no
-/// packet is sent), or 127.0.0.1.
+/// This host's IPv4 address (see [`crate::local_ip`]).
 pub(crate) fn local_ipv4() -> Ipv4Addr {
-    let probe = || -> std::io::Result<IpAddr> {
-        let socket = UdpSocket::bind("0.0.0.0:0")?;
-        socket.connect("192.0.2.1:9")?;
-        Ok(socket.local_addr()?.ip())
-    };
-    match probe() {
-        Ok(IpAddr::V4(ip)) if !ip.is_unspecified() => ip,
-        _ => Ipv4Addr::LOCALHOST,
-    }
+    crate::local_ip::local_ipv4()
 }
 
 /// A TAG subscription: `*` (everything) or `TagA || TagB` (remoting.md §9.2).

@@ -2,17 +2,12 @@
 //! address, the core count and the `NAMESRV_ADDR` environment variable.
 //!
 //! Gathered once per load in [`HostFacts`] so that building a config is a pure function of the
-//! file and these facts (tests pass fixed facts). Detecting the IP opens a UDP socket and
-//! `connect`s it, which only asks the kernel for a route: no packet is sent.
+//! file and these facts (tests pass fixed facts). The IP comes from [`crate::local_ip`].
 
-use std::net::{Ipv4Addr, UdpSocket};
 use std::path::PathBuf;
 
 /// Name used for `brokerName` when `/etc/hostname` is missing or empty.
 const FALLBACK_HOSTNAME: &str = "broker-a";
-
-/// TEST-NET-1 (RFC 5737): never answers, but the default route to it picks our outgoing address.
-const PROBE_ADDR: (Ipv4Addr, u16) = (Ipv4Addr::new(192, 0, 2, 1), 9);
 
 #[derive(Debug, Clone)]
 pub(crate) struct HostFacts {
@@ -51,15 +46,7 @@ impl HostFacts {
     }
 }
 
-/// The source address the kernel would use for outgoing traffic, else `127.0.0.1`.
+/// This host's address as RocketMQ finds it (see [`crate::local_ip`]).
 fn detect_ip() -> String {
-    let routed = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-        .and_then(|socket| {
-            socket.connect(PROBE_ADDR)?;
-            socket.local_addr()
-        })
-        .ok()
-        .map(|addr| addr.ip())
-        .filter(|ip| !ip.is_unspecified());
-    routed.map_or_else(|| Ipv4Addr::LOCALHOST.to_string(), |ip| ip.to_string())
+    crate::local_ip::local_ipv4().to_string()
 }
