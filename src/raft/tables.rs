@@ -81,7 +81,7 @@ pub struct Tables {
     /// (group, topic) → queue id → next offset to consume.
     pub offsets: BTreeMap<(String, String), BTreeMap<u32, u64>>,
     /// Delay level → next schedule-queue offset to deliver. Advanced only by applying the
-    /// delivered messages themselves (see [`Tables::schedule_delivered`]).
+    /// delivered messages themselves (see `Tables::schedule_delivered`).
     pub schedule: BTreeMap<u32, u64>,
 }
 
