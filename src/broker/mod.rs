@@ -12,6 +12,8 @@
 //! | `heartbeat` | the HEART_BEAT body, read leniently (every real client's quirks) |
 //! | `clients` | producer and consumer groups from heartbeats; which groups to notify |
 //! | `consumer_offsets` | commits coalesced into one replicated entry per interval |
+//! | `queue_locks` | orderly consumers' queue locks: holder and expiry per group and queue (leader-only soft state) |
+//! | `lock_body` | LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies, read leniently, and the reply |
 //!
 //! The request handlers (a `match` on the request code), registration with the nameservers and
 //! long polling join them on top of the remoting layer.
@@ -20,15 +22,18 @@ pub mod clients;
 pub mod consumer_offsets;
 mod handle_admin;
 mod handle_clients;
+mod handle_lock;
 mod handle_offsets;
 mod handle_pull;
 mod handle_reset;
 mod handle_send;
 mod handle_stats;
 pub mod heartbeat;
+pub mod lock_body;
 pub mod names;
 pub mod offsets;
 pub mod pull;
+pub mod queue_locks;
 pub mod register;
 pub mod send;
 pub mod server;

@@ -28,10 +28,15 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+mod allocate;
 pub(crate) mod config;
+mod locks;
+mod md5;
+mod orderly;
 mod pull;
 mod rebalance;
-pub use config::{ConsumeFrom, ConsumerConfig, MessageModel, allocate_averagely};
+pub use allocate::{AllocateStrategy, DEFAULT_VIRTUAL_NODES, allocate_averagely};
+pub use config::{ConsumeFrom, ConsumerConfig, MessageModel};
 use rebalance::{Notices, heartbeat_all, spawn_notice_listener};
 
 use super::connections::Connections;
@@ -58,6 +63,8 @@ struct QueueState {
     committed: i64,
     /// No pull before this, after an error.
     paused_until: Option<Instant>,
+    /// Orderly: the broker lock is trusted until then; `None` = not held.
+    locked_until: Option<Instant>,
 }
 
 /// A pull consumer of one topic. Methods take `&mut self`: one task drives it.
@@ -72,6 +79,8 @@ pub struct PullConsumer {
     queues: BTreeMap<MessageQueue, QueueState>,
     notices_wanted: Notices,
     last_rebalance: Option<Instant>,
+    /// Orderly: when locks were last requested.
+    last_lock_round: Option<Instant>,
     last_commit: Instant,
     tasks: Vec<JoinHandle<()>>,
     notices: Option<mpsc::Receiver<crate::remoting::InboundRequest>>,
@@ -98,6 +107,7 @@ impl PullConsumer {
             queues: BTreeMap::new(),
             notices_wanted: Notices::default(),
             last_rebalance: None,
+            last_lock_round: None,
             last_commit: Instant::now(),
             tasks: Vec::new(),
             notices: Some(notices),
@@ -221,6 +231,8 @@ impl PullConsumer {
         if let Err(err) = self.commit().await {
             tracing::warn!(error = %err, "final commit failed");
         }
+        let held: Vec<MessageQueue> = self.queues.keys().cloned().collect();
+        self.unlock_queues(held).await;
         for task in self.tasks.drain(..) {
             task.abort();
         }
@@ -295,6 +307,7 @@ impl PullConsumer {
         {
             tracing::warn!(error = %err, "periodic commit failed");
         }
+        self.renew_locks_when_due().await;
         self.look_up_first_offsets().await;
     }
 
@@ -309,12 +322,16 @@ impl PullConsumer {
         }
     }
 
-    /// Queues with a known offset and not paused.
+    /// Queues with a known offset, not paused, and (orderly) locked.
     fn ready_queues(&self) -> Vec<MessageQueue> {
         let now = Instant::now();
         self.queues
             .iter()
-            .filter(|(_, s)| s.next_offset.is_some() && s.paused_until.is_none_or(|t| t <= now))
+            .filter(|(q, s)| {
+                s.next_offset.is_some()
+                    && s.paused_until.is_none_or(|t| t <= now)
+                    && self.holds_lock(q, now)
+            })
             .map(|(q, _)| q.clone())
             .collect()
     }

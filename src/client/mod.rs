@@ -32,7 +32,9 @@ mod tests;
 use std::time::Duration;
 
 pub use admin::Admin;
-pub use consumer::{ConsumeFrom, ConsumerConfig, MessageModel, PullConsumer, allocate_averagely};
+pub use consumer::{
+    AllocateStrategy, ConsumeFrom, ConsumerConfig, MessageModel, PullConsumer, allocate_averagely,
+};
 pub use message::{Message, MessageExt, MessageQueue, Subscription};
 pub use namesrv::{NameServerClient, NameServers};
 pub use producer::{Producer, ProducerConfig, SendResult, SendStatus, queue_for_key};
