@@ -367,7 +367,10 @@ impl PullConsumer {
             state.paused_until = Some(until);
         }
         if matches!(why, ClientError::Network { .. }) {
+            // The broker may have lost its master role: pull from whatever the fresh route
+            // names at the next poll rather than after the 20 s rebalance.
             self.namesrv.mark_stale(&self.config.topic);
+            self.notices_wanted.rebalance.store(true, Ordering::SeqCst);
         }
     }
 

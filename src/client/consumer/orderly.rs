@@ -45,6 +45,17 @@ impl PullConsumer {
             .is_some_and(|until| until > now)
     }
 
+    /// The assigned queues whose broker lock this consumer holds now (orderly clustering
+    /// consumers; every assigned queue otherwise).
+    pub fn locked_queues(&self) -> Vec<MessageQueue> {
+        let now = Instant::now();
+        self.queues
+            .keys()
+            .filter(|q| self.holds_lock(q, now))
+            .cloned()
+            .collect()
+    }
+
     /// Renews the locks when due (see the module docs).
     pub(super) async fn renew_locks_when_due(&mut self) {
         if !self.locks_queues() || self.queues.is_empty() {
