@@ -165,3 +165,74 @@ pub(super) fn orderly_target(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::namesrv::bodies::{BrokerData, PERM_READ, QueueData};
+
+    fn route(masters: &[(&str, Option<&str>)]) -> TopicRouteData {
+        TopicRouteData {
+            broker_datas: masters
+                .iter()
+                .map(|(name, master)| BrokerData {
+                    broker_name: (*name).into(),
+                    broker_addrs: master
+                        .iter()
+                        .map(|a| (0, (*a).to_string()))
+                        .chain([(1, format!("{name}-slave:1"))])
+                        .collect::<BTreeMap<u64, String>>(),
+                    ..BrokerData::default()
+                })
+                .collect(),
+            queue_datas: masters
+                .iter()
+                .map(|(name, _)| QueueData {
+                    broker_name: (*name).into(),
+                    perm: PERM_READ | PERM_WRITE,
+                    read_queue_nums: 4,
+                    write_queue_nums: 4,
+                    ..QueueData::default()
+                })
+                .collect(),
+            ..TopicRouteData::default()
+        }
+    }
+
+    #[test]
+    fn a_key_keeps_its_queue_while_another_broker_has_no_master() {
+        let both = route(&[("b", Some("b:1")), ("a", Some("a:1"))]);
+        let a_down = route(&[("b", Some("b:1")), ("a", None)]);
+        for i in 0..50 {
+            let key = format!("order-{i}");
+            let target = orderly_target("T", &both, &key).unwrap();
+            assert_eq!(
+                target.queue,
+                orderly_target("T", &both, &key).unwrap().queue,
+                "stable across calls"
+            );
+            match orderly_target("T", &a_down, &key) {
+                Ok(other) => {
+                    assert_eq!(other.queue, target.queue, "{key} moved to another queue");
+                    assert_eq!(other.addr, "b:1");
+                }
+                Err(ClientError::NoQueue { .. }) => assert_eq!(target.queue.broker_name, "a"),
+                Err(err) => panic!("{err}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_queue_is_the_java_hash_of_the_key_modulo_the_write_queues() {
+        let both = route(&[("a", Some("a:1")), ("b", Some("b:1"))]);
+        let target = orderly_target("T", &both, "order-42").unwrap();
+        let index = queue_for_key("order-42", 8);
+        let want = (if index < 4 { "a" } else { "b" }, (index % 4) as i32);
+        assert_eq!(
+            (target.queue.broker_name.as_str(), target.queue.queue_id),
+            want
+        );
+    }
+}
