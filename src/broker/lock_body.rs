@@ -5,7 +5,7 @@
 //! Leniency (§7.1): numbers may come as strings (`"queueId":"3"`), fastjson's bare integer
 //! object keys are quoted before parsing, unknown members (5.x `onlyThisBroker`) are ignored,
 //! and `clientID` is accepted for `clientId`. A queue without a topic or broker name is
-//! skipped, not an error. Never looks at the lock table: [`handle_lock`](super::handle_lock)
+//! skipped, not an error. Never looks at the lock table: `handle_lock`
 //! does.
 
 use std::collections::BTreeSet;

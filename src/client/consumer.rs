@@ -3,9 +3,11 @@
 //!
 //! `start` fetches the route, sends HEART_BEAT with the subscription to every broker of the
 //! topic (again every 30 s from a task), and allocates queues: clustering consumers ask one
-//! broker for the group's members (GET_CONSUMER_LIST_BY_GROUP) and take their "averagely"
-//! share; broadcasting consumers take every readable queue. A NOTIFY_CONSUMER_IDS_CHANGED from
-//! a broker, or 20 s passing, makes the next `poll` allocate again.
+//! broker for the group's members (GET_CONSUMER_LIST_BY_GROUP) and take their share by the
+//! configured [`AllocateStrategy`] (`allocate`); broadcasting consumers take every readable
+//! queue. A NOTIFY_CONSUMER_IDS_CHANGED from a broker, a pull that fails on the network, or
+//! 20 s passing, makes the next `poll` allocate again. Orderly consumers (`orderly`) pull only
+//! the queues whose broker lock they hold.
 //!
 //! `poll` pulls all assigned queues at once (PULL_MESSAGE with SUSPEND | SUBSCRIPTION, and
 //! COMMIT_OFFSET once there is an offset to piggy-back) and returns as soon as one brings
