@@ -139,15 +139,25 @@ async fn broadcasting_members_each_receive_everything_and_commit_only_for_themse
     producer.shutdown().await;
 }
 
-/// A LOCK_BATCH_MQ or UNLOCK_BATCH_MQ for queue 0 of `T70L` from `client_id`.
+/// A LOCK_BATCH_MQ or UNLOCK_BATCH_MQ for queues 0 and 1 of `T70L` from `client_id`.
 async fn lock_request(
     addr: std::net::SocketAddr,
     code: RequestCode,
     client_id: &str,
 ) -> RemotingCommand {
+    lock_request_for(addr, code, client_id, "T70LG", "T70L").await
+}
+
+async fn lock_request_for(
+    addr: std::net::SocketAddr,
+    code: RequestCode,
+    client_id: &str,
+    group: &str,
+    topic: &str,
+) -> RemotingCommand {
     let client = RemotingClient::new(addr.to_string(), ClientConfig::default());
     let body = format!(
-        r#"{{"clientId":"{client_id}","consumerGroup":"T70LG","mqSet":[{{"brokerName":"RaftNode00","queueId":0,"topic":"T70L"}},{{"brokerName":"RaftNode00","queueId":"1","topic":"T70L"}}]}}"#
+        r#"{{"clientId":"{client_id}","consumerGroup":"{group}","mqSet":[{{"brokerName":"RaftNode00","queueId":0,"topic":"{topic}"}},{{"brokerName":"RaftNode00","queueId":"1","topic":"{topic}"}}]}}"#
     );
     let req = RemotingCommand::request(code, Default::default(), Bytes::from(body));
     let resp = client.invoke(req, Duration::from_secs(5)).await.unwrap();
@@ -246,23 +256,27 @@ async fn orderly_consumption_keeps_each_keys_order_across_a_leader_kill() {
 
     let mut config = consumer_config(&cluster, "T70OG", TOPIC);
     config.orderly = true;
+    // Renew often so that the test sees the locks taken again on the new leader, whose lock
+    // table starts empty (a lock not renewed within 3 s stops the pulls).
+    config.lock_renew_interval = Duration::from_secs(1);
+    config.lock_expiry = Duration::from_secs(3);
     let mut consumer = PullConsumer::new(config).unwrap();
     consumer.start().await.unwrap();
     let total = KEYS * PER_KEY as usize;
     let consuming = tokio::spawn(async move {
         let mut distinct = BTreeSet::new();
         let mut got = Vec::new();
+        let mut positions = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(90);
         while distinct.len() < total && Instant::now() < deadline {
             for m in consumer.poll(Duration::from_millis(300)).await.unwrap() {
                 let entry = key_and_seq(&m);
                 distinct.insert(entry.clone());
                 got.push(entry);
+                positions.push((m.queue_id(), m.queue_offset()));
             }
         }
-        let locked = consumer.locked_queues().len();
-        consumer.shutdown().await;
-        (got, locked)
+        (got, positions, consumer)
     });
 
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -284,9 +298,30 @@ async fn orderly_consumption_keeps_each_keys_order_across_a_leader_kill() {
     for sender in senders {
         retries += sender.await.unwrap();
     }
-    let (got, locked) = consuming.await.unwrap();
+    let (got, positions, mut consumer) = consuming.await.unwrap();
+    // A message stored twice (a retried send whose first outcome was unknown) has two queue
+    // offsets; one delivered twice by the consumer would repeat a queue offset.
+    let redelivered = positions.len() - positions.iter().collect::<BTreeSet<_>>().len();
+    // The new leader's lock table started empty: after a few renewals (1 s apart) the
+    // consumer holds its queues there again, and a stranger is refused.
+    let extra = poll_until(&mut consumer, Duration::from_secs(4), |_| false).await;
+    let locked = consumer.locked_queues().len();
+    let master = cluster.wait_master(Duration::from_secs(5)).await;
+    let stranger = lock_request_for(
+        cluster.broker_addr(master),
+        RequestCode::LockBatchMq,
+        "stranger@1",
+        "T70OG",
+        TOPIC,
+    )
+    .await;
+    assert!(
+        locked_ids(&stranger).is_empty(),
+        "the consumer's locks are not held on the new leader"
+    );
+    consumer.shutdown().await;
     let mut per_key: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    for (key, seq) in got {
+    for (key, seq) in got.into_iter().chain(extra.iter().map(key_and_seq)) {
         per_key.entry(key).or_default().push(seq);
     }
     let mut duplicates = 0;
@@ -313,7 +348,8 @@ async fn orderly_consumption_keeps_each_keys_order_across_a_leader_kill() {
     }
     println!(
         "orderly across a leader kill: {total} acked, {retries} send retries, \
-         {duplicates} duplicates (each an immediate repeat), {locked} queues locked at the end"
+         {duplicates} duplicates (each an immediate repeat; {redelivered} of them delivered \
+         twice from one queue offset, the rest stored twice), {locked} queues locked at the end"
     );
     assert!(locked > 0, "the consumer held its queue locks");
     producer.shutdown().await;
