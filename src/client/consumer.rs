@@ -83,6 +83,9 @@ pub struct PullConsumer {
     last_rebalance: Option<Instant>,
     /// Orderly: when locks were last requested.
     last_lock_round: Option<Instant>,
+    /// Orderly: a broker did not answer the last lock round, or a pull failed on the network
+    /// (its master may have changed): lock again after `lock_retry_interval`, not 20 s.
+    relock_soon: bool,
     last_commit: Instant,
     tasks: Vec<JoinHandle<()>>,
     notices: Option<mpsc::Receiver<crate::remoting::InboundRequest>>,
@@ -110,6 +113,7 @@ impl PullConsumer {
             notices_wanted: Notices::default(),
             last_rebalance: None,
             last_lock_round: None,
+            relock_soon: false,
             last_commit: Instant::now(),
             tasks: Vec::new(),
             notices: Some(notices),
@@ -373,6 +377,7 @@ impl PullConsumer {
             // names at the next poll rather than after the 20 s rebalance.
             self.namesrv.mark_stale(&self.config.topic);
             self.notices_wanted.rebalance.store(true, Ordering::SeqCst);
+            self.relock_soon = true;
         }
     }
 

@@ -4,7 +4,10 @@
 //!
 //! * Locks are taken with LOCK_BATCH_MQ on the master of each queue's broker, for every
 //!   assigned queue at once, and renewed every `lock_renew_interval` (20 s); queues allocated
-//!   but not held are retried every `lock_retry_interval` (1 s). A lock is trusted for
+//!   but not held are retried every `lock_retry_interval` (1 s), and so is everything after a
+//!   lock round a broker did not answer or a pull that failed on the network (the master may
+//!   have changed, and a new leader holds no locks: the sooner they are taken there, the
+//!   shorter the window in which a rebalancing member could take them). A lock is trusted for
 //!   `lock_expiry` (30 s) from the moment its request was sent; brokers keep it 60 s.
 //! * A queue the broker refuses, or whose lock lapsed, is not pulled (and an answer in flight
 //!   is discarded) until a lock succeeds again; a fresh lock on a queue with a known position
@@ -62,7 +65,7 @@ impl PullConsumer {
             return;
         }
         let now = Instant::now();
-        let missing = self.queues.keys().any(|q| !self.holds_lock(q, now));
+        let missing = self.relock_soon || self.queues.keys().any(|q| !self.holds_lock(q, now));
         let due = self.last_lock_round.is_none_or(|at| {
             let since = now.saturating_duration_since(at);
             since >= self.config.lock_renew_interval
@@ -77,18 +80,26 @@ impl PullConsumer {
     async fn lock_round(&mut self) {
         let sent_at = Instant::now();
         self.last_lock_round = Some(sent_at);
+        self.relock_soon = false;
         let wanted: Vec<MessageQueue> = self.queues.keys().cloned().collect();
+        let count = wanted.len();
         let Ok(by_master) = self.by_master(wanted).await else {
+            self.relock_soon = true;
             return;
         };
+        if by_master.values().map(BTreeSet::len).sum::<usize>() < count {
+            self.relock_soon = true; // a broker without a master right now
+        }
         let timeout = self.config.request_timeout;
         for (addr, queues) in by_master {
             let (group, id) = (&self.config.group, &self.client_id);
             let granted = match lock_batch(&self.conns, &addr, group, id, &queues, timeout).await {
                 Ok(granted) => granted,
                 Err(err) => {
+                    // A master that died or stepped down: the new one holds no locks yet.
                     tracing::warn!(addr, error = %err, "locking queues failed");
                     self.namesrv.mark_stale(&self.config.topic);
+                    self.relock_soon = true;
                     continue;
                 }
             };
@@ -190,7 +201,9 @@ impl PullConsumer {
                 Some(addr) => {
                     out.entry(addr.to_owned()).or_default().insert(queue);
                 }
-                None => self.namesrv.mark_stale(&self.config.topic),
+                None => {
+                    self.namesrv.mark_stale(&self.config.topic);
+                }
             }
         }
         Ok(out)
