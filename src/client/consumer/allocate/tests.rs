@@ -155,3 +155,19 @@ fn a_member_not_in_the_list_and_input_order_are_handled() {
         allocate_averagely(&all, &members, &members[0])
     );
 }
+
+#[test]
+fn consistent_hash_places_queues_on_javas_md5_ring() {
+    // Expected layout computed independently (Python hashlib) with Java's rules: virtual
+    // nodes "<clientId>-<i>", keys "MessageQueue [topic=.., brokerName=.., queueId=..]",
+    // the first four digest bytes big-endian, the first node at or after the key.
+    let (all, members) = (queues("b", 8), ids(3));
+    let strategy = AllocateStrategy::ConsistentHash {
+        virtual_nodes: DEFAULT_VIRTUAL_NODES,
+    };
+    let got: Vec<Vec<i32>> = members
+        .iter()
+        .map(|me| queue_ids(&strategy.allocate(&all, &members, me)))
+        .collect();
+    assert_eq!(got, [vec![4, 6, 7], vec![0, 2, 3], vec![1, 5]]);
+}
