@@ -140,6 +140,16 @@ mod tests {
     }
 
     #[test]
+    fn a_cpp_client_body_with_a_trailing_newline_and_no_queues_parses() {
+        // jsoncpp's FastWriter ends the text with a newline and omits an empty array.
+        let body = b"{\"clientId\":\"1234-10.0.0.1@i\",\"consumerGroup\":\"cg\"}\n";
+        let req = parse_lock_request(body).unwrap();
+        assert!(req.queues.is_empty());
+        let body = b"{\"consumerGroup\":\"cg\",\"clientId\":\"c\",\"mqSet\":[{\"topic\":\"T\",\"brokerName\":\"b\",\"queueId\":7}]}\n";
+        assert_eq!(parse_lock_request(body).unwrap().queues.len(), 1);
+    }
+
+    #[test]
     fn missing_group_or_client_and_garbage_are_errors_not_panics() {
         assert!(parse_lock_request(b"").is_err());
         assert!(parse_lock_request(b"[1]").is_err());
