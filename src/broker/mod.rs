@@ -14,6 +14,8 @@
 //! | `consumer_offsets` | commits coalesced into one replicated entry per interval |
 //! | `delay` | delay levels at send time: a `DELAY` message waits in `SCHEDULE_TOPIC_XXXX` |
 //! | `retry` | where a handed-back message goes (`%RETRY%` after a delay, or `%DLQ%`) and its new copy |
+//! | `queue_locks` | orderly consumers' queue locks: holder and expiry per group and queue (leader-only soft state) |
+//! | `lock_body` | LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies, read leniently, and the reply |
 //!
 //! The request handlers (a `match` on the request code), registration with the nameservers and
 //! long polling join them on top of the remoting layer; `on_demand` creates group configs and
@@ -25,6 +27,7 @@ pub mod consumer_offsets;
 pub mod delay;
 mod handle_admin;
 mod handle_clients;
+mod handle_lock;
 mod handle_offsets;
 mod handle_pull;
 mod handle_reset;
@@ -32,10 +35,12 @@ mod handle_send;
 mod handle_send_back;
 mod handle_stats;
 pub mod heartbeat;
+pub mod lock_body;
 pub mod names;
 pub mod offsets;
 mod on_demand;
 pub mod pull;
+pub mod queue_locks;
 pub mod register;
 pub mod retry;
 pub mod schedule;

@@ -80,6 +80,8 @@ pub struct Broker {
     pub(crate) topic_defaults: TopicDefaults,
     /// Woken when topics change, so registration with the nameservers happens at once.
     pub(crate) topics_changed: Notify,
+    /// Orderly consumers' queue locks (leader only, soft state of one term).
+    pub(crate) queue_locks: Mutex<super::queue_locks::QueueLocks>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -112,6 +114,7 @@ impl Broker {
             store_host,
             topic_defaults,
             topics_changed: Notify::new(),
+            queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
             config,
         })
     }
@@ -225,6 +228,8 @@ impl Broker {
             RequestCode::DeleteSubscriptiongroup => handle_stats::delete_group(self, req).await,
             RequestCode::InvokeBrokerToResetOffset => handle_reset::reset_offset(self, req).await,
             RequestCode::ConsumerSendMsgBack => handle_send_back::send_back(self, req).await,
+            RequestCode::LockBatchMq => super::handle_lock::lock_batch(self, req),
+            RequestCode::UnlockBatchMq => super::handle_lock::unlock_batch(self, req),
             code => Err(BrokerError::new(
                 ResponseCode::RequestCodeNotSupported,
                 format!("request type {} not supported", code.as_i32()),

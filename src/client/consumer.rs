@@ -3,9 +3,11 @@
 //!
 //! `start` fetches the route, sends HEART_BEAT with the subscription to every broker of the
 //! topic (again every 30 s from a task), and allocates queues: clustering consumers ask one
-//! broker for the group's members (GET_CONSUMER_LIST_BY_GROUP) and take their "averagely"
-//! share; broadcasting consumers take every readable queue. A NOTIFY_CONSUMER_IDS_CHANGED from
-//! a broker, or 20 s passing, makes the next `poll` allocate again.
+//! broker for the group's members (GET_CONSUMER_LIST_BY_GROUP) and take their share by the
+//! configured [`AllocateStrategy`] (`allocate`); broadcasting consumers take every readable
+//! queue. A NOTIFY_CONSUMER_IDS_CHANGED from a broker, a pull that fails on the network, or
+//! 20 s passing, makes the next `poll` allocate again. Orderly consumers (`orderly`) pull only
+//! the queues whose broker lock they hold.
 //!
 //! `poll` pulls all assigned queues at once (PULL_MESSAGE with SUSPEND | SUBSCRIPTION, and
 //! COMMIT_OFFSET once there is an offset to piggy-back) and returns as soon as one brings
@@ -28,11 +30,16 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+mod allocate;
 pub(crate) mod config;
+mod locks;
+mod md5;
+mod orderly;
 mod pull;
 mod rebalance;
 mod send_back;
-pub use config::{ConsumeFrom, ConsumerConfig, MessageModel, allocate_averagely};
+pub use allocate::{AllocateStrategy, DEFAULT_VIRTUAL_NODES, allocate_averagely};
+pub use config::{ConsumeFrom, ConsumerConfig, MessageModel};
 use rebalance::{Notices, heartbeat_all, spawn_notice_listener};
 pub use send_back::restore_retry_topic;
 
@@ -60,6 +67,8 @@ struct QueueState {
     committed: i64,
     /// No pull before this, after an error.
     paused_until: Option<Instant>,
+    /// Orderly: the broker lock is trusted until then; `None` = not held.
+    locked_until: Option<Instant>,
 }
 
 /// A pull consumer of one topic. Methods take `&mut self`: one task drives it.
@@ -74,6 +83,11 @@ pub struct PullConsumer {
     queues: BTreeMap<MessageQueue, QueueState>,
     notices_wanted: Notices,
     last_rebalance: Option<Instant>,
+    /// Orderly: when locks were last requested.
+    last_lock_round: Option<Instant>,
+    /// Orderly: a broker did not answer the last lock round, or a pull failed on the network
+    /// (its master may have changed): lock again after `lock_retry_interval`, not 20 s.
+    relock_soon: bool,
     last_commit: Instant,
     tasks: Vec<JoinHandle<()>>,
     notices: Option<mpsc::Receiver<crate::remoting::InboundRequest>>,
@@ -100,6 +114,8 @@ impl PullConsumer {
             queues: BTreeMap::new(),
             notices_wanted: Notices::default(),
             last_rebalance: None,
+            last_lock_round: None,
+            relock_soon: false,
             last_commit: Instant::now(),
             tasks: Vec::new(),
             notices: Some(notices),
@@ -223,6 +239,8 @@ impl PullConsumer {
         if let Err(err) = self.commit().await {
             tracing::warn!(error = %err, "final commit failed");
         }
+        let held: Vec<MessageQueue> = self.queues.keys().cloned().collect();
+        self.unlock_queues(held).await;
         for task in self.tasks.drain(..) {
             task.abort();
         }
@@ -298,6 +316,7 @@ impl PullConsumer {
         {
             tracing::warn!(error = %err, "periodic commit failed");
         }
+        self.renew_locks_when_due().await;
         self.look_up_first_offsets().await;
     }
 
@@ -312,12 +331,16 @@ impl PullConsumer {
         }
     }
 
-    /// Queues with a known offset and not paused.
+    /// Queues with a known offset, not paused, and (orderly) locked.
     fn ready_queues(&self) -> Vec<MessageQueue> {
         let now = Instant::now();
         self.queues
             .iter()
-            .filter(|(_, s)| s.next_offset.is_some() && s.paused_until.is_none_or(|t| t <= now))
+            .filter(|(q, s)| {
+                s.next_offset.is_some()
+                    && s.paused_until.is_none_or(|t| t <= now)
+                    && self.holds_lock(q, now)
+            })
             .map(|(q, _)| q.clone())
             .collect()
     }
@@ -353,7 +376,11 @@ impl PullConsumer {
             state.paused_until = Some(until);
         }
         if matches!(why, ClientError::Network { .. }) {
+            // The broker may have lost its master role: pull from whatever the fresh route
+            // names at the next poll rather than after the 20 s rebalance.
             self.namesrv.mark_stale(&self.config.topic);
+            self.notices_wanted.rebalance.store(true, Ordering::SeqCst);
+            self.relock_soon = true;
         }
     }
 

@@ -8,7 +8,7 @@
 //! | [`namesrv`] | [`NameServerClient`]: nameservers tried in turn, a route cache refreshed on failure and every 30 s |
 //! | [`message`] | [`Message`], [`MessageExt`], UNIQ_KEY ids, properties strings, batch bodies, tag subscriptions |
 //! | [`producer`] | [`Producer`]: queue selection, SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE, retries on another broker |
-//! | [`consumer`] | [`PullConsumer`]: heartbeat, rebalance ("averagely"), long-polling pulls, offset commits |
+//! | [`consumer`] | [`PullConsumer`]: heartbeat, rebalance (five [`AllocateStrategy`]s), long-polling pulls, offset commits, broadcasting, orderly mode with broker queue locks |
 //! | [`admin`] | [`Admin`]: topics, offsets, consumer lists, cluster info |
 //! | `calls` | one typed request to a broker each (offsets, consumer list, heartbeat, unregister) |
 //! | `connections` | one [`RemotingClient`](crate::remoting::RemotingClient) per broker address |
@@ -33,7 +33,7 @@ use std::time::Duration;
 
 pub use admin::Admin;
 pub use consumer::{
-    ConsumeFrom, ConsumerConfig, MessageModel, PullConsumer, allocate_averagely,
+    AllocateStrategy, ConsumeFrom, ConsumerConfig, MessageModel, PullConsumer, allocate_averagely,
     restore_retry_topic,
 };
 pub use message::{Message, MessageExt, MessageQueue, Subscription};

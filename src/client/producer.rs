@@ -27,7 +27,7 @@ use tokio::time::Instant;
 mod config;
 mod payload;
 pub use config::{ProducerConfig, SendResult, SendStatus, queue_for_key};
-use config::{Target, publish_targets};
+use config::{Target, orderly_target, publish_targets};
 use payload::Payload;
 
 use super::calls::{self, HeartbeatData, ProducerData};
@@ -147,17 +147,27 @@ impl Producer {
         self.inner.send_once(&target, &payload).await
     }
 
-    /// Sends `message` to the queue `sharding_key` maps to ([`queue_for_key`]), once: messages
-    /// with one key keep their order.
+    /// Sends `message` to the queue `sharding_key` maps to ([`queue_for_key`] over every
+    /// writable queue of the route, so a key keeps its queue across a master change), once:
+    /// messages with one key keep their order. Fails while that queue's broker has no master;
+    /// the caller decides whether to send again.
     pub async fn send_orderly(
         &self,
         message: Message,
         sharding_key: &str,
     ) -> Result<SendResult, ClientError> {
         let payload = self.inner.single_payload(&message)?;
-        let targets = self.inner.targets(&message.topic).await?;
-        let target = &targets[queue_for_key(sharding_key, targets.len())];
-        self.inner.send_once(target, &payload).await
+        let topic = &message.topic;
+        let route = self.inner.namesrv.cached_route(topic).await?;
+        lock(&self.inner.topics).insert(topic.clone());
+        let target = orderly_target(topic, &route, sharding_key).inspect_err(|_| {
+            self.inner.namesrv.mark_stale(topic);
+        })?;
+        let result = self.inner.send_once(&target, &payload).await;
+        if let Err(ClientError::Network { .. }) = &result {
+            self.inner.namesrv.mark_stale(topic);
+        }
+        result
     }
 
     /// Sends `message` to the next queue without waiting for the broker's answer.

@@ -1,11 +1,11 @@
 //! The pull consumer's plain parts: [`ConsumerConfig`] with its defaults, where a new group
-//! starts ([`ConsumeFrom`]), [`MessageModel`], the "averagely" queue allocation
-//! (remoting.md §9.4) and the heartbeat body (§5.1).
+//! starts ([`ConsumeFrom`]), [`MessageModel`] and the heartbeat body (remoting.md §5.1).
 
 use std::time::Duration;
 
+use super::allocate::AllocateStrategy;
 use crate::client::calls::{ConsumerData, HeartbeatData, SubscriptionData};
-use crate::client::{MessageQueue, NameServers, Subscription};
+use crate::client::{NameServers, Subscription};
 
 /// Where a queue without a committed offset starts (Java's `ConsumeFromWhere`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,20 @@ pub struct ConsumerConfig {
     pub pull_error_delay: Duration,
     /// The instance part of the client id; default `<pid>#<n>`.
     pub instance_name: Option<String>,
+    /// How a clustering consumer picks its queues. Default [`AllocateStrategy::Averagely`].
+    pub allocate: AllocateStrategy,
+    /// Orderly consumption (clustering only): a queue is pulled only while this consumer holds
+    /// its broker lock (LOCK_BATCH_MQ), so no two members consume one queue at once. Default
+    /// false.
+    pub orderly: bool,
+    /// Orderly: how often held locks are renewed (Java's 20 s). Default 20 s.
+    pub lock_renew_interval: Duration,
+    /// Orderly: how long after a successful lock this consumer trusts it without a renewal
+    /// (Java's 30 s; brokers expire locks after 60 s). Default 30 s.
+    pub lock_expiry: Duration,
+    /// Orderly: pause between attempts to lock queues it was allocated but does not hold.
+    /// Default 1 s.
+    pub lock_retry_interval: Duration,
 }
 
 impl ConsumerConfig {
@@ -102,43 +116,13 @@ impl ConsumerConfig {
             commit_interval: Duration::from_secs(5),
             pull_error_delay: Duration::from_secs(1),
             instance_name: None,
+            allocate: AllocateStrategy::Averagely,
+            orderly: false,
+            lock_renew_interval: Duration::from_secs(20),
+            lock_expiry: Duration::from_secs(30),
+            lock_retry_interval: Duration::from_secs(1),
         }
     }
-}
-
-/// The queues consumer `me` gets under "averagely" (remoting.md §9.4): queues and ids sorted,
-/// consumer `i` takes a contiguous block of `n / m` queues, the first `n % m` consumers one
-/// more; with more consumers than queues the last ones get nothing, and so does an id not in
-/// the list.
-pub fn allocate_averagely(
-    queues: &[MessageQueue],
-    consumer_ids: &[String],
-    me: &str,
-) -> Vec<MessageQueue> {
-    let mut queues = queues.to_vec();
-    queues.sort();
-    let mut ids = consumer_ids.to_vec();
-    ids.sort();
-    ids.dedup();
-    let Some(index) = ids.iter().position(|id| id == me) else {
-        return Vec::new();
-    };
-    let (n, m) = (queues.len(), ids.len());
-    let extra = n % m;
-    let size = if n <= m {
-        1
-    } else if index < extra {
-        n / m + 1
-    } else {
-        n / m
-    };
-    let start = if index < extra {
-        index * size
-    } else {
-        index * size + extra
-    };
-    let count = size.min(n.saturating_sub(start));
-    queues.into_iter().skip(start).take(count).collect()
 }
 
 /// The HEART_BEAT body of a pull consumer (`CONSUME_ACTIVELY`).

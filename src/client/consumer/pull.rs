@@ -24,7 +24,11 @@ impl PullConsumer {
         let pending: Vec<(MessageQueue, String)> = self
             .queues
             .iter()
-            .filter(|(_, s)| s.next_offset.is_none() && s.paused_until.is_none_or(|t| t <= now))
+            .filter(|(q, s)| {
+                s.next_offset.is_none()
+                    && s.paused_until.is_none_or(|t| t <= now)
+                    && self.holds_lock(q, now)
+            })
             .map(|(q, s)| (q.clone(), s.addr.clone()))
             .collect();
         for (queue, addr) in pending {
@@ -124,6 +128,12 @@ impl PullConsumer {
         let Some(addr) = self.queues.get(queue).map(|s| s.addr.clone()) else {
             return; // given up meanwhile
         };
+        if !self.holds_lock(queue, Instant::now()) {
+            // Orderly: the lock lapsed while the pull was out; another member may own the
+            // queue now. Pull again from the same offset once the lock is back.
+            tracing::info!(%queue, "pulled answer discarded: the queue lock lapsed");
+            return;
+        }
         let response = match result {
             Ok(response) => response,
             Err(err) => return self.pause(queue, &err),

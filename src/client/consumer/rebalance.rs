@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{MessageModel, PullConsumer, QueueState, allocate_averagely};
+use super::{MessageModel, PullConsumer, QueueState};
 use crate::client::connections::Connections;
 use crate::client::{ClientError, MessageQueue, calls};
 use crate::namesrv::TopicRouteData;
@@ -31,7 +31,7 @@ impl PullConsumer {
             MessageModel::Broadcasting => all,
             MessageModel::Clustering => {
                 let ids = self.members(&route).await?;
-                allocate_averagely(&all, &ids, &self.client_id)
+                self.config.allocate.allocate(&all, &ids, &self.client_id)
             }
         };
         let dropped: Vec<MessageQueue> = self
@@ -40,11 +40,15 @@ impl PullConsumer {
             .filter(|q| !mine.contains(q))
             .cloned()
             .collect();
-        for queue in dropped {
-            if let Err(err) = self.commit_queue(&queue).await {
+        for queue in &dropped {
+            if let Err(err) = self.commit_queue(queue).await {
                 tracing::warn!(%queue, error = %err, "commit of a queue given up failed");
             }
-            self.queues.remove(&queue);
+        }
+        // Orderly: released only once committed, so the next owner starts where this one stopped.
+        self.unlock_queues(dropped.clone()).await;
+        for queue in &dropped {
+            self.queues.remove(queue);
         }
         for queue in mine {
             let Some(addr) = readable.get(&queue) else {
@@ -56,6 +60,7 @@ impl PullConsumer {
                 consumed: -1,
                 committed: -1,
                 paused_until: None,
+                locked_until: None,
             });
             state.addr = addr.clone();
         }

@@ -1,10 +1,10 @@
 //! The producer's plain data: [`ProducerConfig`] with its defaults, [`SendResult`], and how a
 //! route becomes the list of queues to send to ([`publish_targets`], remoting.md §3.5) or the
-//! queue of a sharding key ([`queue_for_key`]).
+//! queue of a sharding key ([`queue_for_key`], `orderly_target`).
 
 use std::time::Duration;
 
-use crate::client::{MessageQueue, NameServers};
+use crate::client::{ClientError, MessageQueue, NameServers};
 use crate::namesrv::TopicRouteData;
 use crate::namesrv::bodies::PERM_WRITE;
 
@@ -113,4 +113,126 @@ pub(super) fn publish_targets(topic: &str, route: &TopicRouteData) -> Vec<Target
         }
     }
     targets
+}
+
+/// The queue `sharding_key` maps to ([`queue_for_key`]) among *all* writable queues of the
+/// route, sorted by broker name then queue id, with its broker's master address. Counting
+/// queues whether or not their broker has a master right now keeps a key on its queue while a
+/// broker group changes masters; until the new master is registered the send fails (and the
+/// caller retries) rather than going to another queue and breaking the key's order.
+pub(super) fn orderly_target(
+    topic: &str,
+    route: &TopicRouteData,
+    sharding_key: &str,
+) -> Result<Target, ClientError> {
+    let mut queues: Vec<(MessageQueue, Option<&str>)> = Vec::new();
+    let mut queue_datas: Vec<_> = route
+        .queue_datas
+        .iter()
+        .filter(|q| q.perm & PERM_WRITE != 0)
+        .collect();
+    queue_datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+    for qd in queue_datas {
+        let master = route
+            .broker_datas
+            .iter()
+            .find(|b| b.broker_name == qd.broker_name)
+            .and_then(|b| b.master_addr());
+        for queue_id in 0..qd.write_queue_nums.max(0) {
+            let queue = MessageQueue {
+                topic: topic.to_owned(),
+                broker_name: qd.broker_name.clone(),
+                queue_id,
+            };
+            queues.push((queue, master));
+        }
+    }
+    if queues.is_empty() {
+        return Err(ClientError::NoQueue {
+            topic: topic.to_owned(),
+            reason: "no writable queue".into(),
+        });
+    }
+    let (queue, master) = queues.swap_remove(queue_for_key(sharding_key, queues.len()));
+    match master {
+        Some(addr) => Ok(Target {
+            queue,
+            addr: addr.to_owned(),
+        }),
+        None => Err(ClientError::NoQueue {
+            topic: topic.to_owned(),
+            reason: format!("{queue} has no master right now (a failover in progress?)"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::namesrv::bodies::{BrokerData, PERM_READ, QueueData};
+
+    fn route(masters: &[(&str, Option<&str>)]) -> TopicRouteData {
+        TopicRouteData {
+            broker_datas: masters
+                .iter()
+                .map(|(name, master)| BrokerData {
+                    broker_name: (*name).into(),
+                    broker_addrs: master
+                        .iter()
+                        .map(|a| (0, (*a).to_string()))
+                        .chain([(1, format!("{name}-slave:1"))])
+                        .collect::<BTreeMap<u64, String>>(),
+                    ..BrokerData::default()
+                })
+                .collect(),
+            queue_datas: masters
+                .iter()
+                .map(|(name, _)| QueueData {
+                    broker_name: (*name).into(),
+                    perm: PERM_READ | PERM_WRITE,
+                    read_queue_nums: 4,
+                    write_queue_nums: 4,
+                    ..QueueData::default()
+                })
+                .collect(),
+            ..TopicRouteData::default()
+        }
+    }
+
+    #[test]
+    fn a_key_keeps_its_queue_while_another_broker_has_no_master() {
+        let both = route(&[("b", Some("b:1")), ("a", Some("a:1"))]);
+        let a_down = route(&[("b", Some("b:1")), ("a", None)]);
+        for i in 0..50 {
+            let key = format!("order-{i}");
+            let target = orderly_target("T", &both, &key).unwrap();
+            assert_eq!(
+                target.queue,
+                orderly_target("T", &both, &key).unwrap().queue,
+                "stable across calls"
+            );
+            match orderly_target("T", &a_down, &key) {
+                Ok(other) => {
+                    assert_eq!(other.queue, target.queue, "{key} moved to another queue");
+                    assert_eq!(other.addr, "b:1");
+                }
+                Err(ClientError::NoQueue { .. }) => assert_eq!(target.queue.broker_name, "a"),
+                Err(err) => panic!("{err}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_queue_is_the_java_hash_of_the_key_modulo_the_write_queues() {
+        let both = route(&[("a", Some("a:1")), ("b", Some("b:1"))]);
+        let target = orderly_target("T", &both, "order-42").unwrap();
+        let index = queue_for_key("order-42", 8);
+        let want = (if index < 4 { "a" } else { "b" }, (index % 4) as i32);
+        assert_eq!(
+            (target.queue.broker_name.as_str(), target.queue.queue_id),
+            want
+        );
+    }
 }

@@ -138,6 +138,8 @@ pub(super) struct BrokerState {
     /// group → (client id, connection), in join order.
     pub(super) members: BTreeMap<String, Vec<(String, ConnectionInfo)>>,
     pub(super) requests: Vec<RemotingCommand>,
+    /// Queue locks, with the broker's own table and rules.
+    pub(super) locks: crate::broker::queue_locks::QueueLocks,
     next_physical: u64,
 }
 
@@ -392,6 +394,22 @@ impl FakeBroker {
             }
             RequestCode::UpdateAndCreateTopic | RequestCode::DeleteTopicInBroker => {
                 req.success_response()
+            }
+            RequestCode::LockBatchMq | RequestCode::UnlockBatchMq => {
+                use crate::broker::lock_body::{lock_response_body, parse_lock_request};
+                let body = parse_lock_request(&req.body).expect("lock body");
+                if req.request_code() == RequestCode::UnlockBatchMq {
+                    state
+                        .locks
+                        .unlock(&body.group, &body.client_id, &body.queues);
+                    return req.success_response();
+                }
+                let now = std::time::Instant::now();
+                let granted = state
+                    .locks
+                    .lock(&body.group, &body.client_id, &body.queues, now);
+                req.success_response()
+                    .with_body(lock_response_body(&granted))
             }
             _ => req.error_response(ResponseCode::RequestCodeNotSupported, "not faked"),
         }

@@ -1,11 +1,12 @@
 //! Client tests against in-process fakes ([`fake`]) on loopback: producer queue selection and
 //! retries, batch bodies, nameserver failures, consumer allocation, polling, offset handling
-//! and rebalancing, admin calls. Every test is bounded by [`bounded`].
+//! and rebalancing, orderly locks, admin calls. Every test is bounded by [`bounded`].
 
 mod admin;
 mod consumer;
 mod fake;
 mod namesrv;
+mod orderly;
 mod producer;
 
 use std::future::Future;
