@@ -5,7 +5,8 @@
 //! the real `mqnamesrv`; t20 a store written, SIGKILLed and reopened; t30 the broker over the
 //! wire; t35 the client library; t40 real RocketMQ clients (Node, Python); t50 failover with
 //! real processes killed for real; t55 five kill -9 drills and t56 a rolling SIGTERM restart,
-//! both under a steady producer and judged by `checker.rs`; t60 the `mqadmin` binary.
+//! both under a steady producer and judged by `checker.rs`; t60 the `mqadmin` binary, t61 its
+//! `clusterRT`.
 
 #![allow(clippy::unwrap_used, reason = "test helpers are not #[test] functions")]
 
@@ -21,3 +22,4 @@ mod t50_failover;
 mod t55_drills;
 mod t56_rolling_restart;
 mod t60_mqadmin;
+mod t61_cluster_rt;
