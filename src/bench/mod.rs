@@ -10,6 +10,7 @@
 //! | [`consumer`] | `mqbench consumer`: pull from the latest offsets, B2C / S2C delays |
 //! | [`probe`] | `mqbench probe`: client → leader → two followers, mmap appends, loopback |
 //! | [`ratios`] | skeleton and broker in the same run, broker / skeleton against the goals |
+//! | [`round_trip`] | a broker request without replication, to split a send's latency |
 //!
 //! The probe never touches the broker's code paths beyond the store's `Segment`; the producer
 //! never touches the probe. Only [`ratios`] joins them.
@@ -19,6 +20,7 @@ pub mod latency;
 pub mod probe;
 pub mod producer;
 pub mod ratios;
+pub mod round_trip;
 pub mod summary;
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 use dledger_broker::bench::consumer::{self, ConsumerOptions};
 use dledger_broker::bench::probe::{self, ProbeOptions, Shape};
 use dledger_broker::bench::producer::{self, ProducerOptions};
-use dledger_broker::bench::{BenchError, ratios};
+use dledger_broker::bench::{BenchError, ratios, round_trip};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -244,6 +244,13 @@ async fn execute(command: Command) -> Result<(), BenchError> {
                     };
                     let done = ratios::run(&probe_options, &broker, rounds).await?;
                     print!("{}", ratios::table(&done, size));
+                    let unreplicated =
+                        round_trip::measure(&broker.namesrv, &broker.topic, Duration::from_secs(2))
+                            .await?;
+                    println!(
+                        "diagnostic: broker request without replication (GET_MAX_OFFSET to the master, one in flight): {}",
+                        unreplicated.line()
+                    );
                     Ok(())
                 }
             }
