@@ -90,7 +90,7 @@ pub fn tlog_line(now_ms: i64, room: &str, r: &RtRow) -> String {
 }
 
 fn table_line(cluster: &str, broker: &str, rt: &str, success: &str, failed: &str) -> String {
-    format!("{cluster:<24}  {broker:<24}  {rt:<10}  {success:<14}  {failed:<10}\n")
+    format!("{cluster:<24}  {broker:<24}  {rt:<10}  {success:<14}  {failed}\n")
 }
 
 /// Runs the command: header once (table mode), then a row per group per round.
@@ -220,6 +220,10 @@ mod tests {
             let at = h.find(column).unwrap();
             assert!(r[at..].starts_with(value), "{column} in\n{h}{r}");
         }
+        assert!(
+            !r.trim_end_matches('\n').ends_with(' '),
+            "no trailing blanks: {r:?}"
+        );
         let fields: Vec<&str> = r.split_whitespace().collect();
         assert_eq!(fields, ["RaftCluster", "RaftNode00", "1.23", "100", "0"]);
     }
