@@ -14,7 +14,7 @@
 //! | [`namesrv`] | the nameserver's route table (registration, master changes, routes, liveness) and its JSON bodies | – |
 //! | [`client`] | the project's RocketMQ client: producer, pull consumer, admin calls (for the tools and `raft-tests/`) | `remoting`, `namesrv` bodies, `store` message layout |
 //! | [`admin_cli`] | the `mqadmin` tool: subcommands, flags, what they print | `client`, `remoting`, `namesrv` bodies |
-//! | [`bench`] | the `mqbench` tool: producer/consumer benchmarks, the replication skeleton (`probe`), broker/skeleton ratios | `client`, `store` segment |
+//! | [`bench`](mod@bench) | the `mqbench` tool: producer/consumer benchmarks, the replication skeleton (`probe`), broker/skeleton ratios | `client`, `store` segment |
 //!
 //! The request handlers, the client and the binaries join as their issues build them.
 

@@ -2,7 +2,7 @@
 //! §2.3/§2.5, the denominator the broker's send figures are judged against.
 //!
 //! One process, four roles on loopback TCP (ephemeral ports): a client → a leader → two
-//! followers. Each node appends into its own memory-mapped file (the store's [`Segment`]); the
+//! followers. Each node appends into its own memory-mapped file (the store's `Segment`); the
 //! leader stamps a CRC-32 per record, appends, forwards the frame to both followers, and acks the
 //! client once a majority (itself + one follower) has appended. With `sync`, every append is
 //! msynced before it counts (the SYNC_FLUSH shape). No terms, indexes, consume queues, RocketMQ
@@ -12,12 +12,10 @@
 //! | --- | --- |
 //! | `wire` | frame, record and ack layouts |
 //! | `quorum` | majority counting over cumulative acks |
-//! | `log` | one node's append-only file on a [`Segment`] |
+//! | `log` | one node's append-only file on a store `Segment` |
 //! | `net` | loopback listeners, bounded accept, read deadlines |
 //! | `follower`, `leader` | the two node roles, each a thread |
 //! | `load` | the client: window of frames in flight, latency per frame |
-//!
-//! [`Segment`]: crate::store::segment::Segment
 
 mod follower;
 mod leader;
