@@ -73,13 +73,15 @@ producer() {
   local seq=0 start end out
   while [ ! -e "$STOP" ]; do
     start=$(now_ms)
-    if out=$(timeout 20 "$MQADMIN" sendMessage -n "$NAMESRV" -t "$TOPIC" -p "drill-$seq" -k "seq-$seq" 2>&1); then
+    # stdout only: a warning on stderr (a retried send during the failover) must not shift the
+    # result row, or an acknowledged message would be recorded at a position it does not have.
+    if out=$(timeout 20 "$MQADMIN" sendMessage -n "$NAMESRV" -t "$TOPIC" -p "drill-$seq" -k "seq-$seq" 2>"$WORK/send.err"); then
       end=$(now_ms)
-      # Second line: broker qid offset msgid.
-      echo "$seq $start $end OK $(printf '%s\n' "$out" | awk 'NR == 2 { print $1, $2, $3, $4 }')" >>"$SENDS"
+      # The first row after the #header: broker qid offset msgid.
+      echo "$seq $start $end OK $(printf '%s\n' "$out" | awk '$1 !~ /^#/ && NF >= 4 { print $1, $2, $3, $4; exit }')" >>"$SENDS"
     else
       end=$(now_ms)
-      echo "$seq $start $end ERR $(printf '%s' "$out" | tr '\n' ' ' | cut -c1-160)" >>"$SENDS"
+      echo "$seq $start $end ERR $(cat "$WORK/send.err" - <<<"$out" | tr '\n' ' ' | cut -c1-160)" >>"$SENDS"
       sleep 0.05
     fi
     seq=$((seq + 1))

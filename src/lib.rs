@@ -15,10 +15,12 @@
 //! | [`client`] | the project's RocketMQ client: producer, pull consumer, admin calls (for the tools and `raft-tests/`) | `remoting`, `namesrv` bodies, `store` message layout |
 //! | [`local_ip`] | this host's IPv4 address for ids and `brokerIP1` (route probe, then interfaces) | – |
 //! | [`admin_cli`] | the `mqadmin` tool: subcommands, flags, what they print | `client`, `remoting`, `namesrv` bodies |
+//! | [`bench`](mod@bench) | the `mqbench` tool: producer/consumer benchmarks, the replication skeleton (`probe`), broker/skeleton ratios | `client`, `store` segment |
 //!
 //! The request handlers, the client and the binaries join as their issues build them.
 
 pub mod admin_cli;
+pub mod bench;
 pub mod broker;
 pub mod client;
 pub mod config;

@@ -87,6 +87,9 @@ pub enum Command {
     },
     /// Send one message
     SendMessage(SendMessage),
+    /// Send to the topic named after each broker group and print each group's send RT
+    #[command(name = "clusterRT")]
+    ClusterRt(super::cluster_rt::ClusterRt),
     /// Consume messages of a topic and print them
     ConsumeMessage(ConsumeMessage),
     /// Print a broker's runtime info
@@ -364,6 +367,7 @@ impl Command {
             Command::UpdateTopic(_) => "updateTopic",
             Command::DeleteTopic { .. } => "deleteTopic",
             Command::SendMessage(_) => "sendMessage",
+            Command::ClusterRt(_) => "clusterRT",
             Command::ConsumeMessage(_) => "consumeMessage",
             Command::BrokerStatus { .. } => "brokerStatus",
             Command::GetBrokerConfig { .. } => "getBrokerConfig",

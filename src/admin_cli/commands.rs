@@ -66,6 +66,7 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
             writeln!(out, "delete topic [{topic}] from NameServer success.")?;
         }
         Command::SendMessage(args) => send_message(args, out).await?,
+        Command::ClusterRt(args) => super::cluster_rt::run(args, out).await?,
         Command::ConsumeMessage(args) => consume_message(args, out).await?,
         Command::BrokerStatus { broker, .. } => {
             let table = runtime_info(broker).await?;

@@ -7,12 +7,14 @@
 //! | [`args`] | the subcommands and flags, case-insensitive lookup, `help`, the command list |
 //! | [`commands`] | running one subcommand: client calls, then text to an output |
 //! | `groups` | `deleteSubGroup`, `producerConnection`, `resetOffsetByTime` |
+//! | [`cluster_rt`] | `clusterRT`: send RT per broker group, to the topic named after it |
 //! | [`format`](mod@format) | the printed text, as pure functions over plain rows (tests check them) |
 //!
 //! Unlike Java's tool, a subcommand that fails exits non-zero, with one line on stderr naming
 //! what failed (the nameserver list, the broker address, the topic).
 
 pub mod args;
+pub mod cluster_rt;
 pub mod commands;
 pub mod format;
 mod groups;

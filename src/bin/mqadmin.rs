@@ -1,8 +1,8 @@
 //! `mqadmin <subcommand> [options]`: RocketMQ's admin tool for dledger-broker clusters
 //! (`clusterList`, `topicList`, `topicRoute`, `topicStatus`, `updateTopic`, `deleteTopic`,
 //! `updateSubGroup`, `consumerProgress`, `consumerConnection`, `sendMessage`, `consumeMessage`,
-//! `queryMsgByKey`, `queryMsgById`, `queryMsgByOffset`, `brokerStatus`, `getBrokerConfig`, and our
-//! `raftStatus`).
+//! `queryMsgByKey`, `queryMsgById`, `queryMsgByOffset`, `brokerStatus`, `getBrokerConfig`,
+//! `clusterRT`, and our `raftStatus`).
 //!
 //! Thin on purpose: logging to stderr (warnings by default, `RUST_LOG` to change it), then
 //! [`dledger_broker::admin_cli::run`], whose status becomes the exit code.

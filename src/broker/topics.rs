@@ -63,8 +63,8 @@ pub fn effective_topics(
     ] {
         all.insert(name.to_string(), topic(name, queues, rw));
     }
-    // The cluster-name and broker-name topics (Java's clusterTopicEnable / brokerTopicEnable,
-    // both on by default): writable, so `mqadmin clusterRT` and `sendMessage -b` reach a group.
+    // Writable, as Java's clusterTopicEnable / brokerTopicEnable (both on by default) make
+    // them: `mqadmin clusterRT` and `sendMsgStatus` send to the topic named after each group.
     for name in [&defaults.cluster_name, &defaults.broker_name] {
         if !name.is_empty() {
             all.insert(name.clone(), topic(name, 1, rw | PERM_INHERIT));
@@ -131,7 +131,14 @@ mod tests {
         let all = effective_topics(&Tables::default(), &defaults(true));
         assert_eq!(all[TBW102].perm, 7);
         assert_eq!(all[TBW102].write_queue_nums, 8);
-        assert!(all.contains_key("RaftCluster") && all.contains_key("RaftNode00"));
+        assert_eq!(
+            (all["RaftCluster"].perm, all["RaftCluster"].write_queue_nums),
+            (7, 1)
+        );
+        assert_eq!(
+            (all["RaftNode00"].perm, all["RaftNode00"].write_queue_nums),
+            (7, 1)
+        );
         assert!(!effective_topics(&Tables::default(), &defaults(false)).contains_key(TBW102));
     }
 

@@ -37,7 +37,7 @@ mod raft_index;
 mod record;
 mod recovery;
 pub mod retention;
-mod segment;
+pub(crate) mod segment;
 mod segment_list;
 mod sys;
 
