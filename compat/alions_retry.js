@@ -24,13 +24,10 @@
 // Last stdout line: one JSON summary. Exit codes: 0 ok, 1 a check failed,
 // 2 usage/setup error, 3 time limit.
 
-const net = require('net');
+const {
+  CLIENT, EXIT_OK, ScenarioError, usageErrorFor, parseCommandLine, createRun, tagFor,
+} = require('./common');
 
-const CLIENT = 'ali-ons';
-const EXIT_OK = 0;
-const EXIT_CHECK_FAILED = 1;
-const EXIT_USAGE = 2;
-const EXIT_TIMEOUT = 3;
 const DEFAULT_TABLE = '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h';
 
 const USAGE = `usage: node alions_retry.js --namesrv HOST:PORT --topic TOPIC --group GROUP [options]
@@ -53,48 +50,28 @@ const USAGE = `usage: node alions_retry.js --namesrv HOST:PORT --topic TOPIC --g
   --verbose             log every delivery
   --help`;
 
+const usageError = usageErrorFor('retry scenario', USAGE);
+
 function parseArgs(argv) {
-  const o = {
-    namesrv: process.env.NAMESRV_ADDR || '', topic: '', group: '', delayTopic: '', scenario: 'both',
-    messages: 10, maxReconsume: 2, delayTable: DEFAULT_TABLE, delayLevels: '3,4', delayed: 6,
-    toleranceMs: 50, retryLateMs: 1500, dueLateMs: 1000, timeout: 55, verbose: false,
-  };
-  const flags = {
-    '--namesrv': [ 'namesrv', String ], '--topic': [ 'topic', String ], '--group': [ 'group', String ],
-    '--delay-topic': [ 'delayTopic', String ], '--scenario': [ 'scenario', String ],
-    '--messages': [ 'messages', Number ], '--max-reconsume': [ 'maxReconsume', Number ],
-    '--delay-table': [ 'delayTable', String ], '--delay-levels': [ 'delayLevels', String ],
-    '--delayed': [ 'delayed', Number ], '--tolerance-ms': [ 'toleranceMs', Number ],
-    '--retry-late-ms': [ 'retryLateMs', Number ], '--due-late-ms': [ 'dueLateMs', Number ],
-    '--timeout': [ 'timeout', Number ],
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let inline = null;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      inline = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    if (arg === '--help' || arg === '-h') {
-      console.log(USAGE);
-      process.exit(EXIT_OK);
-    } else if (arg === '--verbose' || arg === '-v') {
-      o.verbose = true;
-    } else if (flags[arg]) {
-      const v = inline !== null ? inline : argv[++i];
-      if (v === undefined) usageError(`${arg} needs a value`);
-      const [ key, conv ] = flags[arg];
-      o[key] = conv(v);
-      if (conv === Number && !Number.isFinite(o[key])) usageError(`${arg} needs a number, got "${v}"`);
-    } else {
-      usageError(`unknown argument: ${argv[i]}`);
-    }
-  }
-  if (!o.namesrv) usageError('no nameserver: pass --namesrv HOST:PORT or set NAMESRV_ADDR');
-  if (!/^[^:\s]+:\d+$/.test(o.namesrv)) usageError(`nameserver address must be HOST:PORT, got "${o.namesrv}"`);
-  if (!o.topic) usageError('--topic is required');
-  if (!o.group) usageError('--group is required');
+  const o = parseCommandLine(argv, {
+    usage: USAGE,
+    usageError,
+    opts: {
+      namesrv: process.env.NAMESRV_ADDR || '', topic: '', group: '', delayTopic: '', scenario: 'both',
+      messages: 10, maxReconsume: 2, delayTable: DEFAULT_TABLE, delayLevels: '3,4', delayed: 6,
+      toleranceMs: 50, retryLateMs: 1500, dueLateMs: 1000, timeout: 55, verbose: false,
+    },
+    boolFlags: { '--verbose': 'verbose', '-v': 'verbose' },
+    valueFlags: {
+      '--namesrv': [ 'namesrv', String ], '--topic': [ 'topic', String ], '--group': [ 'group', String ],
+      '--delay-topic': [ 'delayTopic', String ], '--scenario': [ 'scenario', String ],
+      '--messages': [ 'messages', toNumber ], '--max-reconsume': [ 'maxReconsume', toNumber ],
+      '--delay-table': [ 'delayTable', String ], '--delay-levels': [ 'delayLevels', String ],
+      '--delayed': [ 'delayed', toNumber ], '--tolerance-ms': [ 'toleranceMs', toNumber ],
+      '--retry-late-ms': [ 'retryLateMs', toNumber ], '--due-late-ms': [ 'dueLateMs', toNumber ],
+      '--timeout': [ 'timeout', toNumber ],
+    },
+  });
   if (!o.delayTopic) o.delayTopic = o.topic;
   if (![ 'retry', 'delay', 'both' ].includes(o.scenario)) usageError('--scenario must be retry, delay or both');
   if (o.messages < 2 || o.maxReconsume < 1 || o.delayed < 1) usageError('--messages >= 2, --max-reconsume >= 1, --delayed >= 1');
@@ -106,6 +83,12 @@ function parseArgs(argv) {
   o.levels = o.delayLevels.split(',').map(Number);
   if (o.levels.some(l => !Number.isInteger(l) || l < 1 || l > o.table.length)) usageError(`--delay-levels must be levels 1..${o.table.length}`);
   return o;
+}
+
+function toNumber(v, flag) {
+  const n = Number(v);
+  if (!Number.isFinite(n)) usageError(`${flag} needs a number, got "${v}"`);
+  return n;
 }
 
 // "1s 500ms 2m" -> [1000, 500, 120000]
@@ -120,120 +103,26 @@ function parseTable(s) {
   return out;
 }
 
-function usageError(msg) {
-  console.error(`${CLIENT} retry scenario: ${msg}\n\n${USAGE}`);
-  process.exit(EXIT_USAGE);
-}
-
+const INTENTIONAL = 'intentional failure of the compat retry scenario';
 const opts = parseArgs(process.argv.slice(2));
-const started = Date.now();
-const deadline = started + opts.timeout * 1000;
+const run = createRun({
+  opts,
+  label: 'retry scenario',
+  logTag: `${CLIENT}-retry`,
+  // The listener's own throw comes back as an 'error' event: expected, not a client error.
+  ignoreClientError: text => text.includes(INTENTIONAL),
+});
+const { log, withTimeout, sleep, clientErrors } = run;
+const { deadline } = run;
 // delay (ms) of a 1-based level; levels beyond the table use the last entry (the broker caps).
 const delayOf = level => opts.table[Math.min(level, opts.table.length) - 1];
 
-function log(...args) {
-  const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
-  console.error(`[${CLIENT}-retry ${t}s]`, ...args);
-}
-
-let ons;
-try {
-  ons = require('ali-ons');
-} catch (err) {
-  console.error(`${CLIENT} retry scenario: cannot load ali-ons (${err.message}); run scripts/compat-install.sh first`);
-  process.exit(EXIT_USAGE);
-}
-
-const summary = {
-  client: CLIENT, client_version: require('ali-ons/package.json').version, scenario: opts.scenario,
+const ons = run.loadClient();
+const summary = run.summary = {
+  client: CLIENT, client_version: run.clientVersion, scenario: opts.scenario,
   topic: opts.topic, group: opts.group, ok: false,
 };
-let phase = 'setup';
-let finished = false;
-const clientErrors = [];
-
-function finish(code, reason, details) {
-  if (finished) return;
-  finished = true;
-  summary.ok = code === EXIT_OK;
-  summary.elapsed_s = Number(((Date.now() - started) / 1000).toFixed(1));
-  if (!summary.ok) {
-    summary.failed_phase = phase;
-    summary.reason = reason;
-    if (details && details.length) summary.details = details.slice(0, 50);
-    log(`FAILED in phase "${phase}": ${reason}`);
-    for (const d of (details || []).slice(0, 50)) log(`  - ${d}`);
-  } else {
-    log('all checks passed');
-  }
-  if (clientErrors.length) summary.client_errors = clientErrors.slice(0, 20);
-  const exit = () => process.exit(code);
-  process.stdout.write(JSON.stringify(summary) + '\n', exit);
-  setTimeout(exit, 2000);
-}
-
-class ScenarioError extends Error {
-  constructor(message, details, code) {
-    super(message);
-    this.details = details || [];
-    this.code = code || EXIT_CHECK_FAILED;
-  }
-}
-
-setTimeout(() => finish(EXIT_TIMEOUT, `total time limit of ${opts.timeout}s reached`, pendingDetails()),
-  Math.max(0, deadline - Date.now()));
-let pendingDetails = () => [];
-
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new ScenarioError(`${what} did not finish within ${(ms / 1000).toFixed(1)}s`, [], EXIT_TIMEOUT)), ms);
-  });
-  return Promise.race([ promise, timeout ]).finally(() => clearTimeout(timer));
-}
-
-function probeNameserver(addr, ms) {
-  const idx = addr.lastIndexOf(':');
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: addr.slice(0, idx), port: Number(addr.slice(idx + 1)) });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new ScenarioError(`nameserver ${addr} unreachable: no TCP connection within ${ms} ms`, [], EXIT_USAGE));
-    }, ms);
-    sock.once('connect', () => { clearTimeout(timer); sock.end(); resolve(); });
-    sock.once('error', err => {
-      clearTimeout(timer);
-      reject(new ScenarioError(`nameserver ${addr} unreachable: ${err.code || err.message}`, [], EXIT_USAGE));
-    });
-  });
-}
-
-const INTENTIONAL = 'intentional failure of the compat retry scenario';
-const noHttp = { request() { return Promise.reject(new Error('compat scenario: no HTTP lookups')); } };
-
-function clientOptions(extra) {
-  return Object.assign({
-    httpclient: noHttp,
-    nameSrv: opts.namesrv,
-    logger: {
-      info() {},
-      debug() {},
-      warn(...a) { if (opts.verbose) log('ali-ons warn:', ...a.map(String)); },
-      error(...a) { noteClientError('logger', a.map(x => (x && x.message) || String(x)).join(' ')); },
-    },
-  }, extra);
-}
-
-function noteClientError(source, message) {
-  const text = String(message).split('\n')[0].slice(0, 300);
-  // The listener's own throw comes back as an 'error' event: expected, not a client error.
-  if (text.includes(INTENTIONAL)) return;
-  const entry = `${phase}/${source}: ${text}`;
-  if (clientErrors.length < 200) clientErrors.push(entry);
-  log('client error:', entry);
-}
+run.startWatchdog();
 
 async function send(producer, topic, tag, key, body, level) {
   const msg = new ons.Message(topic, tag, body);
@@ -248,25 +137,6 @@ async function send(producer, topic, tag, key, body, level) {
   const ackAt = Date.now();
   if (res.sendStatus !== 'SEND_OK') throw new ScenarioError(`send of ${key} returned ${res.sendStatus}`);
   return { key, msgId: res.msgId, queueId: res.messageQueue && Number(res.messageQueue.queueId), queueOffset: res.queueOffset, ackAt };
-}
-
-function newConsumer(group, instance, extra) {
-  const c = new ons.Consumer(clientOptions(Object.assign({
-    consumerGroup: group,
-    instanceName: `${instance}-${process.pid}`,
-    consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
-    parallelConsumeLimit: 1,
-  }, extra)));
-  c.on('error', err => noteClientError('consumer', `${err.name || 'Error'}: ${err.message}`));
-  return c;
-}
-
-async function closeConsumer(c, what) {
-  try {
-    await withTimeout(c.close(), 10000, `${what} close`);
-  } catch (err) {
-    noteClientError('close', err.message);
-  }
 }
 
 function delivery(msg) {
@@ -287,19 +157,18 @@ function delivery(msg) {
   };
 }
 
-const tagFor = i => (i % 2 === 0 ? 'TagA' : 'TagB');
 const bodyFor = i => `retry-body-${i} from ${CLIENT}`;
 
 // ---------------------------------------------------------------- retry phase
 async function retryPhase(producer) {
-  phase = 'retry-produce';
+  run.phase = 'retry-produce';
   const M = opts.messages;
   const N = opts.maxReconsume;
   const sent = new Map();
   for (let i = 0; i < M; i++) sent.set(i, await send(producer, opts.topic, tagFor(i), `key-${i}`, bodyFor(i)));
   log(`retry: produced ${M} messages to ${opts.topic}`);
 
-  phase = 'retry-consume';
+  run.phase = 'retry-consume';
   const byIndex = new Map();
   const unexpected = [];
   const failing = [];
@@ -311,7 +180,7 @@ async function retryPhase(producer) {
     }
     return true;
   };
-  const consumer = newConsumer(opts.group, 'compat-retry', { maxReconsumeTimes: N });
+  const consumer = run.newConsumer(opts.group, 'compat-retry', { maxReconsumeTimes: N });
   consumer.subscribe(opts.topic, 'TagA || TagB', async msg => {
     const d = delivery(msg);
     const m = /^key-(\d+)$/.exec(d.keys);
@@ -325,7 +194,7 @@ async function retryPhase(producer) {
     byIndex.get(i).push(d);
     if (i % 2 === 1) throw new Error(`${INTENTIONAL} (key-${i}, reconsumeTimes ${d.reconsumeTimes})`);
   });
-  pendingDetails = () => [ `retry: deliveries so far: ${describeCounts(byIndex, M)}` ];
+  run.pendingDetails = () => [ `retry: deliveries so far: ${describeCounts(byIndex, M)}` ];
   // After the last expected delivery, wait longer than the next retry would take, so a message
   // that was not dead-lettered shows up as an extra delivery.
   const lingerMs = Math.max(3000, delayOf(3 + N) + opts.retryLateMs + 500);
@@ -341,9 +210,9 @@ async function retryPhase(producer) {
       await sleep(50);
     }
   } finally {
-    await closeConsumer(consumer, 'retry consumer');
+    await run.closeConsumer(consumer, 'retry consumer');
   }
-  pendingDetails = () => [];
+  run.pendingDetails = () => [];
 
   // checks
   const problems = [];
@@ -403,12 +272,12 @@ function describeCounts(byIndex, M) {
 
 // ---------------------------------------------------------------- delay phase
 async function delayPhase(producer) {
-  phase = 'delay-consume-start';
+  run.phase = 'delay-consume-start';
   const group = `${opts.group}_D`;
   const got = new Map();
   const unexpected = [];
   let pingAt = 0;
-  const consumer = newConsumer(group, 'compat-delay');
+  const consumer = run.newConsumer(group, 'compat-delay');
   consumer.subscribe(opts.delayTopic, '*', async msg => {
     const d = delivery(msg);
     if (opts.verbose) log(`recv ${JSON.stringify(d)}`);
@@ -426,7 +295,7 @@ async function delayPhase(producer) {
     got.get(i).push(d);
   });
   const sent = new Map();
-  pendingDetails = () => [ `delay: received ${[ ...got.keys() ].length} of ${opts.delayed} (ping ${pingAt ? 'seen' : 'not seen'})` ];
+  run.pendingDetails = () => [ `delay: received ${[ ...got.keys() ].length} of ${opts.delayed} (ping ${pingAt ? 'seen' : 'not seen'})` ];
   try {
     await withTimeout(consumer.ready(), 15000, 'delay consumer start');
     // A plain message first: once it arrives, the consumer pulls every queue of the topic.
@@ -435,7 +304,7 @@ async function delayPhase(producer) {
     while (!pingAt && Date.now() < pingDeadline) await sleep(50);
     if (!pingAt) throw new ScenarioError('delay: the ping message (no delay) did not arrive within 20 s');
     await sleep(500);
-    phase = 'delay-produce';
+    run.phase = 'delay-produce';
     for (let i = 0; i < opts.delayed; i++) {
       const level = opts.levels[i % opts.levels.length];
       const s = await send(producer, opts.delayTopic, 'TagA', `delay-${i}`, `delayed-body-${i}`, level);
@@ -443,7 +312,7 @@ async function delayPhase(producer) {
       sent.set(i, s);
     }
     log(`delay: produced ${opts.delayed} messages with levels ${opts.levels.join(',')} (${opts.levels.map(l => delayOf(l) + ' ms').join(', ')})`);
-    phase = 'delay-consume';
+    run.phase = 'delay-consume';
     const lastDue = Math.max(...[ ...sent.values() ].map(s => s.ackAt + delayOf(s.level)));
     const waitUntil = Math.min(deadline - 12000, lastDue + opts.dueLateMs + 5000);
     let allAt = 0;
@@ -453,9 +322,9 @@ async function delayPhase(producer) {
       await sleep(20);
     }
   } finally {
-    await closeConsumer(consumer, 'delay consumer');
+    await run.closeConsumer(consumer, 'delay consumer');
   }
-  pendingDetails = () => [];
+  run.pendingDetails = () => [];
 
   const problems = [];
   let minMargin = Infinity;
@@ -492,29 +361,15 @@ async function delayPhase(producer) {
 
 async function main() {
   log(`ali-ons ${summary.client_version}, nameserver ${opts.namesrv}, topic ${opts.topic}, delay topic ${opts.delayTopic}, group ${opts.group}, delay table ${opts.delayTable}`);
-  phase = 'probe-nameserver';
-  await probeNameserver(opts.namesrv, 3000);
-  phase = 'producer-start';
-  const producer = new ons.Producer(clientOptions({
-    producerGroup: `${opts.group}_P`,
-    instanceName: `compat-retry-producer-${process.pid}`,
-  }));
-  producer.on('error', err => noteClientError('producer', `${err.name || 'Error'}: ${err.message}`));
-  await withTimeout(producer.ready(), 10000, 'producer start');
+  run.phase = 'probe-nameserver';
+  await run.probeNameserver(opts.namesrv, 3000);
+  run.phase = 'producer-start';
+  const producer = await run.startProducer('compat-retry-producer');
   if (opts.scenario !== 'delay') await retryPhase(producer);
   if (opts.scenario !== 'retry') await delayPhase(producer);
-  phase = 'shutdown';
-  try {
-    await withTimeout(producer.close(), 5000, 'producer close');
-  } catch (err) {
-    noteClientError('close', err.message);
-  }
-  finish(EXIT_OK);
+  run.phase = 'shutdown';
+  await run.closeProducer(producer);
+  run.finish(EXIT_OK);
 }
 
-process.on('unhandledRejection', err => noteClientError('unhandledRejection', err && err.message ? err.message : String(err)));
-
-main().catch(err => {
-  if (err instanceof ScenarioError) finish(err.code, err.message, err.details.concat(pendingDetails()));
-  else finish(EXIT_CHECK_FAILED, `unexpected error: ${err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : err}`, pendingDetails());
-});
+run.runMain(main);

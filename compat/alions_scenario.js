@@ -12,14 +12,10 @@
 // summary line goes to stderr; the summary is the last line on stdout.
 // Exit codes: 0 ok, 1 a check failed, 2 usage/setup error, 3 time limit hit.
 
-const net = require('net');
 const fs = require('fs');
-
-const CLIENT = 'ali-ons';
-const EXIT_OK = 0;
-const EXIT_CHECK_FAILED = 1;
-const EXIT_USAGE = 2;
-const EXIT_TIMEOUT = 3;
+const {
+  CLIENT, EXIT_OK, ScenarioError, usageErrorFor, parseCommandLine, createRun, tagFor,
+} = require('./common');
 
 const USAGE = `usage: node alions_scenario.js --namesrv HOST:PORT --topic TOPIC --group GROUP [options]
 
@@ -42,64 +38,46 @@ const USAGE = `usage: node alions_scenario.js --namesrv HOST:PORT --topic TOPIC 
   --verbose             log every send result and delivery to stderr
   --help`;
 
+const usageError = usageErrorFor('scenario', USAGE);
+
 function parseArgs(argv) {
-  const opts = {
-    namesrv: process.env.NAMESRV_ADDR || '',
-    topic: '',
-    group: '',
-    createTopic: false,
-    first: 200,
-    second: 50,
-    subscription: 'TagA || TagB',
-    timeout: 120,
-    consumeTimeout: 60,
-    linger: 3,
-    allowDuplicates: false,
-    resultsFile: '',
-    verbose: false,
-  };
-  const valueFlags = {
-    '--namesrv': [ 'namesrv', String ],
-    '--topic': [ 'topic', String ],
-    '--group': [ 'group', String ],
-    '--first': [ 'first', toInt ],
-    '--second': [ 'second', toInt ],
-    '--subscription': [ 'subscription', String ],
-    '--timeout': [ 'timeout', toNum ],
-    '--consume-timeout': [ 'consumeTimeout', toNum ],
-    '--linger': [ 'linger', toNum ],
-    '--results-file': [ 'resultsFile', String ],
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let inline = null;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      inline = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    if (arg === '--help' || arg === '-h') {
-      console.log(USAGE);
-      process.exit(EXIT_OK);
-    } else if (arg === '--create-topic') {
-      opts.createTopic = true;
-    } else if (arg === '--allow-duplicates') {
-      opts.allowDuplicates = true;
-    } else if (arg === '--verbose' || arg === '-v') {
-      opts.verbose = true;
-    } else if (valueFlags[arg]) {
-      const value = inline !== null ? inline : argv[++i];
-      if (value === undefined) usageError(`${arg} needs a value`);
-      const [ key, conv ] = valueFlags[arg];
-      opts[key] = conv(value, arg);
-    } else {
-      usageError(`unknown argument: ${argv[i]}`);
-    }
-  }
-  if (!opts.namesrv) usageError('no nameserver: pass --namesrv HOST:PORT or set NAMESRV_ADDR');
-  if (!/^[^:\s]+:\d+$/.test(opts.namesrv)) usageError(`nameserver address must be HOST:PORT, got "${opts.namesrv}"`);
-  if (!opts.topic) usageError('--topic is required');
-  if (!opts.group) usageError('--group is required');
+  const opts = parseCommandLine(argv, {
+    usage: USAGE,
+    usageError,
+    opts: {
+      namesrv: process.env.NAMESRV_ADDR || '',
+      topic: '',
+      group: '',
+      createTopic: false,
+      first: 200,
+      second: 50,
+      subscription: 'TagA || TagB',
+      timeout: 120,
+      consumeTimeout: 60,
+      linger: 3,
+      allowDuplicates: false,
+      resultsFile: '',
+      verbose: false,
+    },
+    boolFlags: {
+      '--create-topic': 'createTopic',
+      '--allow-duplicates': 'allowDuplicates',
+      '--verbose': 'verbose',
+      '-v': 'verbose',
+    },
+    valueFlags: {
+      '--namesrv': [ 'namesrv', String ],
+      '--topic': [ 'topic', String ],
+      '--group': [ 'group', String ],
+      '--first': [ 'first', toInt ],
+      '--second': [ 'second', toInt ],
+      '--subscription': [ 'subscription', String ],
+      '--timeout': [ 'timeout', toNum ],
+      '--consume-timeout': [ 'consumeTimeout', toNum ],
+      '--linger': [ 'linger', toNum ],
+      '--results-file': [ 'resultsFile', String ],
+    },
+  });
   for (const [ what, name ] of [[ 'topic', opts.topic ], [ 'group', opts.group ]]) {
     if (!/^[%|a-zA-Z0-9_-]{1,100}$/.test(name)) usageError(`${what} "${name}" has characters RocketMQ rejects (allowed: letters, digits, % | _ -)`);
   }
@@ -119,30 +97,13 @@ function toNum(v, flag) {
   return n;
 }
 
-function usageError(msg) {
-  console.error(`${CLIENT} scenario: ${msg}\n\n${USAGE}`);
-  process.exit(EXIT_USAGE);
-}
-
 const opts = parseArgs(process.argv.slice(2));
-const started = Date.now();
-const deadline = started + opts.timeout * 1000;
+const run = createRun({ opts, label: 'scenario', logTag: CLIENT });
+const { log, withTimeout, sleep, remainingMs } = run;
+const ons = run.loadClient();
+const installedVersion = run.clientVersion;
 
-function log(...args) {
-  const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
-  console.error(`[${CLIENT} ${t}s]`, ...args);
-}
-
-let ons;
-try {
-  ons = require('ali-ons');
-} catch (err) {
-  console.error(`${CLIENT} scenario: cannot load ali-ons (${err.message}); run scripts/compat-install.sh first`);
-  process.exit(EXIT_USAGE);
-}
-const installedVersion = require('ali-ons/package.json').version;
-
-const summary = {
+const summary = run.summary = {
   client: CLIENT,
   client_version: installedVersion,
   topic: opts.topic,
@@ -153,131 +114,17 @@ const summary = {
   duplicates: 0,
   ok: false,
 };
-let phase = 'setup';
-let finished = false;
-const clientErrors = [];
 const resultsStream = opts.resultsFile ? fs.createWriteStream(opts.resultsFile) : null;
+if (resultsStream) run.flushOutputs = done => resultsStream.end(done);
+run.startWatchdog();
 
 function record(obj) {
   if (resultsStream) resultsStream.write(JSON.stringify(obj) + '\n');
   if (opts.verbose) log(JSON.stringify(obj));
 }
 
-function finish(code, reason, details) {
-  if (finished) return;
-  finished = true;
-  summary.ok = code === EXIT_OK;
-  summary.elapsed_s = Number(((Date.now() - started) / 1000).toFixed(1));
-  if (!summary.ok) {
-    summary.failed_phase = phase;
-    summary.reason = reason;
-    if (details && details.length) summary.details = details.slice(0, 50);
-  }
-  if (clientErrors.length) summary.client_errors = clientErrors.slice(0, 20);
-  if (!summary.ok) {
-    log(`FAILED in phase "${phase}": ${reason}`);
-    for (const d of (details || []).slice(0, 50)) log(`  - ${d}`);
-  } else {
-    log('all checks passed');
-  }
-  const line = JSON.stringify(summary) + '\n';
-  const exit = () => process.exit(code);
-  const flushStdout = () => process.stdout.write(line, exit);
-  if (resultsStream) resultsStream.end(flushStdout); else flushStdout();
-  // In case stdout never drains.
-  setTimeout(exit, 2000);
-}
-
-class ScenarioError extends Error {
-  constructor(message, details, code) {
-    super(message);
-    this.details = details || [];
-    this.code = code || EXIT_CHECK_FAILED;
-  }
-}
-
-// Global watchdog: whatever the client library does, the process ends in time.
-setTimeout(() => {
-  finish(EXIT_TIMEOUT, `total time limit of ${opts.timeout}s reached`, pendingDetails());
-}, Math.max(0, deadline - Date.now()));
-let pendingDetails = () => [];
-
-function remainingMs() {
-  return deadline - Date.now();
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new ScenarioError(`${what} did not finish within ${(ms / 1000).toFixed(1)}s`, [], EXIT_TIMEOUT)), ms);
-  });
-  return Promise.race([ promise, timeout ]).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms) {
-  return new Promise(resolve => setTimeout(resolve, ms));
-}
-
-// Connect once to the nameserver so an unreachable address fails fast with a
-// readable message instead of a stream of client retries.
-function probeNameserver(addr, ms) {
-  const idx = addr.lastIndexOf(':');
-  const host = addr.slice(0, idx);
-  const port = Number(addr.slice(idx + 1));
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new ScenarioError(`nameserver ${addr} unreachable: no TCP connection within ${ms} ms`, [], EXIT_USAGE));
-    }, ms);
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      sock.end();
-      resolve();
-    });
-    sock.once('error', err => {
-      clearTimeout(timer);
-      reject(new ScenarioError(`nameserver ${addr} unreachable: ${err.code || err.message}`, [], EXIT_USAGE));
-    });
-  });
-}
-
-// ali-ons insists on an httpclient even when nameSrv is given; it is only used
-// to fetch the nameserver list from an "onsAddr" URL, which we never set.
-const noHttp = {
-  request() {
-    return Promise.reject(new Error('compat scenario: no HTTP lookups (nameSrv is set explicitly)'));
-  },
-};
-
-function clientOptions(extra) {
-  return Object.assign({
-    httpclient: noHttp,
-    nameSrv: opts.namesrv,
-    // No accessKeyId/accessKeySecret: ali-ons then skips the ONS HMAC signing
-    // (AccessKey/Signature/OnsChannel extFields), i.e. plain RocketMQ, no ACL.
-    // Quiet logger; warnings and errors go to our own log with a prefix.
-    logger: {
-      info() {},
-      debug() {},
-      warn(...a) { if (opts.verbose) log('ali-ons warn:', ...a.map(String)); },
-      error(...a) { noteClientError('logger', a.map(x => (x && x.message) || String(x)).join(' ')); },
-    },
-  }, extra);
-}
-
-function noteClientError(source, message) {
-  const entry = `${phase}/${source}: ${String(message).split('\n')[0].slice(0, 300)}`;
-  if (clientErrors.length < 200) clientErrors.push(entry);
-  log('client error:', entry);
-}
-
 function bodyFor(i) {
   return `body-${i} from ${CLIENT}`;
-}
-
-function tagFor(i) {
-  return i % 2 === 0 ? 'TagA' : 'TagB';
 }
 
 async function produce(producer, from, to, sendResults) {
@@ -319,15 +166,9 @@ async function consumeRound(round, from, to) {
   const seen = new Set();
   let allSeenAt = 0;
   const expected = to - from;
-  const consumer = new ons.Consumer(clientOptions({
-    consumerGroup: opts.group,
-    // Distinct instance names => distinct client ids (ip@instance) and separate
-    // connections per round, like two consumer processes one after the other.
-    instanceName: `compat-${round}-${process.pid}`,
-    consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
-    parallelConsumeLimit: 1,
-  }));
-  consumer.on('error', err => noteClientError('consumer', `${err.name || 'Error'}: ${err.message}`));
+  // A new instance name per round: a new client id and new connections, like
+  // two consumer processes one after the other.
+  const consumer = run.newConsumer(opts.group, `compat-${round}`);
 
   consumer.subscribe(opts.topic, opts.subscription, async msg => {
     const keys = msg.keys || '';
@@ -360,8 +201,8 @@ async function consumeRound(round, from, to) {
     // Returning normally = CONSUME_SUCCESS.
   });
 
-  pendingDetails = () => missingDetails(round, from, to, seen);
-  const roundDeadline = Math.min(Date.now() + opts.consumeTimeout * 1000, deadline - 8000);
+  run.pendingDetails = () => missingDetails(round, from, to, seen);
+  const roundDeadline = Math.min(Date.now() + opts.consumeTimeout * 1000, run.deadline - 8000);
   try {
     await withTimeout(consumer.ready(), Math.max(1000, roundDeadline - Date.now()), `${round}: consumer start`);
     log(`${round}: consumer started (group ${opts.group}, instance compat-${round}-${process.pid}, from first offset)`);
@@ -375,16 +216,9 @@ async function consumeRound(round, from, to) {
       await sleep(100);
     }
   } finally {
-    // close() persists offsets (UPDATE_CONSUMER_OFFSET for every assigned
-    // queue), then UNREGISTER_CLIENT, then closes its connections.
-    try {
-      await withTimeout(consumer.close(), 10000, `${round}: consumer close`);
-      log(`${round}: consumer closed (offsets persisted)`);
-    } catch (err) {
-      noteClientError('close', err.message);
-    }
+    if (await run.closeConsumer(consumer, `${round}: consumer`)) log(`${round}: consumer closed (offsets persisted)`);
   }
-  pendingDetails = () => [];
+  run.pendingDetails = () => [];
   return { deliveries, seen };
 }
 
@@ -506,33 +340,28 @@ async function main() {
   if (opts.createTopic) {
     log('--create-topic: note only; ali-ons has no topic creation and no TBW102 fallback, so the topic must already be routable');
   }
-  phase = 'probe-nameserver';
-  await probeNameserver(opts.namesrv, Math.min(3000, remainingMs()));
+  run.phase = 'probe-nameserver';
+  await run.probeNameserver(opts.namesrv, Math.min(3000, remainingMs()));
 
-  phase = 'produce-first';
-  const producer = new ons.Producer(clientOptions({
-    producerGroup: `${opts.group}_P`,
-    instanceName: `compat-producer-${process.pid}`,
-  }));
-  producer.on('error', err => noteClientError('producer', `${err.name || 'Error'}: ${err.message}`));
-  await withTimeout(producer.ready(), 10000, 'producer start');
+  run.phase = 'produce-first';
+  const producer = await run.startProducer('compat-producer');
   const sendResults = new Map();
   const total = opts.first + opts.second;
   await produce(producer, 0, opts.first, sendResults);
   log(`produced ${opts.first} messages`);
 
-  phase = 'consume-first';
+  run.phase = 'consume-first';
   const r1 = await consumeRound('first', 0, opts.first);
   const c1 = checkRound('first', 0, opts.first, r1.deliveries, sendResults, new Set());
   summary.consumed_first = c1.firstSeen.size;
   summary.duplicates += c1.dupes.length;
   reportRound('first', 0, opts.first, c1);
 
-  phase = 'produce-second';
+  run.phase = 'produce-second';
   await produce(producer, opts.first, total, sendResults);
   log(`produced ${opts.second} more messages`);
 
-  phase = 'consume-second';
+  run.phase = 'consume-second';
   const committed = new Set(c1.firstSeen.keys());
   const r2 = await consumeRound('second', opts.first, total);
   const c2 = checkRound('second', opts.first, total, r2.deliveries, sendResults, committed);
@@ -540,23 +369,9 @@ async function main() {
   summary.duplicates += c2.dupes.length;
   reportRound('second', opts.first, total, c2);
 
-  phase = 'shutdown';
-  try {
-    await withTimeout(producer.close(), 5000, 'producer close');
-  } catch (err) {
-    noteClientError('close', err.message);
-  }
-  finish(EXIT_OK);
+  run.phase = 'shutdown';
+  await run.closeProducer(producer);
+  run.finish(EXIT_OK);
 }
 
-process.on('unhandledRejection', err => {
-  noteClientError('unhandledRejection', err && err.message ? err.message : String(err));
-});
-
-main().catch(err => {
-  if (err instanceof ScenarioError) {
-    finish(err.code, err.message, err.details.concat(pendingDetails()));
-  } else {
-    finish(EXIT_CHECK_FAILED, `unexpected error: ${err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : err}`, pendingDetails());
-  }
-});
+run.runMain(main);

@@ -38,19 +38,15 @@ import json
 import os
 import queue
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-CLIENT = "pyrocketmq"
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
-MARK = "@@compat "
-SEND_STALL_S = 15
-NAME_RE = re.compile(r"^[%|a-zA-Z0-9_-]{1,100}$")
+from common import (CLIENT, CLIENT_VERSION, EXIT_TIMEOUT, NAME_RE, SEND_STALL_S, ScenarioBase, ScenarioError,
+                    as_text, check_namesrv, child_arg_parser, emit, hard_exit, push_consumer, run_main,
+                    start_producer, tag_for)
+
 DEFAULT_TABLE = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
 UNITS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
 
@@ -67,10 +63,6 @@ def parse_table(s):
     return out
 
 
-def tag_for(i):
-    return "TagA" if i % 2 == 0 else "TagB"
-
-
 def body_for(i):
     return "retry-body-%d from %s" % (i, CLIENT)
 
@@ -79,32 +71,11 @@ def body_for(i):
 # Children
 # --------------------------------------------------------------------------
 
-_out_lock = threading.Lock()
-
-
-def emit(obj):
-    with _out_lock:
-        sys.stdout.write(MARK + json.dumps(obj, sort_keys=True) + "\n")
-        sys.stdout.flush()
-
-
-def _text(v):
-    if v is None:
-        return None
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    return str(v)
-
-
 def child_produce(a):
     """Sends what the parent asks for, one JSON command per stdin line."""
-    from rocketmq.client import Producer, Message
+    from rocketmq.client import Message
 
-    producer = Producer("%s_P" % a.group)
-    producer.set_namesrv_addr(a.namesrv)
-    producer.set_timeout(3000)
-    producer.start()
-    emit({"kind": "started"})
+    producer = start_producer(a)
     for line in sys.stdin:
         line = line.strip()
         if not line:
@@ -125,13 +96,13 @@ def child_produce(a):
             continue
         emit({"kind": "send", "key": cmd["key"], "ack_at": time.time(), "status": int(res.status),
               "msg_id": res.msg_id, "queue_offset": int(res.offset)})
-    _hard_exit(producer.shutdown, 0)
+    hard_exit(producer.shutdown, 0)
 
 
 def child_consume(a):
     """Consumes --topic and --delay-topic in group --group; answers RECONSUME_LATER for every
     odd key-<i> of --topic and for "warm" at reconsumeTimes 0. Stops on a stdin line."""
-    from rocketmq.client import PushConsumer, RecvMessage
+    from rocketmq.client import RecvMessage
     from rocketmq.ffi import _CConsumeStatus, dll
     from rocketmq.exceptions import ffi_check
 
@@ -145,14 +116,14 @@ def child_consume(a):
 
     def record(msg):
         try:
-            keys = _text(msg.keys) or ""
+            keys = as_text(msg.keys) or ""
             topic = msg.topic
             rt = int(msg.reconsume_times)
             d = {"kind": "recv", "at": time.time(), "topic": topic, "keys": keys,
-                 "tags": _text(msg.tags), "body": _text(msg.body) or "", "msg_id": msg.id,
+                 "tags": as_text(msg.tags), "body": as_text(msg.body) or "", "msg_id": msg.id,
                  "queue_id": int(msg.queue_id), "queue_offset": int(msg.queue_offset),
-                 "reconsume_times": rt, "uniq_key": _text(msg.get_property("UNIQ_KEY")),
-                 "retry_topic": _text(msg.get_property("RETRY_TOPIC"))}
+                 "reconsume_times": rt, "uniq_key": as_text(msg.get_property("UNIQ_KEY")),
+                 "retry_topic": as_text(msg.get_property("RETRY_TOPIC"))}
         except Exception as e:
             d = {"kind": "recv", "at": time.time(), "keys": "", "topic": "",
                  "reconsume_times": -1, "decode_error": "%s: %s" % (type(e).__name__, e)}
@@ -160,10 +131,7 @@ def child_consume(a):
         emit(d)
         return d["fail"]
 
-    consumer = PushConsumer(a.group)
-    consumer.set_namesrv_addr(a.namesrv)
-    consumer.set_thread_count(1)
-    consumer.set_message_batch_max_size(1)
+    consumer = push_consumer(a)
     if a.fail_by == "raise":
         # The wrapper's documented way: an exception in the callback. Its _on_message re-raises
         # in a `finally`, so the status the C++ client gets is whatever ctypes leaves in the
@@ -188,32 +156,12 @@ def child_consume(a):
     emit({"kind": "started"})
     sys.stdin.readline()  # the parent writes a line (or dies) when it is done
     emit({"kind": "stopping"})
-    _hard_exit(consumer.shutdown, 0, closed_event=True)
-
-
-def _hard_exit(shutdown, code, closed_event=False):
-    try:
-        shutdown()
-        if closed_event:
-            emit({"kind": "closed"})
-    except Exception as e:
-        emit({"kind": "error", "error": "shutdown: %s: %s" % (type(e).__name__, e)})
-        code = code or 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    hard_exit(consumer.shutdown, 0, closed_event=True)
 
 
 # --------------------------------------------------------------------------
 # Parent
 # --------------------------------------------------------------------------
-
-class ScenarioError(Exception):
-    def __init__(self, message, details=None, code=EXIT_CHECK_FAILED):
-        Exception.__init__(self, message)
-        self.details = details or []
-        self.code = code
-
 
 class Child(object):
     """A child process of this script whose reports arrive on a queue."""
@@ -221,28 +169,17 @@ class Child(object):
     def __init__(self, sc, what, args):
         self.what = what
         self.sc = sc
-        env = dict(os.environ)
-        env["HOME"] = sc.log_home
-        cmd = [sys.executable, os.path.abspath(__file__), "--child"] + args
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                                     universal_newlines=True, bufsize=1)
+        self.proc = sc.spawn_child(args, stdin=subprocess.PIPE, bufsize=1)
         self.q = queue.Queue()
         self.lines = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
         for raw in self.proc.stdout:
-            if raw.startswith(MARK):
-                try:
-                    obj = json.loads(raw[len(MARK):])
-                except ValueError:
-                    continue
+            obj = self.sc.read_report(self.what, raw)
+            if obj is not None:
                 self.lines.append(obj)
-                if obj.get("kind") == "error":
-                    self.sc.child_errors.append("%s: %s" % (self.what, obj.get("error")))
                 self.q.put(obj)
-            elif raw.strip():
-                self.sc.log("%s stdout: %s" % (self.what, raw.strip()[:300]))
         self.q.put({"kind": "eof"})
 
     def next(self, timeout):
@@ -273,34 +210,23 @@ class Child(object):
             self.proc.kill()
 
 
-class Scenario(object):
+class Scenario(ScenarioBase):
+    SCRIPT = __file__
+    LOG_TAG = CLIENT + "-retry"
+
     def __init__(self, a):
-        self.a = a
         self.table = parse_table(a.delay_table)
         self.levels = [int(x) for x in a.delay_levels.split(",")]
-        self.started = time.time()
-        self.deadline = self.started + a.timeout
-        self.phase = "setup"
-        self.summary = {"client": CLIENT, "client_version": "0.4.4", "scenario": a.scenario,
+        ScenarioBase.__init__(self, a)
+        self.summary = {"client": CLIENT, "client_version": CLIENT_VERSION, "scenario": a.scenario,
                         "topic": a.topic, "group": a.group, "ok": False}
-        self.log_home = a.log_dir or tempfile.mkdtemp(prefix="compat-cpp-home-")
-        self.child_errors = []
         self.children = []
-        self.finish_lock = threading.Lock()
-        self.finished = False
         self.recv = []  # every delivery the consumer child reported
         self.producer = None
         self.consumer = None
 
     def delay_of(self, level):
         return self.table[min(level, len(self.table)) - 1]
-
-    def log(self, msg):
-        sys.stderr.write("[%s-retry %6.1fs] %s\n" % (CLIENT, time.time() - self.started, msg))
-        sys.stderr.flush()
-
-    def remaining(self):
-        return self.deadline - time.time()
 
     # -- plumbing -------------------------------------------------------------
 
@@ -358,14 +284,8 @@ class Scenario(object):
         self.log("rocketmq 0.4.4 (rocketmq-client-cpp), nameserver %s, topic %s, delay topic %s, group %s, "
                  "max reconsume %d (broker side), delay table %s" % (a.namesrv, a.topic, a.delay_topic, a.group,
                                                                    a.max_reconsume, a.delay_table))
-        self.phase = "import-client"
-        try:
-            import rocketmq.client  # noqa: F401
-        except Exception as e:
-            raise ScenarioError("cannot load the rocketmq wheel (%s: %s); run scripts/compat-install.sh and use "
-                                "compat/.venv/bin/python" % (type(e).__name__, e), code=EXIT_USAGE)
-        self.phase = "probe-nameserver"
-        probe_nameserver(a.namesrv, 3.0)
+        self.load_client()
+        self.probe_nameserver(3.0)
         self.phase = "start"
         common = ["--namesrv", a.namesrv, "--topic", a.topic, "--group", a.group, "--delay-topic", a.delay_topic]
         self.producer = Child(self, "producer", ["produce"] + common)
@@ -556,44 +476,9 @@ class Scenario(object):
         if problems:
             raise ScenarioError("delay: %d problem(s)" % len(problems), problems)
 
-    def finish(self, code, reason=None, details=None):
-        with self.finish_lock:
-            if self.finished:
-                return code
-            self.finished = True
+    def stop_children(self):
         for c in self.children:
             c.kill()
-        s = self.summary
-        s["ok"] = code == EXIT_OK
-        s["elapsed_s"] = round(time.time() - self.started, 1)
-        if not s["ok"]:
-            s["failed_phase"] = self.phase
-            s["reason"] = reason
-            if details:
-                s["details"] = details[:50]
-            if os.path.isdir(os.path.join(self.log_home, "logs")):
-                s["cpp_log_dir"] = os.path.join(self.log_home, "logs", "rocketmq-cpp")
-            self.log('FAILED in phase "%s": %s' % (self.phase, reason))
-            for d in (details or [])[:50]:
-                self.log("  - " + d)
-        else:
-            self.log("all checks passed")
-        if self.child_errors:
-            s["client_errors"] = self.child_errors[:20]
-        sys.stdout.write(json.dumps(s) + "\n")
-        sys.stdout.flush()
-        if not self.a.log_dir and not self.a.keep_logs and (s["ok"] or not os.path.isdir(os.path.join(self.log_home, "logs"))):
-            shutil.rmtree(self.log_home, ignore_errors=True)
-        return code
-
-
-def probe_nameserver(addr, limit):
-    host, _, port = addr.rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=max(0.2, limit)).close()
-    except (OSError, ValueError) as e:
-        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-        raise ScenarioError("nameserver %s unreachable: %s" % (addr, reason), code=EXIT_USAGE)
 
 
 def parse_args(argv):
@@ -621,10 +506,7 @@ def parse_args(argv):
     p.add_argument("--keep-logs", action="store_true")
     p.add_argument("--verbose", "-v", action="store_true")
     a = p.parse_args(argv)
-    if not a.namesrv:
-        p.error("no nameserver: pass --namesrv HOST:PORT or set NAMESRV_ADDR")
-    if not re.match(r"^[^:\s]+:\d+$", a.namesrv):
-        p.error('nameserver address must be HOST:PORT, got "%s"' % a.namesrv)
+    check_namesrv(p, a)
     a.delay_topic = a.delay_topic or a.topic
     for what, name in (("topic", a.topic), ("group", a.group), ("delay topic", a.delay_topic)):
         if not NAME_RE.match(name):
@@ -642,46 +524,12 @@ def parse_args(argv):
 
 
 def parse_child_args(argv):
-    p = argparse.ArgumentParser(prog="pyrocketmq_retry.py --child")
-    p.add_argument("role", choices=["produce", "consume"])
-    p.add_argument("--namesrv", required=True)
-    p.add_argument("--topic", required=True)
+    p = child_arg_parser("pyrocketmq_retry.py --child")
     p.add_argument("--delay-topic", required=True)
     p.add_argument("--group", required=True)
     p.add_argument("--fail-by", default="status")
     return p.parse_args(argv)
 
 
-def main(argv):
-    if argv and argv[0] == "--child":
-        a = parse_child_args(argv[1:])
-        try:
-            (child_produce if a.role == "produce" else child_consume)(a)
-        except Exception as e:
-            emit({"kind": "error", "error": "%s: %s" % (type(e).__name__, e)})
-            sys.stdout.flush()
-            os._exit(1)
-        return 0
-
-    a = parse_args(argv)
-    sc = Scenario(a)
-
-    def on_deadline():
-        os._exit(sc.finish(EXIT_TIMEOUT, "total time limit of %ss reached" % a.timeout))
-
-    timer = threading.Timer(max(0.0, sc.remaining()), on_deadline)
-    timer.daemon = True
-    timer.start()
-    try:
-        sc.run()
-        code = sc.finish(EXIT_OK)
-    except ScenarioError as e:
-        code = sc.finish(e.code, str(e), e.details)
-    except Exception as e:
-        code = sc.finish(EXIT_CHECK_FAILED, "unexpected error: %s: %s" % (type(e).__name__, e))
-    timer.cancel()
-    return code
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_main(sys.argv[1:], Scenario, parse_args, parse_child_args, child_produce, child_consume))

@@ -23,59 +23,28 @@ import argparse
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-CLIENT = "pyrocketmq"
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
-MARK = "@@compat "
-SEND_STALL_S = 15
-NAME_RE = re.compile(r"^[%|a-zA-Z0-9_-]{1,100}$")
+from common import (CLIENT, CLIENT_VERSION, EXIT_TIMEOUT, NAME_RE, SEND_STALL_S, ScenarioBase, ScenarioError,
+                    as_text, check_namesrv, child_arg_parser, emit, hard_exit, push_consumer, run_main,
+                    start_producer, tag_for)
 
 
 def body_for(i):
     return "body-%d from %s" % (i, CLIENT)
 
 
-def tag_for(i):
-    return "TagA" if i % 2 == 0 else "TagB"
-
-
 # --------------------------------------------------------------------------
 # Children: thin wrappers around the client API, reporting JSON lines.
 # --------------------------------------------------------------------------
 
-_out_lock = threading.Lock()
-
-
-def emit(obj):
-    line = MARK + json.dumps(obj, sort_keys=True) + "\n"
-    with _out_lock:
-        sys.stdout.write(line)
-        sys.stdout.flush()
-
-
-def _text(v):
-    if v is None:
-        return None
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    return str(v)
-
-
 def child_produce(a):
-    from rocketmq.client import Producer, Message
+    from rocketmq.client import Message
 
-    producer = Producer("%s_P" % a.group)
-    producer.set_namesrv_addr(a.namesrv)
-    producer.set_timeout(3000)
-    producer.start()
-    emit({"kind": "started"})
+    producer = start_producer(a)
     # send_sync cannot be interrupted, and the C++ client retries route
     # lookups for up to a minute when the nameserver accepts connections but
     # never answers: give up on a single send after a bounded stall.
@@ -102,18 +71,16 @@ def child_produce(a):
             res = producer.send_sync(msg)
         except Exception as e:  # the wrapper raises ProducerSendSyncFailed
             emit({"kind": "error", "index": i, "error": "%s: %s" % (type(e).__name__, e)})
-            _hard_exit(producer.shutdown, 1)
+            hard_exit(producer.shutdown, 1)
         # SendResult(status, msg_id, offset): msg_id is the client-generated
         # UNIQ_KEY, offset is the queue offset. The queue id is not exposed.
         emit({"kind": "send", "index": i, "status": int(res.status),
               "status_name": getattr(res.status, "name", str(res.status)),
               "msg_id": res.msg_id, "queue_offset": int(res.offset)})
-    _hard_exit(producer.shutdown, 0)
+    hard_exit(producer.shutdown, 0)
 
 
 def child_consume(a):
-    from rocketmq.client import PushConsumer
-
     expected = set(range(a.start, a.end))
     seen = set()
     state = {"all_at": None}
@@ -123,17 +90,17 @@ def child_consume(a):
         # Never raise here: an exception makes the wrapper answer
         # RECONSUME_LATER (a send-back to %RETRY%), which is not what we test.
         try:
-            keys = _text(msg.keys) or ""
+            keys = as_text(msg.keys) or ""
             m = re.match(r"^key-(\d+)$", keys)
             idx = int(m.group(1)) if m else -1
             body = msg.body
             d = {
                 "kind": "recv", "index": idx, "topic": msg.topic, "keys": keys,
-                "tags": _text(msg.tags), "body": _text(body) if body is not None else "",
+                "tags": as_text(msg.tags), "body": as_text(body) if body is not None else "",
                 "msg_id": msg.id, "queue_id": int(msg.queue_id),
                 "queue_offset": int(msg.queue_offset),
                 "reconsume_times": int(msg.reconsume_times),
-                "uniq_key": _text(msg.get_property("UNIQ_KEY")),
+                "uniq_key": as_text(msg.get_property("UNIQ_KEY")),
             }
         except Exception as e:
             d = {"kind": "recv", "index": -1, "decode_error": "%s: %s" % (type(e).__name__, e)}
@@ -144,12 +111,8 @@ def child_consume(a):
                 if len(seen) == len(expected) and state["all_at"] is None:
                     state["all_at"] = time.time()
 
-    consumer = PushConsumer(a.group)
-    consumer.set_namesrv_addr(a.namesrv)
-    # One consume thread and one message per callback: deliveries reach us in
-    # the order the client pulled them, so per-queue order can be checked.
-    consumer.set_thread_count(1)
-    consumer.set_message_batch_max_size(1)
+    # One message at a time, in pull order: per-queue order can be checked.
+    consumer = push_consumer(a)
     consumer.subscribe(a.topic, on_message, a.subscription)
     consumer.start()
     emit({"kind": "started"})
@@ -167,56 +130,25 @@ def child_consume(a):
     emit({"kind": "stopping", "complete": state["all_at"] is not None})
     # shutdown() persists the offsets of all assigned queues
     # (UPDATE_CONSUMER_OFFSET), unregisters, and closes the connections.
-    _hard_exit(consumer.shutdown, 0, closed_event=True)
-
-
-def _hard_exit(shutdown, code, closed_event=False):
-    try:
-        shutdown()
-        if closed_event:
-            emit({"kind": "closed"})
-    except Exception as e:
-        emit({"kind": "error", "error": "shutdown: %s: %s" % (type(e).__name__, e)})
-        code = code or 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Skip interpreter teardown: the wrapper's __del__ would shut down and
-    # destroy the native objects a second time.
-    os._exit(code)
+    hard_exit(consumer.shutdown, 0, closed_event=True)
 
 
 # --------------------------------------------------------------------------
 # Parent: orchestration and checks.
 # --------------------------------------------------------------------------
 
-class ScenarioError(Exception):
-    def __init__(self, message, details=None, code=EXIT_CHECK_FAILED):
-        Exception.__init__(self, message)
-        self.details = details or []
-        self.code = code
+class Scenario(ScenarioBase):
+    SCRIPT = __file__
 
-
-class Scenario(object):
     def __init__(self, a):
-        self.a = a
-        self.started = time.time()
-        self.deadline = self.started + a.timeout
-        self.phase = "setup"
+        ScenarioBase.__init__(self, a)
         self.summary = {
-            "client": CLIENT, "client_version": "0.4.4", "topic": a.topic, "group": a.group,
+            "client": CLIENT, "client_version": CLIENT_VERSION, "topic": a.topic, "group": a.group,
             "produced": 0, "consumed_first": 0, "consumed_second": 0, "duplicates": 0, "ok": False,
         }
         self.send_results = {}
         self.results_file = open(a.results_file, "w") if a.results_file else None
-        self.log_home = a.log_dir or tempfile.mkdtemp(prefix="compat-cpp-home-")
-        self.child_errors = []
         self.active_proc = None
-        self.finish_lock = threading.Lock()
-        self.finished = False
-
-    def log(self, msg):
-        sys.stderr.write("[%s %6.1fs] %s\n" % (CLIENT, time.time() - self.started, msg))
-        sys.stderr.flush()
 
     def record(self, obj):
         if self.results_file:
@@ -224,20 +156,12 @@ class Scenario(object):
         if self.a.verbose:
             self.log(json.dumps(obj, sort_keys=True))
 
-    def remaining(self):
-        return self.deadline - time.time()
-
     # -- child processes ---------------------------------------------------
 
     def run_child(self, args, limit, what):
         """Runs this script as a child; returns (parsed lines, exit code or
         None if it had to be killed)."""
-        env = dict(os.environ)
-        # The C++ client writes its logs to $HOME/logs/rocketmq-cpp/ (and a
-        # snapshot dir below $HOME): keep them in a scratch dir.
-        env["HOME"] = self.log_home
-        cmd = [sys.executable, os.path.abspath(__file__), "--child"] + args
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, universal_newlines=True)
+        proc = self.spawn_child(args)
         self.active_proc = proc
         killed = False
         try:
@@ -247,18 +171,7 @@ class Scenario(object):
             proc.kill()
             out, _ = proc.communicate()
         self.active_proc = None
-        lines = []
-        for raw in out.splitlines():
-            if raw.startswith(MARK):
-                try:
-                    lines.append(json.loads(raw[len(MARK):]))
-                except ValueError:
-                    pass
-            elif raw.strip():
-                self.log("%s stdout: %s" % (what, raw.strip()[:300]))
-        for l in lines:
-            if l.get("kind") == "error":
-                self.child_errors.append("%s: %s" % (what, l.get("error")))
+        lines = [obj for obj in (self.read_report(what, raw) for raw in out.splitlines()) if obj is not None]
         return lines, (None if killed else proc.returncode)
 
     def common_args(self):
@@ -424,14 +337,8 @@ class Scenario(object):
         if a.create_topic:
             self.log("--create-topic: note only; the C++ client cannot create topics. If the topic has no "
                      "route, its producer uses the TBW102 route (broker-side auto-create)")
-        self.phase = "import-client"
-        try:
-            import rocketmq.client  # noqa: F401  (loads the bundled librocketmq.so)
-        except Exception as e:
-            raise ScenarioError("cannot load the rocketmq wheel (%s: %s); run scripts/compat-install.sh and use "
-                                "compat/.venv/bin/python" % (type(e).__name__, e), code=EXIT_USAGE)
-        self.phase = "probe-nameserver"
-        probe_nameserver(a.namesrv, min(3.0, self.remaining()))
+        self.load_client()
+        self.probe_nameserver(min(3.0, self.remaining()))
 
         total = a.first + a.second
         self.phase = "produce-first"
@@ -456,41 +363,17 @@ class Scenario(object):
         self.summary["duplicates"] += len(result[1])
         self.report_round("second", a.first, total, result, rc, closed)
 
-    def finish(self, code, reason=None, details=None):
-        with self.finish_lock:
-            if self.finished:
-                return code
-            self.finished = True
+    def stop_children(self):
         proc = self.active_proc
         if proc is not None and proc.poll() is None:
             proc.kill()
-        s = self.summary
-        s["ok"] = code == EXIT_OK
-        s["elapsed_s"] = round(time.time() - self.started, 1)
-        if not s["ok"]:
-            s["failed_phase"] = self.phase
-            s["reason"] = reason
-            if details:
-                s["details"] = details[:50]
-            if os.path.isdir(os.path.join(self.log_home, "logs")):
-                s["cpp_log_dir"] = os.path.join(self.log_home, "logs", "rocketmq-cpp")
-            self.log('FAILED in phase "%s": %s' % (self.phase, reason))
-            for d in (details or [])[:50]:
-                self.log("  - " + d)
-            self.dump_cpp_log_tail()
-        else:
-            self.log("all checks passed")
-        if self.child_errors:
-            s["client_errors"] = self.child_errors[:20]
+
+    def on_failure(self):
+        self.dump_cpp_log_tail()
+
+    def close_outputs(self):
         if self.results_file:
             self.results_file.close()
-        sys.stdout.write(json.dumps(s) + "\n")
-        sys.stdout.flush()
-        if not self.a.log_dir and not self.a.keep_logs:
-            has_logs = os.path.isdir(os.path.join(self.log_home, "logs"))
-            if s["ok"] or not has_logs:
-                shutil.rmtree(self.log_home, ignore_errors=True)
-        return code
 
     def dump_cpp_log_tail(self, n=15):
         d = os.path.join(self.log_home, "logs", "rocketmq-cpp")
@@ -524,15 +407,6 @@ def describe(indices):
     return s if len(s) <= 800 else s[:800] + " ..."
 
 
-def probe_nameserver(addr, limit):
-    host, _, port = addr.rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=max(0.2, limit)).close()
-    except (OSError, ValueError) as e:
-        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-        raise ScenarioError("nameserver %s unreachable: %s" % (addr, reason), code=EXIT_USAGE)
-
-
 def parse_args(argv):
     p = argparse.ArgumentParser(
         description="RocketMQ compatibility scenario for the PyPI rocketmq 0.4.4 client (rocketmq-client-cpp).")
@@ -555,10 +429,7 @@ def parse_args(argv):
     p.add_argument("--keep-logs", action="store_true", help="keep the temp log dir even on success")
     p.add_argument("--verbose", "-v", action="store_true")
     a = p.parse_args(argv)
-    if not a.namesrv:
-        p.error("no nameserver: pass --namesrv HOST:PORT or set NAMESRV_ADDR")
-    if not re.match(r"^[^:\s]+:\d+$", a.namesrv):
-        p.error('nameserver address must be HOST:PORT, got "%s"' % a.namesrv)
+    check_namesrv(p, a)
     for what, name in (("topic", a.topic), ("group", a.group)):
         if not NAME_RE.match(name):
             p.error('%s "%s" has characters RocketMQ rejects (allowed: letters, digits, %% | _ -)' % (what, name))
@@ -570,10 +441,7 @@ def parse_args(argv):
 
 
 def parse_child_args(argv):
-    p = argparse.ArgumentParser(prog="pyrocketmq_scenario.py --child")
-    p.add_argument("role", choices=["produce", "consume"])
-    p.add_argument("--namesrv", required=True)
-    p.add_argument("--topic", required=True)
+    p = child_arg_parser("pyrocketmq_scenario.py --child")
     p.add_argument("--group", required=True)
     p.add_argument("--start", type=int, required=True)
     p.add_argument("--end", type=int, required=True)
@@ -583,38 +451,5 @@ def parse_child_args(argv):
     return p.parse_args(argv)
 
 
-def main(argv):
-    if argv and argv[0] == "--child":
-        a = parse_child_args(argv[1:])
-        try:
-            (child_produce if a.role == "produce" else child_consume)(a)
-        except Exception as e:
-            emit({"kind": "error", "error": "%s: %s" % (type(e).__name__, e)})
-            sys.stdout.flush()
-            os._exit(1)
-        return 0
-
-    a = parse_args(argv)
-    sc = Scenario(a)
-
-    # Watchdog: whatever happens, the process ends within the time limit.
-    def on_deadline():
-        code = sc.finish(EXIT_TIMEOUT, "total time limit of %ss reached" % a.timeout)
-        os._exit(code)
-
-    timer = threading.Timer(max(0.0, sc.remaining()), on_deadline)
-    timer.daemon = True
-    timer.start()
-    try:
-        sc.run()
-        code = sc.finish(EXIT_OK)
-    except ScenarioError as e:
-        code = sc.finish(e.code, str(e), e.details)
-    except Exception as e:  # a bug in this script: still report it as JSON
-        code = sc.finish(EXIT_CHECK_FAILED, "unexpected error: %s: %s" % (type(e).__name__, e))
-    timer.cancel()
-    return code
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_main(sys.argv[1:], Scenario, parse_args, parse_child_args, child_produce, child_consume))
