@@ -164,7 +164,13 @@ pub(crate) struct Inner {
     writer: Mutex<Writer>,
     view: RwLock<LogView>,
     meta: Mutex<MetaFile>,
+    /// Held by every write of the meta file, taken before `meta`: the lazy write of the
+    /// committed id happens outside `meta` (so Raft's `save_committed` and reads never wait
+    /// for an fsync) without ever overtaking a durable save of the vote or purge point.
+    meta_io: Mutex<()>,
     checkpoint: Mutex<CheckpointState>,
+    /// Held by every write of the checkpoint file, taken before `checkpoint`.
+    checkpoint_io: Mutex<()>,
     dirty: Mutex<Dirty>,
     failed: OnceLock<String>,
 }
@@ -245,11 +251,13 @@ impl CommitLog {
                 end: rec.end,
             }),
             meta: Mutex::new(meta),
+            meta_io: Mutex::new(()),
             checkpoint: Mutex::new(CheckpointState {
                 current,
                 saved: checkpoint,
                 saved_at: Instant::now(),
             }),
+            checkpoint_io: Mutex::new(()),
             dirty: Mutex::new(Dirty::default()),
             failed: OnceLock::new(),
             opts,
@@ -476,6 +484,7 @@ impl CommitLog {
         inner.lower_checkpoint(new_last)?;
         if new_last.is_none() {
             // The log becomes empty: the base says where it continues, even with no segment.
+            let _io = lock(&inner.meta_io);
             let mut meta = lock(&inner.meta);
             meta.state.base = Some(LogBase {
                 index: keep.map_or(first, |k| k + 1),
@@ -526,6 +535,7 @@ impl CommitLog {
             _ => None,
         };
         {
+            let _io = lock(&inner.meta_io);
             let mut meta = lock(&inner.meta);
             if meta.state.purged.is_some_and(|p| p.index >= id.index) {
                 return Ok(());
@@ -582,6 +592,7 @@ impl CommitLog {
         }
         inner.lower_checkpoint(None)?;
         {
+            let _io = lock(&inner.meta_io);
             let mut meta = lock(&inner.meta);
             meta.state.base = Some(base);
             meta.save()?;
@@ -622,6 +633,7 @@ impl CommitLog {
     /// Saves the vote durably before returning.
     pub fn save_vote(&self, vote: Vote) -> StoreResult<()> {
         self.inner.check_alive()?;
+        let _io = lock(&self.inner.meta_io);
         let mut meta = lock(&self.inner.meta);
         meta.state.vote = Some(vote);
         meta.save()
@@ -657,14 +669,16 @@ impl CommitLog {
         self.flusher.enqueue(callback);
     }
 
-    /// Blocks until every byte appended so far is durable.
+    /// Blocks until every byte appended so far is durable, and the committed id recorded so
+    /// far with it (the flush thread writes that one lazily, at most once per checkpoint
+    /// interval).
     pub fn flush(&self) -> StoreResult<()> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.on_durable(Box::new(move |r| {
             let _ = tx.send(r);
         }));
         match rx.recv() {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => self.inner.save_meta_lazily(true),
             Ok(Err(e)) => Err(StoreError::Stopped(e.to_string())),
             Err(_) => Err(StoreError::Stopped("flush thread gone".into())),
         }
@@ -724,7 +738,10 @@ impl CommitLog {
             .flush_dirty()
             .map_err(|e| StoreError::Stopped(e.to_string()))?;
         inner.save_checkpoint(true)?;
-        lock(&inner.meta).save()?;
+        {
+            let _io = lock(&inner.meta_io);
+            lock(&inner.meta).save()?;
+        }
         fs::remove_file(&inner.opts.abort_path)
             .map_err(|e| StoreError::io(&inner.opts.abort_path, e))
     }

@@ -7,6 +7,7 @@
 //! the committed id may be persisted lazily (a restarted node simply learns it again).
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::durable_file::{self, Fields, put_opt};
 use super::error::{StoreError, StoreResult};
@@ -115,7 +116,10 @@ impl NodeMeta {
 pub(crate) struct MetaFile {
     path: PathBuf,
     pub(crate) state: NodeMeta,
+    /// A lazy change (the committed id) is not on disk yet.
     pub(crate) dirty: bool,
+    /// When the state was last written.
+    saved_at: Instant,
 }
 
 impl MetaFile {
@@ -124,19 +128,34 @@ impl MetaFile {
             path: path.to_path_buf(),
             state: NodeMeta::load(path)?,
             dirty: false,
+            saved_at: Instant::now(),
         })
     }
 
-    /// Persists the current state now.
+    /// Persists the current state now. Callers hold the commitlog's meta-write lock, so
+    /// writes never overtake each other.
     pub(crate) fn save(&mut self) -> StoreResult<()> {
         self.state.save(&self.path)?;
         self.dirty = false;
+        self.saved_at = Instant::now();
         Ok(())
     }
 
-    /// Persists the current state if a lazy change is pending.
-    pub(crate) fn save_if_dirty(&mut self) -> StoreResult<()> {
-        if self.dirty { self.save() } else { Ok(()) }
+    /// When a lazy change is pending and the last write is at least `min_interval` old: the
+    /// state to write and where, with the change marked as taken (see
+    /// [`MetaFile::lazy_save_failed`]). The caller writes it without holding this file's lock.
+    pub(crate) fn take_lazy_save(&mut self, min_interval: Duration) -> Option<(NodeMeta, PathBuf)> {
+        if !self.dirty || self.saved_at.elapsed() < min_interval {
+            return None;
+        }
+        self.dirty = false;
+        self.saved_at = Instant::now();
+        Some((self.state, self.path.clone()))
+    }
+
+    /// The write a [`MetaFile::take_lazy_save`] handed out failed: try again next time.
+    pub(crate) fn lazy_save_failed(&mut self) {
+        self.dirty = true;
     }
 }
 

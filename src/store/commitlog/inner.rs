@@ -4,7 +4,7 @@
 //! thread; the public API in the parent module only sequences these steps.
 
 use std::sync::{Arc, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::super::checkpoint::{Checkpoint, RecordPoint};
 use super::super::error::{StoreError, StoreResult};
@@ -228,6 +228,8 @@ impl Inner {
                 d.durable = to;
             }
         }
+        // A lowered checkpoint is written before any data goes, after a write in progress.
+        let _io = lock(&self.checkpoint_io);
         let mut cp = lock(&self.checkpoint);
         let above = |c: &Checkpoint| {
             c.durable
@@ -264,18 +266,45 @@ impl Inner {
         }
     }
 
+    /// Writes the checkpoint if it changed (and, unless `force`, the last write is a
+    /// checkpoint interval old). The write happens outside the checkpoint lock, so appliers and
+    /// the flush path never wait for its fsync; `checkpoint_io` keeps writes in order.
     pub(super) fn save_checkpoint(&self, force: bool) -> StoreResult<()> {
+        let _io = lock(&self.checkpoint_io);
+        let snapshot = {
+            let cp = lock(&self.checkpoint);
+            if cp.current == cp.saved
+                || (!force && cp.saved_at.elapsed() < self.opts.checkpoint_interval)
+            {
+                return Ok(());
+            }
+            cp.current
+        };
+        snapshot.save(&self.opts.checkpoint_path)?;
         let mut cp = lock(&self.checkpoint);
-        if cp.current == cp.saved {
-            return Ok(());
-        }
-        if !force && cp.saved_at.elapsed() < self.opts.checkpoint_interval {
-            return Ok(());
-        }
-        cp.current.save(&self.opts.checkpoint_path)?;
-        cp.saved = cp.current;
+        cp.saved = snapshot;
         cp.saved_at = Instant::now();
         Ok(())
+    }
+}
+
+impl Inner {
+    /// Writes the lazily kept committed id if it changed: at most once per checkpoint
+    /// interval unless `force`, and without holding the meta lock during the write (see
+    /// `meta_io`).
+    pub(super) fn save_meta_lazily(&self, force: bool) -> StoreResult<()> {
+        let _io = lock(&self.meta_io);
+        let min_interval = if force {
+            Duration::ZERO
+        } else {
+            self.opts.checkpoint_interval
+        };
+        let Some((state, path)) = lock(&self.meta).take_lazy_save(min_interval) else {
+            return Ok(());
+        };
+        state
+            .save(&path)
+            .inspect_err(|_| lock(&self.meta).lazy_save_failed())
     }
 }
 
@@ -320,7 +349,7 @@ impl FlushTarget for Inner {
         if let Err(e) = self.save_checkpoint(false) {
             tracing::warn!(%e, "could not write the checkpoint");
         }
-        if let Err(e) = lock(&self.meta).save_if_dirty() {
+        if let Err(e) = self.save_meta_lazily(false) {
             tracing::warn!(%e, "could not write the node meta");
         }
     }
