@@ -80,6 +80,10 @@ pub(crate) async fn send(
         .map_err(|e| BrokerError::system(e.to_string()))?;
     check_send_topic(&header.topic).map_err(name_error)?;
     broker.require_leader()?;
+    broker
+        .disk_guard
+        .check()
+        .map_err(|remark| BrokerError::new(ResponseCode::ServiceNotAvailable, remark))?;
 
     let topic = match resolve_for_send(
         &broker.node.tables(),

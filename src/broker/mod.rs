@@ -12,6 +12,7 @@
 //! | `heartbeat` | the HEART_BEAT body, read leniently (every real client's quirks) |
 //! | `clients` | producer and consumer groups from heartbeats; which groups to notify |
 //! | `consumer_offsets` | commits coalesced into one replicated entry per interval |
+//! | `disk_guard` | `diskSpaceWarningLevelRatio`: sends refused while the disk is too full |
 //! | `delay` | delay levels at send time: a `DELAY` message waits in `SCHEDULE_TOPIC_XXXX` |
 //! | `retry` | where a handed-back message goes (`%RETRY%` after a delay, or `%DLQ%`) and its new copy |
 //! | `queue_locks` | orderly consumers' queue locks: holder and expiry per group and queue (leader-only soft state) |
@@ -25,6 +26,7 @@
 pub mod clients;
 pub mod consumer_offsets;
 pub mod delay;
+pub mod disk_guard;
 mod handle_admin;
 mod handle_clients;
 mod handle_lock;

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 
 use super::clients::{ClientRegistry, ConnectionId};
 use super::consumer_offsets::OffsetCoalescer;
+use super::disk_guard::DiskGuard;
 use super::topics::TopicDefaults;
 use crate::config::BrokerConfig;
 use crate::raft::{Applied, Leadership, ProposalKind, ProposeError, RaftNode};
@@ -80,6 +81,8 @@ pub struct Broker {
     pub(crate) topic_defaults: TopicDefaults,
     /// Woken when topics change, so registration with the nameservers happens at once.
     pub(crate) topics_changed: Notify,
+    /// Refuses new messages while the store's disk is above `diskSpaceWarningLevelRatio`.
+    pub(crate) disk_guard: DiskGuard,
     /// Orderly consumers' queue locks (leader only, soft state of one term).
     pub(crate) queue_locks: Mutex<super::queue_locks::QueueLocks>,
 }
@@ -103,6 +106,10 @@ impl Broker {
             broker_name: config.broker_name.clone(),
             delay_levels: config.message_delay_level.max_level(),
         };
+        let disk_guard = DiskGuard::new(
+            node.store().commitlog().segments_dir().to_path_buf(),
+            config.disk_space_warning_level_ratio,
+        );
         Arc::new(Broker {
             store: node.store().clone(),
             node,
@@ -114,6 +121,7 @@ impl Broker {
             store_host,
             topic_defaults,
             topics_changed: Notify::new(),
+            disk_guard,
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
             config,
         })

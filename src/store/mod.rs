@@ -40,6 +40,8 @@ pub mod retention;
 pub(crate) mod segment;
 mod segment_list;
 mod sys;
+/// Fraction of the store's filesystem in use (as `df`), for the broker's disk guard.
+pub use sys::disk_used_ratio;
 
 pub use checkpoint::{Checkpoint, RecordPoint};
 pub use commitlog::{Appended, CommitLog, CommitLogOptions, LogState, LogView, NewEntry};

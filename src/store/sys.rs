@@ -63,7 +63,7 @@ pub(crate) fn page_size() -> u64 {
 
 /// Fraction of the filesystem holding `path` that is in use, as `df` computes it (used blocks
 /// over blocks available to unprivileged users plus used), in `0.0..=1.0`.
-pub(crate) fn disk_used_ratio(path: &Path) -> StoreResult<f64> {
+pub fn disk_used_ratio(path: &Path) -> StoreResult<f64> {
     let c_path = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| StoreError::io(path, std::io::Error::other("path contains a NUL byte")))?;
     // SAFETY: statvfs only writes into the struct we pass; an all-zero statvfs is a valid value.
