@@ -3,7 +3,7 @@
 //! `procs.rs` spawns real binaries (logs in a temp dir, bounded waits, killed on drop) and
 //! `cluster.rs` starts nameservers and a broker group from them on free loopback ports. t10 runs
 //! the real `mqnamesrv`; t20 a store written, SIGKILLed and reopened; t30 the broker over the
-//! wire; t32 sends refused above `diskSpaceWarningLevelRatio`; t35 the client library; t40 real RocketMQ clients (Node, Python), t42 their retries,
+//! wire; t32 sends refused above `diskSpaceWarningLevelRatio` and by `brokerPermission`; t35 the client library; t40 real RocketMQ clients (Node, Python), t42 their retries,
 //! dead letters and delays; t50 failover with
 //! real processes killed for real; t55 five kill -9 drills and t56 a rolling SIGTERM restart,
 //! both under a steady producer and judged by `checker.rs`; t60 the `mqadmin` binary, t61 its
@@ -18,7 +18,7 @@ mod procs;
 mod t10_namesrv;
 mod t20_store_restart;
 mod t30_broker;
-mod t32_disk_full;
+mod t32_write_refusals;
 mod t35_client;
 mod t40_compat;
 mod t42_compat_retry;

@@ -39,6 +39,15 @@ pub(crate) async fn pull(
             format!("topic[{}] not exist, apply first please!", h.topic),
         ));
     };
+    if broker.config.broker_permission & PERM_READ == 0 {
+        return Err(BrokerError::new(
+            ResponseCode::NoPermission,
+            format!(
+                "the broker[{}] pulling message is forbidden",
+                broker.config.broker_ip1
+            ),
+        ));
+    }
     if topic.perm & PERM_READ == 0 {
         // A dead-letter topic (write-only) until an operator grants read permission.
         return Err(BrokerError::new(

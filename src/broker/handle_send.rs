@@ -106,6 +106,16 @@ pub(crate) async fn send(
             return Err(BrokerError::new(ResponseCode::TopicNotExist, remark));
         }
     };
+    if topic.order && broker.config.broker_permission & PERM_WRITE == 0 {
+        // Java refuses only order topics here; others are steered away by the advertised perm.
+        return Err(BrokerError::new(
+            ResponseCode::NoPermission,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                broker.config.broker_ip1
+            ),
+        ));
+    }
     if topic.perm & PERM_WRITE == 0 {
         return Err(BrokerError::new(
             ResponseCode::NoPermission,

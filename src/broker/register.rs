@@ -18,6 +18,7 @@ use crate::namesrv::{
     DataVersion, JsonBody, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
 };
 use crate::raft::Leadership;
+use crate::raft::tables::{PERM_READ, PERM_WRITE};
 use crate::remoting::header::namesrv::{
     RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
 };
@@ -26,9 +27,22 @@ use crate::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode
 /// How long one registration call may take.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The perm a topic is advertised with: its own, or `brokerPermission` when that takes read or
+/// write away from the whole broker (Java's rule: operators drain a broker with
+/// `brokerPermission=4`, read-only, so producers stop choosing it).
+pub(crate) fn advertised_perm(topic_perm: u32, broker_permission: u32) -> u32 {
+    let rw = PERM_READ | PERM_WRITE;
+    if broker_permission & rw == rw {
+        topic_perm
+    } else {
+        broker_permission
+    }
+}
+
 /// The broker's topics as a registration body carries them.
 pub(crate) fn topic_wrapper(broker: &Broker, counter: i64) -> TopicConfigSerializeWrapper {
     let topics = effective_topics(&broker.node.tables(), &broker.topic_defaults);
+    let broker_permission = broker.config.broker_permission;
     TopicConfigSerializeWrapper {
         data_version: DataVersion {
             counter,
@@ -39,7 +53,7 @@ pub(crate) fn topic_wrapper(broker: &Broker, counter: i64) -> TopicConfigSeriali
             .map(|(name, t)| {
                 let config = TopicConfig {
                     order: t.order,
-                    perm: t.perm as i32,
+                    perm: advertised_perm(t.perm, broker_permission) as i32,
                     read_queue_nums: t.read_queue_nums as i32,
                     topic_name: name.clone(),
                     write_queue_nums: t.write_queue_nums as i32,
@@ -155,5 +169,18 @@ pub async fn registration_loop(
             _ = tokio::time::sleep(period) => {}
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advertised_perm;
+
+    #[test]
+    fn a_read_write_broker_advertises_each_topics_own_perm_and_a_drained_one_its_own() {
+        assert_eq!(advertised_perm(6, 6), 6);
+        assert_eq!(advertised_perm(2, 7), 2);
+        assert_eq!(advertised_perm(6, 4), 4, "read-only broker");
+        assert_eq!(advertised_perm(7, 2), 2, "write-only broker");
     }
 }
