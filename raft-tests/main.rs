@@ -1,14 +1,18 @@
 //! Integration tests that use the crate from the outside, as the binaries and operators do.
 //!
 //! `procs.rs` spawns real binaries (logs in a temp dir, bounded waits, killed on drop) and
-//! `cluster.rs` starts nameservers and a broker group from them on free loopback ports. t10 runs
-//! the real `mqnamesrv`; t20 a store written, SIGKILLed and reopened; t30 the broker over the
-//! wire; t32 sends refused above `diskSpaceWarningLevelRatio` and by `brokerPermission`; t35 the client library; t40 real RocketMQ clients (Node, Python), t42 their retries,
-//! dead letters and delays; t50 failover with
-//! real processes killed for real; t55 five kill -9 drills and t56 a rolling SIGTERM restart,
-//! both under a steady producer and judged by `checker.rs`; t60 the `mqadmin` binary, t61 its
-//! `clusterRT`; t65/t66 delay levels, retries and dead letters (t66 across a leader kill); t70
-//! broadcast and orderly consumption (queue locks, per-key order across a leader kill).
+//! `cluster.rs` starts nameservers and a broker group from them on free loopback ports.
+//!
+//! * t10 the real `mqnamesrv`; t20 a store written, SIGKILLed and reopened.
+//! * t30 the broker over the wire; t32 sends refused above `diskSpaceWarningLevelRatio` and by
+//!   `brokerPermission`; t35 the client library.
+//! * t40 real RocketMQ clients (Node, Python), t42 their retries, dead letters and delays.
+//! * t50 failover with real processes killed for real; t55 five kill -9 drills and t56 a
+//!   rolling SIGTERM restart, both under a steady producer and judged by `checker.rs`; t57
+//!   leadership back to `preferredLeaderId`.
+//! * t60 the `mqadmin` binary, t61 its `clusterRT`.
+//! * t65/t66 delay levels, retries and dead letters (t66 across a leader kill); t70 broadcast
+//!   and orderly consumption (queue locks, per-key order across a leader kill).
 
 #![allow(clippy::unwrap_used, reason = "test helpers are not #[test] functions")]
 
@@ -25,6 +29,7 @@ mod t42_compat_retry;
 mod t50_failover;
 mod t55_drills;
 mod t56_rolling_restart;
+mod t57_preferred_leader;
 mod t60_mqadmin;
 mod t61_cluster_rt;
 mod t65_delay_retry;

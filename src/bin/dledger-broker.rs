@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use dledger_broker::broker::preferred_leader::preferred_leader_loop;
 use dledger_broker::broker::register::{namesrv_clients, registration_loop, unregister_all};
 use dledger_broker::broker::schedule::schedule_loop;
 use dledger_broker::broker::server::{client_expiry_loop, offset_flush_loop};
@@ -170,6 +171,7 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
             shutdown_rx.clone(),
         )),
         tokio::spawn(schedule_loop(broker.clone(), shutdown_rx.clone())),
+        tokio::spawn(preferred_leader_loop(broker.clone(), shutdown_rx.clone())),
         tokio::spawn(client_expiry_loop(broker.clone(), shutdown_rx)),
     ];
     println!(

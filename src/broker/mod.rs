@@ -41,6 +41,7 @@ pub mod lock_body;
 pub mod names;
 pub mod offsets;
 mod on_demand;
+pub mod preferred_leader;
 pub mod pull;
 pub mod queue_locks;
 pub mod register;
