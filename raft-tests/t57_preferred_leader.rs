@@ -38,7 +38,7 @@ async fn leadership_goes_back_to_the_preferred_member_once_it_has_caught_up() {
 
     let producer = producer(&cluster, "T57P");
     let mut acked = BTreeSet::new();
-    let mut send = async |round: &str, n: usize, acked: &mut BTreeSet<String>| {
+    let send = async |round: &str, n: usize, acked: &mut BTreeSet<String>| {
         for i in 0..n {
             let m = Message::new("T57", format!("{round}-{i}"));
             acked.insert(producer.send(m).await.unwrap().msg_id);
