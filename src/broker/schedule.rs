@@ -53,9 +53,18 @@ pub async fn schedule_loop(broker: Arc<Broker>, mut shutdown: tokio::sync::watch
     }
 }
 
-/// One round: every level, until none has a due message at its head.
+/// One round: every level that has a schedule queue, until none has a due message at its
+/// head. A queue beyond the configured levels (`messageDelayLevel` was shortened since those
+/// messages were stored) is delivered with the highest level's delay rather than never.
 async fn deliver_all_levels(broker: &Broker) {
-    for level in 1..=broker.config.message_delay_level.max_level() {
+    let levels: Vec<u32> = broker
+        .store
+        .consume_queues()
+        .queue_ids(SCHEDULE_TOPIC)
+        .into_iter()
+        .map(|queue_id| queue_id + 1)
+        .collect();
+    for level in levels {
         loop {
             match deliver_due(broker, level).await {
                 Ok(Some(n)) if n == MAX_PER_ENTRY => continue,
