@@ -14,6 +14,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -171,6 +172,11 @@ pub(crate) struct Inner {
     checkpoint: Mutex<CheckpointState>,
     /// Held by every write of the checkpoint file, taken before `checkpoint`.
     checkpoint_io: Mutex<()>,
+    /// Set by [`CommitLog::flush`] and close: the next flush also syncs the raft index.
+    index_sync_requested: AtomicBool,
+    /// When the raft index was last synced (it is synced at most once per checkpoint interval
+    /// otherwise; see `flush_dirty`).
+    index_synced_at: Mutex<Instant>,
     dirty: Mutex<Dirty>,
     failed: OnceLock<String>,
 }
@@ -258,6 +264,8 @@ impl CommitLog {
                 saved_at: Instant::now(),
             }),
             checkpoint_io: Mutex::new(()),
+            index_sync_requested: AtomicBool::new(false),
+            index_synced_at: Mutex::new(Instant::now()),
             dirty: Mutex::new(Dirty::default()),
             failed: OnceLock::new(),
             opts,
@@ -669,10 +677,13 @@ impl CommitLog {
         self.flusher.enqueue(callback);
     }
 
-    /// Blocks until every byte appended so far is durable, and the committed id recorded so
-    /// far with it (the flush thread writes that one lazily, at most once per checkpoint
-    /// interval).
+    /// Blocks until every byte appended so far is durable, with the raft index and the
+    /// committed id recorded so far (the flush thread syncs those two lazily, at most once per
+    /// checkpoint interval).
     pub fn flush(&self) -> StoreResult<()> {
+        self.inner
+            .index_sync_requested
+            .store(true, std::sync::atomic::Ordering::Release);
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.on_durable(Box::new(move |r| {
             let _ = tx.send(r);
@@ -734,6 +745,9 @@ impl CommitLog {
         if let Some(reason) = inner.failed.get() {
             return Err(StoreError::Stopped(reason.clone()));
         }
+        inner
+            .index_sync_requested
+            .store(true, std::sync::atomic::Ordering::Release);
         inner
             .flush_dirty()
             .map_err(|e| StoreError::Stopped(e.to_string()))?;

@@ -3,6 +3,7 @@
 //! thread's work (`FlushTarget`). Everything here runs under the writer mutex or on the flush
 //! thread; the public API in the parent module only sequences these steps.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -313,9 +314,16 @@ impl FlushTarget for Inner {
         if let Some(reason) = self.failed.get() {
             return Err(Arc::new(StoreError::Stopped(reason.clone())));
         }
+        // The raft index is rebuilt from the segments past the checkpoint on recovery, so an
+        // append is durable once its commitlog bytes are; the index is synced at most once per
+        // checkpoint interval (or when `flush` asks), and the checkpoint's durable point moves
+        // only with it.
+        let index_due = self.index_sync_requested.swap(false, Ordering::AcqRel)
+            || lock(&self.index_synced_at).elapsed() >= self.opts.checkpoint_interval;
         let (log, index, durable, epoch) = {
             let mut d = lock(&self.dirty);
-            (d.log.take(), d.index.take(), d.durable, d.epoch)
+            let index = if index_due { d.index.take() } else { None };
+            (d.log.take(), index, d.durable, d.epoch)
         };
         let result = (|| {
             if let Some((from, to)) = log {
@@ -337,6 +345,10 @@ impl FlushTarget for Inner {
             self.fail(&e);
             return Err(Arc::new(e));
         }
+        if !index_due {
+            return Ok(());
+        }
+        *lock(&self.index_synced_at) = Instant::now();
         let mut cp = lock(&self.checkpoint);
         if lock(&self.dirty).epoch == epoch {
             cp.current.durable = durable;
