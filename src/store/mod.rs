@@ -19,6 +19,7 @@
 //! message        RocketMQ's stored message layout, read and stamped in place; its children:
 //!                the property names, the properties string, offset msgIds
 //! consume_queue  per topic/queue 20-byte units (commitlog offset, size, tag hash)
+//!                (queue_store: every queue under one root)
 //! key_index      messages of a topic by KEYS / UNIQ_KEY, within a time range (format: its bytes)
 //! retention      delete whole old segments by age or disk usage, above a floor
 //! message_store  the commitlog plus consume queues and key index, kept consistent
