@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::CliError;
 use super::args::{DeleteSubGroup, Namesrv};
-use super::commands::{broker_or_cluster, broker_request, ext, topic_masters};
+use super::calls::{broker_or_cluster, broker_request, ext, topic_masters};
 use super::format::{self, ProducerConnection};
 use crate::broker::retry::{dlq_topic_name, retry_topic_name};
 use crate::client::Admin;

@@ -5,19 +5,25 @@
 //! | file | owns |
 //! | --- | --- |
 //! | [`args`] | the subcommands and flags, case-insensitive lookup, `help`, the command list |
-//! | [`commands`] | running one subcommand: client calls, then text to an output |
+//! | [`commands`] | running one subcommand: the dispatch, and the cluster, broker and topic commands |
+//! | `calls` | the broker and nameserver calls the commands share (masters, runtime info) |
+//! | `messages` | `sendMessage`, `consumeMessage`, `queryMsgByKey`, `queryMsgById`, `queryMsgByOffset` |
+//! | `consumers` | `consumerProgress`, `consumerConnection`, `updateSubGroup` |
 //! | `groups` | `deleteSubGroup`, `producerConnection`, `resetOffsetByTime` |
 //! | [`cluster_rt`] | `clusterRT`: send RT per broker group, to the topic named after it |
-//! | [`format`](mod@format) | the printed text, as pure functions over plain rows (tests check them) |
+//! | [`format`](mod@format) | the printed text, as pure functions over plain rows (tests check them), one child per family of views |
 //!
 //! Unlike Java's tool, a subcommand that fails exits non-zero, with one line on stderr naming
 //! what failed (the nameserver list, the broker address, the topic).
 
 pub mod args;
+mod calls;
 pub mod cluster_rt;
 pub mod commands;
+mod consumers;
 pub mod format;
 mod groups;
+mod messages;
 
 use std::io::Write;
 

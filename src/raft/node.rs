@@ -9,16 +9,17 @@
 //! in its log at least once in this term (its first entry of the term is committed and applied):
 //! only then may the broker register as master. A partitioned old leader's lease goes stale
 //! within one election timeout, so it stops claiming leadership on its own.
+//!
+//! [`RaftOptions`] and the openraft `Config` they make live in `node/options.rs`; the background
+//! tasks (leadership watcher, retention and checkpoint loops) in `node/tasks.rs`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::raft::ClientWriteResponse;
-use openraft::{Config, Instant as _, RaftMetrics, ServerState, SnapshotPolicy};
 use openraft_rt::watch::WatchReceiver;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -29,90 +30,17 @@ use super::network::{NetworkFaults, PeerNetwork, serve};
 use super::state_machine::{SmShared, StateMachine};
 use super::tables::Tables;
 use super::types::{Applied, PeerNode, Proposal, ProposalKind, TypeConfig};
-use crate::config::{BrokerConfig, FlushDiskType};
 use crate::store::MessageStore;
 
+mod options;
+mod tasks;
+
+pub use options::RaftOptions;
+use tasks::{
+    RETENTION_INTERVAL, checkpoint_loop, retention_loop, retention_once, watch_leadership,
+};
+
 type Raft = openraft::Raft<TypeConfig, StateMachine>;
-
-/// How often retention runs (RocketMQ's `cleanResourceInterval` default).
-const RETENTION_INTERVAL: Duration = Duration::from_secs(10);
-
-/// How a node is set up (usually from a broker config, see [`RaftOptions::from_config`]).
-#[derive(Debug, Clone)]
-pub struct RaftOptions {
-    /// `dLegerGroup`.
-    pub group: String,
-    /// This node's id (`dLegerSelfId` `n3` → 3).
-    pub self_id: u64,
-    /// Every voter: node id → raft address (`host:port`).
-    pub peers: BTreeMap<u64, String>,
-    /// `heartBeatTimeIntervalMs`.
-    pub heartbeat_interval: Duration,
-    /// Election timeout range; the upper bound is also the leader lease.
-    pub election_timeout_min: Duration,
-    pub election_timeout_max: Duration,
-    /// When an append counts as done: on disk (`SYNC_FLUSH`) or in the page cache (`ASYNC_FLUSH`).
-    pub sync_flush: bool,
-    /// `maxWaitAckTimeMs`: how long a proposal waits to commit.
-    pub propose_timeout: Duration,
-    /// How often derived data and the state machine are checkpointed (`flushIntervalConsumeQueue`).
-    pub checkpoint_interval: Duration,
-    /// Where `sm-meta` and the snapshot live (the store root).
-    pub state_dir: PathBuf,
-}
-
-impl RaftOptions {
-    /// The options a broker config asks for. Without DLedger the group is this node alone.
-    pub fn from_config(cfg: &BrokerConfig) -> RaftOptions {
-        let (self_id, peers) = match cfg.self_peer() {
-            Some(me) => (
-                me.node_id,
-                cfg.peers()
-                    .iter()
-                    .map(|p| (p.node_id, format!("{}:{}", p.host, p.port)))
-                    .collect(),
-            ),
-            None => (
-                1,
-                BTreeMap::from([(1, format!("{}:{}", cfg.broker_ip1, cfg.listen_port + 1))]),
-            ),
-        };
-        RaftOptions {
-            group: cfg.dleger_group.clone(),
-            self_id,
-            peers,
-            heartbeat_interval: Duration::from_millis(cfg.heart_beat_time_interval_ms),
-            election_timeout_min: Duration::from_millis(cfg.election_timeout_min_ms()),
-            election_timeout_max: Duration::from_millis(cfg.election_timeout_max_ms()),
-            sync_flush: cfg.flush_disk_type == FlushDiskType::SyncFlush,
-            propose_timeout: Duration::from_millis(cfg.max_wait_ack_time_ms),
-            checkpoint_interval: Duration::from_millis(cfg.flush_interval_consume_queue_ms),
-            state_dir: cfg.store_path_root_dir.clone(),
-        }
-    }
-
-    fn openraft_config(&self) -> Result<Config, RaftNodeError> {
-        let ms = |d: Duration| d.as_millis() as u64;
-        let config = Config {
-            cluster_name: self.group.clone(),
-            heartbeat_interval: ms(self.heartbeat_interval),
-            election_timeout_min: ms(self.election_timeout_min),
-            election_timeout_max: ms(self.election_timeout_max),
-            // The log is the message store: openraft must never snapshot-and-purge it on its
-            // own. Retention purges whole segments, through a snapshot it triggers itself.
-            snapshot_policy: SnapshotPolicy::Never,
-            max_in_snapshot_log_to_keep: u64::MAX,
-            enable_pre_vote: Some(true),
-            // ASYNC_FLUSH can lose an acknowledged tail on power loss; the node then comes back
-            // with a shorter log, which openraft only tolerates when told so.
-            allow_log_reversion: Some(!self.sync_flush),
-            ..Config::default()
-        };
-        config
-            .validate()
-            .map_err(|e| RaftNodeError::Config(e.to_string()))
-    }
-}
 
 /// What the broker may do, as of now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -437,145 +365,6 @@ impl RaftNode {
     }
 }
 
-/// Derives [`Leadership`] from openraft's metrics, re-checked every heartbeat because a lease
-/// goes stale without any metric changing.
-async fn watch_leadership(
-    raft: Raft,
-    opts: RaftOptions,
-    tx: watch::Sender<Leadership>,
-    change_tx: watch::Sender<Option<Instant>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut metrics = raft.metrics();
-    let mut ready_term: Option<u64> = None;
-    let mut last_leader: Option<u64> = None;
-    let lease = opts.election_timeout_min;
-    loop {
-        let m: RaftMetrics<TypeConfig> = metrics.borrow_and_update().clone();
-        if m.current_leader != last_leader {
-            last_leader = m.current_leader;
-            let _ = change_tx.send(Some(Instant::now()));
-        }
-        let next = if m.running_state.is_err() {
-            Leadership::Stopped
-        } else if m.state == ServerState::Leader {
-            // A lone voter is its own quorum: no other leader can exist, and no follower
-            // acknowledgement will ever refresh the lease.
-            let fresh = opts.peers.len() == 1
-                || m.last_quorum_acked
-                    .as_ref()
-                    .is_some_and(|acked| acked.elapsed() < lease);
-            let caught_up = m.last_applied.map(|a| a.index) >= m.last_log_index;
-            if ready_term != Some(m.current_term) && caught_up && fresh {
-                ready_term = Some(m.current_term);
-            }
-            if fresh && ready_term == Some(m.current_term) {
-                Leadership::Leader {
-                    term: m.current_term,
-                }
-            } else {
-                Leadership::Follower {
-                    leader: None,
-                    term: m.current_term,
-                }
-            }
-        } else {
-            Leadership::Follower {
-                leader: m.current_leader,
-                term: m.current_term,
-            }
-        };
-        tx.send_if_modified(|current| {
-            if *current != next {
-                *current = next.clone();
-                true
-            } else {
-                false
-            }
-        });
-        tokio::select! {
-            changed = metrics.changed() => if changed.is_err() { return },
-            _ = tokio::time::sleep(opts.heartbeat_interval) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
-}
-
-/// One retention check; see [`RaftNode::run_retention`].
-async fn retention_once(
-    raft: &Raft,
-    store: &Arc<MessageStore>,
-) -> Result<Option<u64>, RaftNodeError> {
-    let m = raft.metrics().borrow_watched().clone();
-    let applied = m.last_applied.map(|a| a.index);
-    let replicated = match (&m.state, &m.replication) {
-        (ServerState::Leader, Some(replication)) => replication
-            .values()
-            .map(|matched| matched.map(|l| l.index))
-            .min()
-            .flatten(),
-        _ => applied,
-    };
-    let planner = store.clone();
-    let plan = tokio::task::spawn_blocking(move || {
-        let floor = if planner.disk_critical()? {
-            applied
-        } else {
-            replicated.min(applied)
-        };
-        planner.plan_retention(floor)
-    })
-    .await
-    .map_err(|e| RaftNodeError::Raft(e.to_string()))?
-    .map_err(|e| RaftNodeError::Raft(e.to_string()))?;
-    let Some(plan) = plan else { return Ok(None) };
-    let upto = plan.upto.index;
-    let fatal = |e: openraft::error::Fatal<TypeConfig>| RaftNodeError::Raft(e.to_string());
-    raft.trigger().snapshot().await.map_err(fatal)?;
-    wait_metrics(raft, |m| m.snapshot.is_some_and(|s| s.index >= upto)).await?;
-    raft.trigger().purge_log(upto).await.map_err(fatal)?;
-    wait_metrics(raft, |m| m.purged.is_some_and(|p| p.index >= upto)).await?;
-    tracing::info!(upto, segments = plan.segments, reason = ?plan.reason, "retention purged the log");
-    Ok(Some(upto))
-}
-
-/// Waits (at most 10 s) until openraft's metrics satisfy `done`.
-async fn wait_metrics(
-    raft: &Raft,
-    done: impl Fn(&RaftMetrics<TypeConfig>) -> bool,
-) -> Result<(), RaftNodeError> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut metrics = raft.metrics();
-    loop {
-        if done(&metrics.borrow_watched()) {
-            return Ok(());
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(RaftNodeError::Raft("timed out waiting for openraft".into()));
-        }
-        let _ = tokio::time::timeout(left, metrics.changed()).await;
-    }
-}
-
-/// Runs a retention check every `interval` (RocketMQ's `cleanResourceInterval`, 10 s).
-async fn retention_loop(
-    raft: Raft,
-    store: Arc<MessageStore>,
-    interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
-        }
-        if let Err(e) = retention_once(&raft, &store).await {
-            tracing::warn!(%e, "retention check failed");
-        }
-    }
-}
-
 /// Maps openraft's answer to a write onto [`ProposeError`].
 fn write_outcome(
     result: Result<
@@ -592,25 +381,5 @@ fn write_outcome(
         }
         Err(RaftError::APIError(e)) => Err(ProposeError::Unknown(e.to_string())),
         Err(RaftError::Fatal(e)) => Err(ProposeError::Stopped(e.to_string())),
-    }
-}
-
-/// Checkpoints derived data and the state machine every `interval`.
-async fn checkpoint_loop(
-    shared: Arc<SmShared>,
-    interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
-        }
-        let shared = shared.clone();
-        match tokio::task::spawn_blocking(move || shared.checkpoint()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(%e, "state machine checkpoint failed"),
-            Err(e) => tracing::warn!(%e, "state machine checkpoint task failed"),
-        }
     }
 }

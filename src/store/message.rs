@@ -33,9 +33,23 @@
 //! | … | T | TOPIC (UTF-8) |
 //! | … | 2 | PROPERTIES length (i16) |
 //! | … | P | PROPERTIES: `name 0x01 value 0x02 …`, trailing `0x02` optional |
+//!
+//! | file | owns |
+//! | --- | --- |
+//! | this one | the layout: [`encode_message`], [`decode_message`], [`walk_messages`], [`stamp_u64`], [`tags_code`], [`body_crc`] |
+//! | [`property`] | the property names, as Java's `MessageConst` |
+//! | `properties` | the PROPERTIES string: [`Properties`], [`parse_properties`], [`message_keys`], [`ScheduleSource`] |
+//! | `msg_id` | offset msgIds: [`offset_msg_id`], [`parse_offset_msg_id`] |
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+mod msg_id;
+mod properties;
+pub mod property;
+
+pub use msg_id::{offset_msg_id, parse_offset_msg_id};
+use properties::encode_properties;
+pub use properties::{Properties, ScheduleSource, message_keys, parse_properties};
 
 /// MAGICCODE of the v1 layout, the only one [`encode_message`] writes.
 pub const MAGIC_V1: u32 = 0xDAA3_20A7;
@@ -56,80 +70,6 @@ pub const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
 
 /// Size of a v1 message with IPv4 hosts and empty body, topic and properties.
 const MIN_SIZE_V1: usize = 91;
-const NAME_VALUE_SEPARATOR: u8 = 0x01;
-const PROPERTY_SEPARATOR: u8 = 0x02;
-
-/// Property names (`shared/protocol/remoting.md` §8.4), spelled as Java's `MessageConst`.
-pub mod property {
-    /// Single tag; its hash is the consume-queue tags code.
-    pub const TAGS: &str = "TAGS";
-    /// Business keys, space-separated; indexed by the key index.
-    pub const KEYS: &str = "KEYS";
-    /// Client-generated unique id; indexed by the key index.
-    pub const UNIQ_KEY: &str = "UNIQ_KEY";
-    /// Producer asks to wait for the store; stripped by the broker before storing.
-    pub const WAIT: &str = "WAIT";
-    /// Delay level 1..18.
-    pub const DELAY: &str = "DELAY";
-    /// Original topic of a retried message.
-    pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
-    /// Original topic of a delayed or half message.
-    pub const REAL_TOPIC: &str = "REAL_TOPIC";
-    /// Original queue id of a delayed or half message.
-    pub const REAL_QID: &str = "REAL_QID";
-    /// "true" on transactional half messages.
-    pub const TRAN_MSG: &str = "TRAN_MSG";
-    /// Producer group of a transactional message.
-    pub const PGROUP: &str = "PGROUP";
-    /// Half-queue offset recorded on commit.
-    pub const TRAN_PREPARED_QUEUE_OFFSET: &str = "TRAN_PREPARED_QUEUE_OFFSET";
-    /// Number of transaction state checks so far.
-    pub const TRANSACTION_CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
-    /// msgId of the first delivery of a retried message.
-    pub const ORIGIN_MESSAGE_ID: &str = "ORIGIN_MESSAGE_ID";
-    /// Reconsume count when a client re-sends a retry message itself.
-    pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
-    /// Maximum retries when a client re-sends a retry message itself.
-    pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
-    /// Cluster name of the storing broker.
-    pub const CLUSTER: &str = "CLUSTER";
-    /// Filled in client-side from the pull response; never stored.
-    pub const MIN_OFFSET: &str = "MIN_OFFSET";
-    /// Filled in client-side from the pull response; never stored.
-    pub const MAX_OFFSET: &str = "MAX_OFFSET";
-    /// Ours, not Java's: on a delayed message the scheduler has delivered, `<level>:<offset>` of
-    /// the schedule-queue entry it came from. Applying the delivery advances that level's
-    /// replicated progress in the same log entry, so a failover neither drops nor repeats it.
-    pub const SCHEDULE_SOURCE: &str = "SCHEDULE_SOURCE";
-}
-
-/// Where a delivered delayed message came from (property [`property::SCHEDULE_SOURCE`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScheduleSource {
-    /// Delay level, 1-based (schedule queue `level - 1`).
-    pub level: u32,
-    /// Offset of the entry in the schedule queue.
-    pub offset: u64,
-}
-
-impl ScheduleSource {
-    /// The property value.
-    pub fn to_property(self) -> String {
-        format!("{}:{}", self.level, self.offset)
-    }
-
-    /// Reads the property of `properties`, if present and well formed.
-    pub fn of(properties: &Properties) -> Option<ScheduleSource> {
-        let (level, offset) = properties.get(property::SCHEDULE_SOURCE)?.split_once(':')?;
-        Some(ScheduleSource {
-            level: level.parse().ok()?,
-            offset: offset.parse().ok()?,
-        })
-    }
-}
-
-/// Parsed properties. Ordered, so that encoding the same message twice gives the same bytes.
-pub type Properties = BTreeMap<String, String>;
 
 /// Why bytes are not a stored message, or a message cannot be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -316,62 +256,6 @@ fn put_host(out: &mut Vec<u8>, addr: &SocketAddr) {
         IpAddr::V6(ip) => out.extend_from_slice(&ip.octets()),
     }
     out.extend_from_slice(&i32::from(addr.port()).to_be_bytes());
-}
-
-/// Encodes properties without a trailing separator, as Java 4.9.7 does.
-fn encode_properties(properties: &Properties) -> Result<Vec<u8>, MessageError> {
-    let mut out = Vec::new();
-    for (name, value) in properties {
-        let bad = |reason| MessageError::BadProperty {
-            name: name.clone(),
-            reason,
-        };
-        if name.is_empty() || value.is_empty() {
-            return Err(bad("empty names and values are dropped by every reader"));
-        }
-        let has_separator = |s: &str| {
-            s.bytes()
-                .any(|b| b == NAME_VALUE_SEPARATOR || b == PROPERTY_SEPARATOR)
-        };
-        if has_separator(name) || has_separator(value) {
-            return Err(bad("contains a 0x01 or 0x02 separator byte"));
-        }
-        if !out.is_empty() {
-            out.push(PROPERTY_SEPARATOR);
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.push(NAME_VALUE_SEPARATOR);
-        out.extend_from_slice(value.as_bytes());
-    }
-    if out.len() > MAX_PROPERTIES_LEN {
-        return Err(MessageError::TooLong {
-            field: "properties",
-            len: out.len(),
-            max: MAX_PROPERTIES_LEN,
-        });
-    }
-    Ok(out)
-}
-
-/// Parses a properties string the way Java's `string2messageProperties` does: segments split on
-/// 0x02, name and value split at the first 0x01, segments with an empty name or value skipped,
-/// the last of duplicate names wins. Invalid UTF-8 is replaced, as Java's decoder does.
-pub fn parse_properties(bytes: &[u8]) -> Properties {
-    let mut properties = Properties::new();
-    for segment in bytes.split(|&b| b == PROPERTY_SEPARATOR) {
-        let Some(sep) = segment.iter().position(|&b| b == NAME_VALUE_SEPARATOR) else {
-            continue;
-        };
-        let (name, value) = (&segment[..sep], &segment[sep + 1..]);
-        if name.is_empty() || value.is_empty() {
-            continue;
-        }
-        properties.insert(
-            String::from_utf8_lossy(name).into_owned(),
-            String::from_utf8_lossy(value).into_owned(),
-        );
-    }
-    properties
 }
 
 /// A bounds-checked big-endian reader: every read names the field it is for.
@@ -576,15 +460,6 @@ pub fn tags_code(tags: &str) -> i64 {
     i64::from(hash)
 }
 
-/// The keys the KEYS property lists: split on spaces, empty pieces dropped (as Java indexes).
-pub fn message_keys(properties: &Properties) -> impl Iterator<Item = &str> {
-    properties
-        .get(property::KEYS)
-        .into_iter()
-        .flat_map(|keys| keys.split(' '))
-        .filter(|key| !key.is_empty())
-}
-
 /// Writes `value` big-endian at byte `field` of `message` ([`QUEUE_OFFSET_POS`] or
 /// [`PHYSICAL_OFFSET_POS`]). Fails if `message` is too short.
 pub fn stamp_u64(message: &mut [u8], field: usize, value: u64) -> Result<(), MessageError> {
@@ -598,58 +473,6 @@ pub fn stamp_u64(message: &mut [u8], field: usize, value: u64) -> Result<(), Mes
     };
     dst.copy_from_slice(&value.to_be_bytes());
     Ok(())
-}
-
-/// The offset msgId of the message at `physical_offset` stored by `store_host`: uppercase hex
-/// of ip ‖ port (i32) ‖ offset (i64); 32 characters for IPv4, 56 for IPv6.
-pub fn offset_msg_id(store_host: SocketAddr, physical_offset: u64) -> String {
-    let mut bytes = Vec::with_capacity(28);
-    put_host(&mut bytes, &store_host);
-    bytes.extend_from_slice(&physical_offset.to_be_bytes());
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xF)]));
-    }
-    out
-}
-
-/// Parses an offset msgId (either case) into the store host and the physical offset.
-pub fn parse_offset_msg_id(id: &str) -> Result<(SocketAddr, u64), MessageError> {
-    let bad = |reason| MessageError::BadMsgId {
-        id: id.to_owned(),
-        reason,
-    };
-    let ip_len = match id.len() {
-        32 => 4,
-        56 => 16,
-        _ => return Err(bad("expected 32 (IPv4) or 56 (IPv6) hex characters")),
-    };
-    let mut bytes = Vec::with_capacity(id.len() / 2);
-    for pair in id.as_bytes().chunks_exact(2) {
-        let hi = hex_digit(pair[0]).ok_or_else(|| bad("not hexadecimal"))?;
-        let lo = hex_digit(pair[1]).ok_or_else(|| bad("not hexadecimal"))?;
-        bytes.push(hi << 4 | lo);
-    }
-    let mut r = Reader {
-        bytes: &bytes,
-        pos: 0,
-    };
-    let host = r
-        .host("store host", ip_len == 16)
-        .map_err(|_| bad("port out of range"))?;
-    let offset = r.u64("offset").map_err(|_| bad("too short"))?;
-    Ok((host, offset))
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -16,9 +16,11 @@
 //! meta           per-node vote, committed index, purge point (atomic replace + fsync)
 //! checkpoint     how far the commitlog is durable and the derived data is applied
 //! recovery       verify the tail after a restart, cut what is torn, rebuild the index tail
-//! message        RocketMQ's stored message layout, read and stamped in place
+//! message        RocketMQ's stored message layout, read and stamped in place; its children:
+//!                the property names, the properties string, offset msgIds
 //! consume_queue  per topic/queue 20-byte units (commitlog offset, size, tag hash)
-//! key_index      messages of a topic by KEYS / UNIQ_KEY, within a time range
+//!                (queue_store: every queue under one root)
+//! key_index      messages of a topic by KEYS / UNIQ_KEY, within a time range (format: its bytes)
 //! retention      delete whole old segments by age or disk usage, above a floor
 //! message_store  the commitlog plus consume queues and key index, kept consistent
 //! ```

@@ -3,6 +3,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::properties::PROPERTY_SEPARATOR;
 use super::*;
 
 fn seed() -> u64 {

@@ -1,0 +1,87 @@
+//! Message views: `sendMessage`'s result, `consumeMessage` lines, `queryMsgByKey`'s table and
+//! the `queryMsgById` / `queryMsgByOffset` detail block.
+
+use super::date_time;
+use crate::client::{MessageExt, SendResult};
+
+/// `sendMessage`'s header and row.
+pub fn send_result(r: &SendResult) -> String {
+    let line = |b: &str, q: &str, o: &str, m: &str| format!("{b:<32}  {q:<4}  {o:<20}    {m}\n");
+    line("#Broker Name", "#QID", "#Offset", "#MsgId")
+        + &line(
+            &r.queue.broker_name,
+            &r.queue.queue_id.to_string(),
+            &r.queue_offset.to_string(),
+            &r.msg_id,
+        )
+}
+
+/// A body as text when it is UTF-8, else as hex (`0x...`).
+pub fn body_text(body: &[u8]) -> String {
+    match std::str::from_utf8(body) {
+        Ok(text) => text.to_owned(),
+        Err(_) => {
+            let hex: String = body.iter().map(|b| format!("{b:02X}")).collect();
+            format!("0x{hex}")
+        }
+    }
+}
+
+/// One `consumeMessage` line.
+pub fn message_line(m: &MessageExt) -> String {
+    format!(
+        "MSGID: {} BROKER: {} QID: {} OFFSET: {} BODY: {}\n",
+        m.msg_id(),
+        m.broker_name(),
+        m.queue_id(),
+        m.queue_offset(),
+        body_text(m.body())
+    )
+}
+
+/// One `queryMsgByKey` row: `(offset msgId, queue id, queue offset)`.
+pub fn msg_key_table(rows: &[(String, i32, i64)]) -> String {
+    let mut out = format!("{:<50} {:<4} {}\n", "#Message ID", "#QID", "#Offset");
+    for (id, q, o) in rows {
+        out.push_str(&format!("{id:<50} {q:<4} {o}\n"));
+    }
+    out
+}
+
+/// The message-detail block of `queryMsgById` / `queryMsgByOffset` (one `%-20s %s` line per
+/// field; times in UTC; the body inline as text or `0x` hex instead of Java's file dump).
+pub fn message_detail(m: &crate::store::MessageToStore, offset_msg_id: &str) -> String {
+    let props: Vec<String> = m
+        .properties
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let opt = |v: Option<&String>| v.map_or("null".to_owned(), Clone::clone);
+    let fields = [
+        ("OffsetID:", offset_msg_id.to_owned()),
+        ("Topic:", m.topic.clone()),
+        (
+            "Tags:",
+            format!("[{}]", opt(m.properties.get(crate::store::property::TAGS))),
+        ),
+        (
+            "Keys:",
+            format!("[{}]", opt(m.properties.get(crate::store::property::KEYS))),
+        ),
+        ("Queue ID:", m.queue_id.to_string()),
+        ("Queue Offset:", m.queue_offset.to_string()),
+        ("CommitLog Offset:", m.physical_offset.to_string()),
+        ("Reconsume Times:", m.reconsume_times.to_string()),
+        ("Born Timestamp:", date_time(m.born_timestamp, true)),
+        ("Store Timestamp:", date_time(m.store_timestamp, true)),
+        ("Born Host:", m.born_host.to_string()),
+        ("Store Host:", m.store_host.to_string()),
+        ("System Flag:", m.sys_flag.to_string()),
+        ("Properties:", format!("{{{}}}", props.join(", "))),
+        ("Message Body:", body_text(&m.body)),
+    ];
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k:<20} {v}\n"))
+        .collect()
+}
