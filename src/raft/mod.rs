@@ -10,6 +10,7 @@ pub mod tables;
 #[cfg(test)]
 mod tests;
 mod types;
+mod upgrade;
 
 pub use node::{Leadership, ProposeError, RaftNode, RaftNodeError, RaftOptions, RaftStatus};
 pub use types::{Applied, AppliedMessage, PeerNode, Proposal, ProposalKind};

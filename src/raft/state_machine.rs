@@ -29,12 +29,13 @@ use super::tables::Tables;
 use super::types::{
     Applied, AppliedMessage, LogEntry, LogId, ProposalKind, SnapshotBytes, TypeConfig,
 };
-use crate::store::{
-    LogBase, MessageStore, Record, RecordPoint, read_small_file, verify_record, write_small_file,
+use super::upgrade::{
+    SM_META_MAGIC, SM_META_MAGIC_V1, SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_V1, SmStateV1,
 };
-
-const SM_META_MAGIC: u32 = 0xD1ED_5301;
-const SNAPSHOT_MAGIC: u32 = 0xD1ED_5401;
+use crate::store::{
+    LogBase, MessageStore, Record, RecordPoint, read_small_file_versioned, verify_record,
+    write_small_file,
+};
 
 type Membership = StoredMembershipOf<TypeConfig>;
 type SnapshotMeta = SnapshotMetaOf<TypeConfig>;
@@ -57,6 +58,11 @@ struct ThinSnapshot {
     next_position: u64,
     /// Every queue's next offset.
     queues: Vec<(String, u32, u64)>,
+}
+
+/// A decoding error that names the file it came from.
+fn named(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
@@ -89,8 +95,18 @@ impl SmShared {
     /// Loads `sm-meta` from `dir` and brings the message store's derived data up to it.
     pub(crate) fn open(store: Arc<MessageStore>, dir: &Path) -> io::Result<Arc<SmShared>> {
         let meta_path = dir.join("sm-meta");
-        let state = match read_small_file(&meta_path, SM_META_MAGIC).map_err(io_err)? {
-            Some(bytes) => decode::<SmState>(&bytes)?,
+        let magics = [SM_META_MAGIC, SM_META_MAGIC_V1];
+        let state = match read_small_file_versioned(&meta_path, &magics).map_err(io_err)? {
+            Some((SM_META_MAGIC_V1, bytes)) => {
+                let v1: SmStateV1<Membership> = decode(&bytes).map_err(|e| named(&meta_path, e))?;
+                tracing::info!(path = %meta_path.display(), "sm-meta of format 1 read and upgraded");
+                SmState {
+                    last_applied: v1.last_applied,
+                    membership: v1.membership,
+                    tables: v1.tables.into(),
+                }
+            }
+            Some((_, bytes)) => decode::<SmState>(&bytes).map_err(|e| named(&meta_path, e))?,
             None => SmState::default(),
         };
         if let Some(applied) = state.last_applied {
@@ -276,9 +292,11 @@ impl SmShared {
     }
 
     fn current_snapshot(&self) -> io::Result<Option<SnapshotOf<TypeConfig, SnapshotBytes>>> {
-        let Some(bytes) = read_small_file(&self.snapshot_path, SNAPSHOT_MAGIC).map_err(io_err)?
-        else {
-            return Ok(None);
+        let magics = [SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_V1];
+        let bytes = match read_small_file_versioned(&self.snapshot_path, &magics).map_err(io_err)? {
+            Some((SNAPSHOT_MAGIC, bytes)) => bytes,
+            // None yet, or one an earlier build wrote: openraft builds a fresh one if it needs it.
+            _ => return Ok(None),
         };
         let (meta, snapshot): (SnapshotMeta, Vec<u8>) = decode(&bytes)?;
         Ok(Some(Snapshot { meta, snapshot }))

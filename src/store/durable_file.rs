@@ -40,6 +40,12 @@ pub(crate) fn write(path: &Path, magic: u32, payload: &[u8]) -> StoreResult<()> 
 /// Reads the payload of `path`; `None` if the file does not exist. A file with the wrong magic,
 /// length or crc is reported as corrupt.
 pub(crate) fn read(path: &Path, magic: u32) -> StoreResult<Option<Vec<u8>>> {
+    Ok(read_versioned(path, &[magic])?.map(|(_, payload)| payload))
+}
+
+/// [`read`] for a file whose layout changed over versions: any magic of `magics` is accepted
+/// and returned with the payload, so the caller decodes the layout that magic names.
+pub(crate) fn read_versioned(path: &Path, magics: &[u32]) -> StoreResult<Option<(u32, Vec<u8>)>> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -50,7 +56,8 @@ pub(crate) fn read(path: &Path, magic: u32) -> StoreResult<Option<Vec<u8>>> {
     }
     let word =
         |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    if word(0) != magic {
+    let magic = word(0);
+    if !magics.contains(&magic) {
         return Err(StoreError::corrupt(path, 0, "bad magic"));
     }
     let len = word(4) as usize;
@@ -64,7 +71,7 @@ pub(crate) fn read(path: &Path, magic: u32) -> StoreResult<Option<Vec<u8>>> {
     if word(8 + len) != crc32fast::hash(&bytes[..8 + len]) {
         return Err(StoreError::corrupt(path, (8 + len) as u64, "crc mismatch"));
     }
-    Ok(Some(bytes[8..8 + len].to_vec()))
+    Ok(Some((magic, bytes[8..8 + len].to_vec())))
 }
 
 /// Little-endian field reader over a payload, failing (not panicking) when it runs short.

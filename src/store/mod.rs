@@ -48,7 +48,9 @@ pub use sys::disk_used_ratio;
 pub use checkpoint::{Checkpoint, RecordPoint};
 pub use commitlog::{Appended, CommitLog, CommitLogOptions, LogState, LogView, NewEntry};
 pub use consume_queue::{CQ_UNIT_SIZE, ConsumeQueue, ConsumeQueueStore, CqUnit, PutOutcome};
-pub(crate) use durable_file::{read as read_small_file, write as write_small_file};
+pub(crate) use durable_file::{
+    read_versioned as read_small_file_versioned, write as write_small_file,
+};
 pub use error::{StoreError, StoreResult};
 pub use flush::FlushCallback;
 pub use key_index::KeyIndex;
