@@ -202,11 +202,7 @@ fn choose_start(
             .is_some_and(|e| e.position == d.position && e.term == d.term);
         if !indexed {
             tracing::warn!(dir = %index.dir().display(), "raft index does not match the commitlog; rebuilding it");
-            return Ok(Start {
-                position: first_start,
-                expect_index: None,
-                rebuild_index: true,
-            });
+            return Ok(rebuild_start(meta, first_start, last_end));
         }
         return Ok(Start {
             position: d.position,
@@ -214,21 +210,28 @@ fn choose_start(
             rebuild_index: false,
         });
     }
-    if let Some(b) = meta
+    Ok(rebuild_start(meta, first_start, last_end))
+}
+
+/// Where a scan that rebuilds the raft index starts: at the log base when a reset (snapshot
+/// install) left one inside the segments (the bytes before it in its segment are not records),
+/// else at the first segment's start, which a purge always leaves on a record boundary.
+fn rebuild_start(meta: &NodeMeta, first_start: u64, last_end: u64) -> Start {
+    match meta
         .base
         .filter(|b| (first_start..last_end).contains(&b.position))
     {
-        return Ok(Start {
+        Some(b) => Start {
             position: b.position,
             expect_index: Some(b.index),
             rebuild_index: true,
-        });
+        },
+        None => Start {
+            position: first_start,
+            expect_index: None,
+            rebuild_index: true,
+        },
     }
-    Ok(Start {
-        position: first_start,
-        expect_index: None,
-        rebuild_index: true,
-    })
 }
 
 /// Progress of the recovery scan.

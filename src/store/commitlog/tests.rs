@@ -643,6 +643,35 @@ fn a_lost_raft_index_is_rebuilt_from_the_segments() {
     assert_prefix(&log, 100);
 }
 
+/// Issue 9, finding 5: rebuilding the raft index scanned from the first segment's start and
+/// ignored the base a snapshot install left, so every record after a reset was cut.
+#[test]
+fn a_lost_raft_index_after_a_reset_is_rebuilt_from_the_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = LogBase {
+        index: 1000,
+        position: 5 * SEG + 64,
+    };
+    {
+        let log = open(dir.path());
+        append_n(&log, 1, 10, 1, 500);
+        log.reset(base).unwrap();
+        append_n(&log, 1000, 60, 7, 300);
+        log.close().unwrap();
+    }
+    fs::remove_dir_all(dir.path().join("raftindex")).unwrap();
+    let log = open(dir.path());
+    assert_eq!(log.view().first, Some(1000));
+    assert_eq!(log.view().last.map(|l| l.index), Some(1059));
+    let records = all_records(&log);
+    assert_eq!(records.len(), 60);
+    assert_eq!(records[0].position(), base.position);
+    for r in &records {
+        assert_eq!(r.body(), expected_body(r), "record {}", r.index());
+    }
+    append_n(&log, 1060, 1, 7, 300);
+}
+
 /// Zeroes every raft-index entry from `from` on, in whatever index file holds it: what a
 /// power loss leaves of index pages that were never synced.
 fn zero_index_from(root: &Path, from: u64) {
