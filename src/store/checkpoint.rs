@@ -25,6 +25,16 @@ pub struct RecordPoint {
     pub position: u64,
 }
 
+impl RecordPoint {
+    /// The record's log id (term and index).
+    pub fn log_id(self) -> super::meta::LogId {
+        super::meta::LogId {
+            term: self.term,
+            index: self.index,
+        }
+    }
+}
+
 /// The checkpoint's content.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Checkpoint {

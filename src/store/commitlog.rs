@@ -218,10 +218,26 @@ impl CommitLog {
         }
         let segments = SegmentList::open(&opts.dir, opts.segment_size)?;
         let index = RaftIndex::open(&opts.index_dir, opts.index_entries_per_file.max(1))?;
-        let meta = MetaFile::open(&opts.meta_path)?;
+        let mut meta = MetaFile::open(&opts.meta_path)?;
         let checkpoint = Checkpoint::load(&opts.checkpoint_path)?;
         let started = Instant::now();
         let rec = recovery::recover(&segments, &index, &meta.state, &checkpoint, unclean)?;
+        if unclean {
+            // What the crashed run left in the page cache past the checkpoint may not be on
+            // disk yet: recovery vouches for it from here on, so it must be.
+            let from = checkpoint.durable.map_or(0, |d| d.position);
+            for seg in segments.snapshot().iter().filter(|s| s.end() > from) {
+                seg.sync()?;
+            }
+        }
+        meta.flushed = rec.last;
+        let held = rec.last.or(meta.state.purged);
+        if let Some(c) = meta.state.committed
+            && held.is_none_or(|h| h.index < c.index)
+        {
+            tracing::warn!(committed = c.index, held = ?held, "the node meta's committed id is past the log; lowered to the log's end");
+            meta.state.committed = held;
+        }
         tracing::info!(
             dir = %opts.dir.display(),
             first = ?rec.first,
@@ -533,6 +549,9 @@ impl CommitLog {
     /// Records that everything up to `id` is purged, durably, then deletes the whole segments
     /// (and raft index files) that hold only purged records. Partly purged segments stay.
     pub fn purge_upto(&self, id: LogId) -> StoreResult<()> {
+        // The purge point (and the base it may set) is durable below; the records up to it
+        // must be too, or a power cut leaves a log that ends before its own purge point.
+        self.wait_durable()?;
         let inner = &self.inner;
         let mut w = lock(&inner.writer);
         inner.check_alive()?;
@@ -666,6 +685,11 @@ impl CommitLog {
         lock(&self.inner.meta).state.committed
     }
 
+    /// The last record whose bytes the flush thread has made durable (or recovery found).
+    pub fn flushed(&self) -> Option<LogId> {
+        lock(&self.inner.meta).flushed
+    }
+
     /// The node meta as of now.
     pub fn meta(&self) -> NodeMeta {
         lock(&self.inner.meta).state
@@ -684,12 +708,20 @@ impl CommitLog {
         self.inner
             .index_sync_requested
             .store(true, std::sync::atomic::Ordering::Release);
+        self.wait_durable()?;
+        self.inner.save_meta_lazily(true)
+    }
+
+    /// Blocks until every record appended so far is on disk (one group commit; the raft
+    /// index is left to its lazy sync). Anything persisted that vouches for records (an
+    /// applied point, a purge point) waits for this first.
+    pub fn wait_durable(&self) -> StoreResult<()> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.on_durable(Box::new(move |r| {
             let _ = tx.send(r);
         }));
         match rx.recv() {
-            Ok(Ok(())) => self.inner.save_meta_lazily(true),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::Stopped(e.to_string())),
             Err(_) => Err(StoreError::Stopped("flush thread gone".into())),
         }

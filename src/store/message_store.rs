@@ -362,6 +362,10 @@ impl MessageStore {
     /// and writes it. The broker calls this every `flushIntervalConsumeQueue`.
     pub fn checkpoint_derived(&self) -> StoreResult<()> {
         let applied = self.applied();
+        // The checkpoint (and `sm-meta` after it) vouch for every record up to `applied`:
+        // those must be on disk first, which a follower under SYNC_FLUSH does not wait for
+        // before applying, and ASYNC_FLUSH never does.
+        self.log.wait_durable()?;
         self.queues.flush()?;
         self.keys.flush()?;
         if let Some(a) = applied {

@@ -118,6 +118,10 @@ pub(crate) struct MetaFile {
     pub(crate) state: NodeMeta,
     /// A lazy change (the committed id) is not on disk yet.
     pub(crate) dirty: bool,
+    /// The last record whose commitlog bytes are on disk: the committed id is never persisted
+    /// above it, so a power cut can never leave a meta file that claims more than the log
+    /// holds (set by the flush thread, lowered by truncation and reset).
+    pub(crate) flushed: Option<LogId>,
     /// When the state was last written.
     saved_at: Instant,
 }
@@ -128,15 +132,37 @@ impl MetaFile {
             path: path.to_path_buf(),
             state: NodeMeta::load(path)?,
             dirty: false,
+            flushed: None,
             saved_at: Instant::now(),
         })
+    }
+
+    /// What may go to disk now: the state with the committed id capped at the flushed record or
+    /// the purge point, whichever is higher (a record at or below the committed index that this
+    /// node holds is committed too).
+    pub(crate) fn persistable(&self) -> NodeMeta {
+        let cap = match (self.flushed, self.state.purged) {
+            (Some(f), Some(p)) => Some(if f.index >= p.index { f } else { p }),
+            (f, p) => f.or(p),
+        };
+        let committed = match (self.state.committed, cap) {
+            (Some(c), Some(cap)) if cap.index < c.index => Some(cap),
+            (Some(_), None) => None,
+            (c, _) => c,
+        };
+        NodeMeta {
+            committed,
+            ..self.state
+        }
     }
 
     /// Persists the current state now. Callers hold the commitlog's meta-write lock, so
     /// writes never overtake each other.
     pub(crate) fn save(&mut self) -> StoreResult<()> {
-        self.state.save(&self.path)?;
-        self.dirty = false;
+        let persisted = self.persistable();
+        persisted.save(&self.path)?;
+        // A capped committed id is written again once the flushed record catches up.
+        self.dirty = persisted.committed != self.state.committed;
         self.saved_at = Instant::now();
         Ok(())
     }
@@ -148,9 +174,10 @@ impl MetaFile {
         if !self.dirty || self.saved_at.elapsed() < min_interval {
             return None;
         }
-        self.dirty = false;
+        let persisted = self.persistable();
+        self.dirty = persisted.committed != self.state.committed;
         self.saved_at = Instant::now();
-        Some((self.state, self.path.clone()))
+        Some((persisted, self.path.clone()))
     }
 
     /// The write a [`MetaFile::take_lazy_save`] handed out failed: try again next time.

@@ -228,6 +228,14 @@ impl Inner {
             {
                 d.durable = to;
             }
+            // Under `dirty`, so a flush that started before cannot raise it again.
+            let mut meta = lock(&self.meta);
+            if meta
+                .flushed
+                .is_some_and(|f| to.is_none_or(|t| f.index > t.index))
+            {
+                meta.flushed = to.map(RecordPoint::log_id);
+            }
         }
         // A lowered checkpoint is written before any data goes, after a write in progress.
         let _io = lock(&self.checkpoint_io);
@@ -344,6 +352,12 @@ impl FlushTarget for Inner {
         if let Err(e) = result {
             self.fail(&e);
             return Err(Arc::new(e));
+        }
+        {
+            let d = lock(&self.dirty);
+            if d.epoch == epoch {
+                lock(&self.meta).flushed = durable.map(RecordPoint::log_id);
+            }
         }
         if !index_due {
             return Ok(());

@@ -268,3 +268,22 @@ fn retention_trims_consume_queues_below_the_first_kept_segment() {
     // Nothing applied beyond what is purged: the floor is capped at the applied record.
     assert_eq!(store.run_retention(Some(u64::MAX)).unwrap(), None);
 }
+
+/// Issue 9, finding 2: the checkpoint recorded the applied point without the commitlog being
+/// durable up to it; a power cut then left derived data and `sm-meta` ahead of the log.
+#[test]
+fn the_checkpoint_never_vouches_for_records_that_are_not_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options(dir.path());
+    o.commitlog.flush_interval = std::time::Duration::from_secs(3600);
+    let store = MessageStore::open(o).unwrap();
+    append_and_dispatch(&store, 1, 20);
+    store.checkpoint_derived().unwrap();
+    let applied = store.commitlog().checkpoint().applied.map(|a| a.index);
+    assert_eq!(applied, Some(20));
+    assert!(
+        store.commitlog().flushed().map(|f| f.index) >= applied,
+        "flushed {:?}, applied {applied:?}",
+        store.commitlog().flushed()
+    );
+}
