@@ -200,6 +200,7 @@ impl RaftNode {
         )));
         tasks.push(tokio::spawn(retention_loop(
             raft.clone(),
+            shared.clone(),
             store.clone(),
             RETENTION_INTERVAL,
             shutdown_rx.clone(),
@@ -319,13 +320,14 @@ impl RaftNode {
             .map_err(|e| ProposeError::Stopped(e.to_string()))
     }
 
-    /// Runs one retention check under Raft: plans a whole-segment purge no further than every
-    /// voter has replicated (on the leader; a follower's own floor is what it applied) unless
-    /// the disk is critical, builds a thin snapshot covering it, and has openraft purge up to
-    /// it, which deletes the segments and trims consume queues and key index. A replica that
-    /// later needs a purged entry gets that snapshot instead. Returns the purge index, if any.
+    /// Runs one retention check under Raft: plans a whole-segment purge no further than the
+    /// group's floor (every voter has replicated it; on the leader, only its own progress when
+    /// the disk is critical), builds a thin snapshot at the purge point, and has openraft purge
+    /// up to it, which deletes the segments and trims consume queues and key index. A replica
+    /// that later needs a purged entry gets that snapshot, then every record after it.
+    /// Returns the purge index, if any.
     pub async fn run_retention(&self) -> Result<Option<u64>, RaftNodeError> {
-        retention_once(&self.raft, &self.store).await
+        retention_once(&self.raft, &self.shared, &self.store).await
     }
 
     /// Stops the node the way a killed process stops: no checkpoint, no close (failure drills

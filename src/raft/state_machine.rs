@@ -10,9 +10,8 @@
 //!   store replays the committed records its checkpoint missed, and openraft re-applies what
 //!   `sm-meta` missed; both are idempotent.
 //! * Snapshots are *thin* (`raft-brief.md` §1.5): the metadata the log can no longer rebuild
-//!   (tables, membership, queue offsets, where the next record goes), never the messages.
-//!   Installing one on a follower whose log does not hold the snapshot's last entry restarts its
-//!   commitlog at the leader's next position, so physical offsets keep matching.
+//!   (tables, membership, queue offsets, where the next record goes), never the messages;
+//!   built at the retention purge point and installed crash-atomically (`snapshot`).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -25,7 +24,7 @@ use openraft::{EntryPayload, OptionalSend, StoredMembership};
 use serde::{Deserialize, Serialize};
 
 use super::log_store::io_err;
-use super::tables::Tables;
+use super::tables::{Tables, retention_floor_of};
 use super::types::{
     Applied, AppliedMessage, LogEntry, LogId, ProposalKind, SnapshotBytes, TypeConfig,
 };
@@ -33,8 +32,7 @@ use super::upgrade::{
     SM_META_MAGIC, SM_META_MAGIC_V1, SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_V1, SmStateV1,
 };
 use crate::store::{
-    LogBase, MessageStore, Record, RecordPoint, read_small_file_versioned, verify_record,
-    write_small_file,
+    MessageStore, Record, read_small_file_versioned, verify_record, write_small_file,
 };
 
 type Membership = StoredMembershipOf<TypeConfig>;
@@ -89,6 +87,13 @@ pub(crate) struct SmShared {
     /// installation): they share one temporary file, and a later state must never be
     /// overwritten by an earlier one. Taken before `state`.
     persist: Mutex<()>,
+    /// Present while a snapshot install that resets the log is under way (see `snapshot`).
+    installing_path: PathBuf,
+    /// The index the next snapshot is built at (the retention purge point), once.
+    snapshot_target: Mutex<Option<u64>>,
+    /// The highest retention floor applied (see `AdminOp::RetentionFloor`); unknown after a
+    /// restart until the leader proposes the next one, and nothing is purged meanwhile.
+    group_floor: Mutex<Option<u64>>,
 }
 
 impl SmShared {
@@ -113,14 +118,19 @@ impl SmShared {
             store.replay_up_to(applied.index).map_err(io_err)?;
         }
         let applied = state.last_applied.map_or(0, |l| l.index);
-        Ok(Arc::new(SmShared {
+        let shared = Arc::new(SmShared {
             store,
             applied_tx: tokio::sync::watch::Sender::new(applied),
             state: RwLock::new(state),
             meta_path,
             snapshot_path: dir.join("snapshot"),
             persist: Mutex::new(()),
-        }))
+            installing_path: dir.join("snapshot.installing"),
+            snapshot_target: Mutex::new(None),
+            group_floor: Mutex::new(None),
+        });
+        shared.resume_install()?;
+        Ok(shared)
     }
 
     /// The replicated tables as of the last applied entry.
@@ -131,6 +141,14 @@ impl SmShared {
     /// Reads the tables in place (no copy); `f` must not block.
     pub(crate) fn with_tables<R>(&self, f: impl FnOnce(&Tables) -> R) -> R {
         f(&self.read().tables)
+    }
+
+    /// The group's retention floor as last applied, if any since this node started.
+    pub(crate) fn group_floor(&self) -> Option<u64> {
+        *self
+            .group_floor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A receiver that changes whenever entries are applied (its value: the last applied index).
@@ -185,6 +203,13 @@ impl SmShared {
                         .collect();
                 }
                 ProposalKind::Admin => {
+                    if let Some(floor) = retention_floor_of(&p.body) {
+                        let mut group = self
+                            .group_floor
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner);
+                        *group = (*group).max(Some(floor));
+                    }
                     if let Err(e) = state.tables.apply_admin(&p.body) {
                         tracing::error!(index = entry.index(), %e, "admin entry not applied");
                     }
@@ -215,83 +240,9 @@ impl SmShared {
         }
     }
 
-    fn build(&self) -> io::Result<SnapshotOf<TypeConfig, SnapshotBytes>> {
-        let (state, queues) = {
-            let state = self.read();
-            (state.clone(), self.store.queue_offsets())
-        };
-        let log = self.store.commitlog();
-        let mut applied_record = None;
-        let mut next_position = log.view().end;
-        if let Some(last) = state.last_applied
-            && let Some(r) = log.get(last.index).map_err(io_err)?
-            && r.term() == *last.leader_id
-        {
-            applied_record = Some((r.index(), r.term(), r.position()));
-            next_position = r.position() + store_align(r.as_bytes().len());
-        }
-        let meta = SnapshotMeta {
-            last_log_id: state.last_applied,
-            last_membership: state.membership.clone(),
-        };
-        let data = encode(&ThinSnapshot {
-            state,
-            applied_record,
-            next_position,
-            queues,
-        })?;
-        self.save_snapshot(&meta, &data)?;
-        Ok(Snapshot {
-            meta,
-            snapshot: data,
-        })
-    }
-
-    fn install(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        let thin: ThinSnapshot = decode(data)?;
-        let _persist = self.persist.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut state = self.write();
-        let log = self.store.commitlog();
-        if let Some(last) = meta.last_log_id {
-            let holds_it = log
-                .get(last.index)
-                .map_err(io_err)?
-                .is_some_and(|r| r.term() == *last.leader_id);
-            if !holds_it {
-                log.reset(LogBase {
-                    index: last.index + 1,
-                    position: thin.next_position,
-                })
-                .map_err(io_err)?;
-            }
-        }
-        let applied = thin
-            .applied_record
-            .map(|(index, term, position)| RecordPoint {
-                index,
-                term,
-                position,
-            });
-        self.store
-            .install_base(applied, &thin.queues)
-            .map_err(io_err)?;
-        self.applied_tx
-            .send_replace(meta.last_log_id.map_or(0, |l| l.index));
-        *state = SmState {
-            last_applied: meta.last_log_id,
-            membership: meta.last_membership.clone(),
-            tables: thin.state.tables,
-        };
-        write_small_file(&self.meta_path, SM_META_MAGIC, &encode(&*state)?).map_err(io_err)?;
-        self.save_snapshot(meta, data)
-    }
-
-    fn save_snapshot(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        let bytes = encode(&(meta, data))?;
-        write_small_file(&self.snapshot_path, SNAPSHOT_MAGIC, &bytes).map_err(io_err)
-    }
-
-    fn current_snapshot(&self) -> io::Result<Option<SnapshotOf<TypeConfig, SnapshotBytes>>> {
+    pub(crate) fn current_snapshot(
+        &self,
+    ) -> io::Result<Option<SnapshotOf<TypeConfig, SnapshotBytes>>> {
         let magics = [SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_V1];
         let bytes = match read_small_file_versioned(&self.snapshot_path, &magics).map_err(io_err)? {
             Some((SNAPSHOT_MAGIC, bytes)) => bytes,
@@ -301,10 +252,6 @@ impl SmShared {
         let (meta, snapshot): (SnapshotMeta, Vec<u8>) = decode(&bytes)?;
         Ok(Some(Snapshot { meta, snapshot }))
     }
-}
-
-fn store_align(len: usize) -> u64 {
-    (len as u64).div_ceil(8) * 8
 }
 
 /// The state machine openraft drives: a handle on [`SmShared`].
@@ -380,3 +327,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             .map_err(io::Error::other)?
     }
 }
+
+mod snapshot;
+#[cfg(test)]
+mod tests;

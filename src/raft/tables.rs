@@ -54,6 +54,18 @@ pub enum AdminOp {
         level: u32,
         offset: u64,
     },
+    /// The group's retention floor: no node purges past this index (the lowest one every
+    /// voter had replicated when the leader proposed it). Kept by the state machine, not in
+    /// the tables.
+    RetentionFloor(u64),
+}
+
+/// The retention floor an admin entry body carries, if it is a [`AdminOp::RetentionFloor`].
+pub(crate) fn retention_floor_of(body: &[u8]) -> Option<u64> {
+    match decode::<AdminOp>(body) {
+        Ok(AdminOp::RetentionFloor(index)) => Some(index),
+        _ => None,
+    }
 }
 
 /// Consumer offsets committed by clients, coalesced by the leader into one entry.
@@ -120,6 +132,7 @@ impl Tables {
                 self.groups.remove(&name);
             }
             AdminOp::SkipScheduled { level, offset } => self.schedule_delivered(level, offset),
+            AdminOp::RetentionFloor(_) => {}
         }
         Ok(())
     }

@@ -186,6 +186,14 @@ impl ConsumeQueue {
         self.max.load(Ordering::Acquire)
     }
 
+    /// The queue's next offset as of commitlog position `commitlog_offset`: the first offset
+    /// whose unit lies at or after it (the max offset when none does). A snapshot taken at
+    /// the record that ends there records this.
+    pub fn offset_at_commitlog_offset(&self, commitlog_offset: u64) -> u64 {
+        let (min, max) = (self.min_offset(), self.max_offset());
+        self.lower_bound(min, max, commitlog_offset)
+    }
+
     /// Stores `unit` at `queue_offset`.
     ///
     /// `queue_offset` must be the max offset (append), or an offset below it that already holds

@@ -160,6 +160,10 @@ impl MessageStore {
             retention: opts.retention,
             applied: Mutex::new(applied),
         };
+        // Queue minimums are not stored: move them past what retention already purged.
+        if let Some(first) = store.log.segments().first() {
+            store.trim_derived(first.0)?;
+        }
         store.replay_committed()?;
         Ok(store)
     }
@@ -324,6 +328,19 @@ impl MessageStore {
             .queues()
             .iter()
             .map(|q| (q.topic().to_string(), q.queue_id(), q.max_offset()))
+            .collect()
+    }
+
+    /// Every queue's next offset as of commitlog position `position` (the end of an applied
+    /// record): what a snapshot taken at that record records.
+    pub fn queue_offsets_at(&self, position: u64) -> Vec<(String, u32, u64)> {
+        self.queues
+            .queues()
+            .iter()
+            .map(|q| {
+                let next = q.offset_at_commitlog_offset(position);
+                (q.topic().to_string(), q.queue_id(), next)
+            })
             .collect()
     }
 

@@ -63,4 +63,6 @@ pub use message::{
 };
 pub use message_store::{DispatchedMessage, MessageStore, MessageStoreOptions};
 pub use meta::{LogBase, LogId, NodeMeta, Vote};
+pub(crate) use record::align as record_align;
 pub use record::{HEADER_LEN, RECORD_MAGIC, Record, RecordHeader, RecordKind, verify_record};
+pub(crate) use segment::sync_parent_dir;

@@ -11,7 +11,8 @@ use tokio::sync::watch;
 
 use super::{Leadership, Raft, RaftNodeError, RaftOptions};
 use crate::raft::state_machine::SmShared;
-use crate::raft::types::TypeConfig;
+use crate::raft::tables::{AdminOp, encode};
+use crate::raft::types::{Proposal, ProposalKind, TypeConfig};
 use crate::store::MessageStore;
 
 /// How often retention runs (RocketMQ's `cleanResourceInterval` default).
@@ -82,35 +83,63 @@ pub(super) async fn watch_leadership(
 }
 
 /// One retention check; see [`RaftNode::run_retention`](super::RaftNode::run_retention).
+///
+/// The floor: on the leader the lowest index every voter has replicated (only what it applied
+/// itself when the disk is critical: a lagging voter then gets a snapshot), proposed to the
+/// group as a [`AdminOp::RetentionFloor`] entry whenever it moved; on a follower the group's
+/// floor as last applied, never its own progress, so no replica purges what the group still
+/// retains. The snapshot is built at the purge point itself.
 pub(super) async fn retention_once(
     raft: &Raft,
+    shared: &Arc<SmShared>,
     store: &Arc<MessageStore>,
 ) -> Result<Option<u64>, RaftNodeError> {
     let m = raft.metrics().borrow_watched().clone();
     let applied = m.last_applied.map(|a| a.index);
+    let leading = m.state == ServerState::Leader;
     let replicated = match (&m.state, &m.replication) {
         (ServerState::Leader, Some(replication)) => replication
             .values()
             .map(|matched| matched.map(|l| l.index))
             .min()
             .flatten(),
-        _ => applied,
+        _ => shared.group_floor(),
     };
     let planner = store.clone();
-    let plan = tokio::task::spawn_blocking(move || {
-        let floor = if planner.disk_critical()? {
-            applied
-        } else {
-            replicated.min(applied)
-        };
-        planner.plan_retention(floor)
+    let floor = tokio::task::spawn_blocking(move || {
+        planner.disk_critical().map(|critical| {
+            if critical && leading {
+                applied
+            } else {
+                replicated.min(applied)
+            }
+        })
     })
     .await
     .map_err(|e| RaftNodeError::Raft(e.to_string()))?
     .map_err(|e| RaftNodeError::Raft(e.to_string()))?;
+    if leading
+        && let Some(floor) = floor
+        && shared.group_floor().is_none_or(|g| g < floor)
+    {
+        let body = encode(&AdminOp::RetentionFloor(floor)).map_err(RaftNodeError::Raft)?;
+        let proposal = Proposal {
+            kind: ProposalKind::Admin,
+            body: body.into(),
+        };
+        raft.client_write(proposal)
+            .await
+            .map_err(|e| RaftNodeError::Raft(e.to_string()))?;
+    }
+    let planner = store.clone();
+    let plan = tokio::task::spawn_blocking(move || planner.plan_retention(floor))
+        .await
+        .map_err(|e| RaftNodeError::Raft(e.to_string()))?
+        .map_err(|e| RaftNodeError::Raft(e.to_string()))?;
     let Some(plan) = plan else { return Ok(None) };
     let upto = plan.upto.index;
     let fatal = |e: openraft::error::Fatal<TypeConfig>| RaftNodeError::Raft(e.to_string());
+    shared.set_snapshot_target(upto);
     raft.trigger().snapshot().await.map_err(fatal)?;
     wait_metrics(raft, |m| m.snapshot.is_some_and(|s| s.index >= upto)).await?;
     raft.trigger().purge_log(upto).await.map_err(fatal)?;
@@ -141,6 +170,7 @@ async fn wait_metrics(
 /// Runs a retention check every `interval` (RocketMQ's `cleanResourceInterval`, 10 s).
 pub(super) async fn retention_loop(
     raft: Raft,
+    shared: Arc<SmShared>,
     store: Arc<MessageStore>,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
@@ -150,7 +180,7 @@ pub(super) async fn retention_loop(
             _ = tokio::time::sleep(interval) => {}
             _ = shutdown.changed() => return,
         }
-        if let Err(e) = retention_once(&raft, &store).await {
+        if let Err(e) = retention_once(&raft, &shared, &store).await {
             tracing::warn!(%e, "retention check failed");
         }
     }

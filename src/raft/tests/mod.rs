@@ -2,7 +2,7 @@
 //! in-process groups of real nodes over loopback TCP.
 
 mod checkpoint;
-mod cluster;
+pub(super) mod cluster;
 mod conformance;
 mod failover;
 mod replication;
