@@ -3,7 +3,8 @@
 //! `procs.rs` spawns real binaries (logs in a temp dir, bounded waits, killed on drop) and
 //! `cluster.rs` starts nameservers and a broker group from them on free loopback ports.
 //!
-//! * t10 the real `mqnamesrv`; t20 a store written, SIGKILLed and reopened.
+//! * t10 the real `mqnamesrv`; t20 a store written, SIGKILLed and reopened; t22 a follower
+//!   that cannot apply stops, exits non-zero and rejoins whole.
 //! * t30 the broker over the wire; t32 sends refused above `diskSpaceWarningLevelRatio` and by
 //!   `brokerPermission`; t35 the client library.
 //! * t40 real RocketMQ clients (Node, Python), t42 their retries, dead letters and delays.
@@ -21,6 +22,7 @@ mod cluster;
 mod procs;
 mod t10_namesrv;
 mod t20_store_restart;
+mod t22_local_faults;
 mod t30_broker;
 mod t32_write_refusals;
 mod t35_client;

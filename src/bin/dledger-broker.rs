@@ -179,9 +179,19 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
         broker.config().broker_name
     );
 
-    wait_for_signal().await;
-    tracing::info!("shutting down");
-    broker.step_down().await;
+    let fatal = tokio::select! {
+        () = wait_for_signal() => None,
+        reason = broker.node().stopped() => Some(reason),
+    };
+    match &fatal {
+        None => {
+            tracing::info!("shutting down");
+            broker.step_down().await;
+        }
+        Some(reason) => {
+            tracing::error!(%reason, "the raft core stopped; leaving the cluster and exiting")
+        }
+    }
     let _ = shutdown.send(true);
     for task in servers.into_iter().chain(loops) {
         let _ = task.await;
@@ -192,6 +202,10 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
         c.close().await;
     }
     drop(clients);
+    if let Some(reason) = fatal {
+        // The store is left as it is (no clean close): the next start recovers it.
+        return Err(format!("the raft core stopped: {reason}"));
+    }
     match Arc::try_unwrap(broker) {
         Ok(broker) => broker.close().await,
         Err(_) => {

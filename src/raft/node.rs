@@ -260,6 +260,21 @@ impl RaftNode {
         }
     }
 
+    /// Resolves once openraft's core has stopped on its own (a storage or state-machine error
+    /// it cannot go on after), with the reason. The process should then exit non-zero so a
+    /// supervisor restarts it: a stopped core never recovers in place.
+    pub async fn stopped(&self) -> String {
+        let mut metrics = self.raft.metrics();
+        loop {
+            if let Err(fatal) = &metrics.borrow_watched().running_state {
+                return fatal.to_string();
+            }
+            if metrics.changed().await.is_err() {
+                return "openraft's metrics channel closed".into();
+            }
+        }
+    }
+
     /// Leadership as the broker should act on it; see [`Leadership`].
     pub fn leadership(&self) -> watch::Receiver<Leadership> {
         self.leadership.clone()

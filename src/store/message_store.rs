@@ -29,8 +29,8 @@ use super::consume_queue::{ConsumeQueueStore, CqUnit};
 use super::error::{StoreError, StoreResult};
 use super::key_index::KeyIndex;
 use super::message::{
-    QUEUE_OFFSET_POS, ScheduleSource, decode_message, message_keys, property, tags_code,
-    walk_messages,
+    QUEUE_OFFSET_POS, ScheduleSource, StoredMessage, decode_message, message_keys, property,
+    tags_code, walk_messages,
 };
 use super::record::{self, Record};
 use super::retention::{self, PurgePlan, RetentionCheck, RetentionPolicy};
@@ -111,6 +111,20 @@ pub struct DispatchedMessage {
     pub size: u32,
     /// For a delivered delayed message: the schedule-queue entry it came from.
     pub schedule_source: Option<ScheduleSource>,
+}
+
+/// Decodes a stored message for dispatch, or says why it cannot be placed: a content error,
+/// the same on every replica.
+fn decode_for_dispatch(bytes: &[u8], physical_offset: u64) -> Result<(StoredMessage, u32), String> {
+    let (stored, _) =
+        decode_message(bytes).map_err(|e| format!("message at {physical_offset}: {e}"))?;
+    let queue_id = u32::try_from(stored.message.queue_id).map_err(|_| {
+        format!(
+            "message at {physical_offset}: queue id {}",
+            stored.message.queue_id
+        )
+    })?;
+    Ok((stored, queue_id))
 }
 
 /// The commitlog plus consume queues and key index. See the module docs.
@@ -217,11 +231,15 @@ impl MessageStore {
                 let (at, len) = span.map_err(|e| {
                     StoreError::InvalidRecord(format!("record {}: {e}", record.index()))
                 })?;
-                match self.dispatch_message(&body[at..at + len], record.body_position() + at as u64)
-                {
-                    Ok(m) => out.push(m),
-                    // A committed record is final on every replica; one bad message in it is
-                    // skipped the same way everywhere rather than halting the state machine.
+                let position = record.body_position() + at as u64;
+                match decode_for_dispatch(&body[at..at + len], position) {
+                    Ok((stored, queue_id)) => {
+                        out.push(self.place_message(&stored, queue_id, position)?);
+                    }
+                    // A committed record is final on every replica; a message in it that does
+                    // not decode is skipped the same way everywhere. Anything local (a file
+                    // that cannot be created or written) fails the dispatch instead: a node
+                    // never skips what the others store.
                     Err(e) => {
                         tracing::error!(index = record.index(), offset = at, %e, "message not dispatched")
                     }
@@ -261,20 +279,17 @@ impl MessageStore {
             .collect()
     }
 
-    fn dispatch_message(
+    /// Places one decoded message: the next offset of its queue, stamped into the stored
+    /// message, a consume-queue unit, its keys in the key index. Every error here is local to
+    /// this node and fails the dispatch (the applied point does not move; a restart redoes
+    /// the record from the checkpoint).
+    fn place_message(
         &self,
-        bytes: &[u8],
+        stored: &StoredMessage,
+        queue_id: u32,
         physical_offset: u64,
     ) -> StoreResult<DispatchedMessage> {
-        let (stored, _) = decode_message(bytes)
-            .map_err(|e| StoreError::InvalidRecord(format!("message at {physical_offset}: {e}")))?;
         let msg = &stored.message;
-        let queue_id = u32::try_from(msg.queue_id).map_err(|_| {
-            StoreError::InvalidRecord(format!(
-                "message at {physical_offset}: queue id {}",
-                msg.queue_id
-            ))
-        })?;
         let queue = self.queues.queue(&msg.topic, queue_id)?;
         let queue_offset = queue.max_offset();
         self.log.stamp(
@@ -291,8 +306,16 @@ impl MessageStore {
         )?;
         let uniq = msg.properties.get(property::UNIQ_KEY).map(String::as_str);
         for key in message_keys(&msg.properties).chain(uniq) {
-            self.keys
-                .put(&msg.topic, key, physical_offset, msg.store_timestamp)?;
+            match self
+                .keys
+                .put(&msg.topic, key, physical_offset, msg.store_timestamp)
+            {
+                Ok(()) => {}
+                Err(e @ (StoreError::Io { .. } | StoreError::DiskFull { .. })) => return Err(e),
+                // The key index only answers queries by key; an entry it refuses (out of
+                // order after a repair) costs that lookup, not the message.
+                Err(e) => tracing::warn!(%e, physical_offset, "key not indexed"),
+            }
         }
         Ok(DispatchedMessage {
             topic: msg.topic.clone(),

@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::fs;
 use std::net::SocketAddr;
 
 use super::*;
@@ -286,4 +287,53 @@ fn the_checkpoint_never_vouches_for_records_that_are_not_on_disk() {
         "flushed {:?}, applied {applied:?}",
         store.commitlog().flushed()
     );
+}
+
+/// Issue 9, finding 4: an I/O error while placing a message (here: its consume-queue directory
+/// cannot be created) was logged and the message skipped on this replica only, so queue
+/// offsets diverged. The dispatch now fails and the applied point stays; once the cause is
+/// gone the same record is placed. A message that does not decode is still skipped, as on
+/// every replica.
+#[test]
+fn a_local_io_error_fails_the_dispatch_instead_of_skipping_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(options(dir.path())).unwrap();
+    append_and_dispatch(&store, 1, 2);
+    let blocker = dir.path().join("consumequeue").join("TopicC");
+    fs::write(&blocker, b"not a directory").unwrap();
+    let body = message("TopicC", 0, 99);
+    store
+        .commitlog()
+        .append(&[NewEntry {
+            index: 3,
+            term: 1,
+            kind: RecordKind::Message,
+            body: &body,
+        }])
+        .unwrap();
+    let record = store.commitlog().get(3).unwrap().unwrap();
+    assert!(store.dispatch(&record).is_err());
+    assert_eq!(store.applied().map(|a| a.index), Some(2));
+    fs::remove_file(&blocker).unwrap();
+    let placed = store.dispatch(&record).unwrap();
+    assert_eq!(placed.len(), 1);
+    assert_eq!(
+        (placed[0].topic.as_str(), placed[0].queue_offset),
+        ("TopicC", 0)
+    );
+
+    // Content that no replica can place is skipped alike everywhere, and the log moves on.
+    let bad = message("TopicC", -1, 100);
+    store
+        .commitlog()
+        .append(&[NewEntry {
+            index: 4,
+            term: 1,
+            kind: RecordKind::Message,
+            body: &bad,
+        }])
+        .unwrap();
+    let record = store.commitlog().get(4).unwrap().unwrap();
+    assert!(store.dispatch(&record).unwrap().is_empty());
+    assert_eq!(store.applied().map(|a| a.index), Some(4));
 }
