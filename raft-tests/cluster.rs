@@ -75,7 +75,7 @@ impl Cluster {
                     )
                 })
                 .collect(),
-            segment_size: 4 << 20,
+            segment_size: 8 << 20,
             extra_conf: extra_conf.to_string(),
         };
         for i in 0..namesrvs {

@@ -190,6 +190,7 @@ impl Broker {
             )),
             ProposeError::Unknown(why) => BrokerError::system(format!("outcome unknown: {why}")),
             ProposeError::Stopped(why) => BrokerError::new(ResponseCode::ServiceNotAvailable, why),
+            ProposeError::TooLarge(why) => BrokerError::new(ResponseCode::MessageIllegal, why),
         })
     }
 

@@ -20,6 +20,10 @@ const GIB: u64 = 1024 * 1024 * 1024;
 /// Size of one consume-queue unit: commitlog offset (8), size (4), tag hash (8).
 const CQ_UNIT: u64 = 20;
 const PAGE: u64 = 4096;
+/// What a commitlog record adds to a message body at most: the record header, the stored
+/// message's fixed fields, a topic of up to 127 bytes and properties of up to 32767 bytes
+/// (33,050 bytes), rounded up.
+const RECORD_HEADROOM: u64 = 33 * 1024;
 
 impl BrokerConfig {
     /// [`BrokerConfig::from_properties`] with the machine's facts given (tests pass fixed ones).
@@ -122,7 +126,24 @@ impl BrokerConfig {
         let disk_space_warning_level_ratio = f.value_of("diskSpaceWarningLevelRatio", 90, percent);
         let disk_space_clean_forcibly_ratio =
             f.value_of("diskSpaceCleanForciblyRatio", 85, percent);
-        let max_message_size = f.value_of("maxMessageSize", 4 * 1024 * 1024, positive);
+        let max_message_size: u64 = f.value_of("maxMessageSize", 4 * 1024 * 1024, positive);
+        let largest_record = max_message_size.saturating_add(RECORD_HEADROOM);
+        if mapped_file_size_commit_log < largest_record {
+            let at = f
+                .origin_of("mappedFileSizeCommitLog")
+                .or_else(|| f.origin_of("mapedFileSizeCommitLog"))
+                .map(|o| (o, "mappedFileSizeCommitLog"))
+                .or_else(|| f.origin_of("maxMessageSize").map(|o| (o, "maxMessageSize")));
+            if let Some((origin, key)) = at {
+                let message = format!(
+                    "a commitlog segment of {mapped_file_size_commit_log} bytes cannot hold the \
+                     largest message maxMessageSize={max_message_size} allows (a record needs up \
+                     to {largest_record} bytes and never crosses a segment end): raise \
+                     mappedFileSizeCommitLog or lower maxMessageSize"
+                );
+                f.problem(origin, key, message);
+            }
+        }
         let message_delay_level = f.value_of(
             "messageDelayLevel",
             DelayLevels::default(),

@@ -30,7 +30,7 @@ use super::network::{NetworkFaults, PeerNetwork, serve};
 use super::state_machine::{SmShared, StateMachine};
 use super::tables::Tables;
 use super::types::{Applied, PeerNode, Proposal, ProposalKind, TypeConfig};
-use crate::store::MessageStore;
+use crate::store::{HEADER_LEN, MessageStore, record_align};
 
 mod options;
 mod tasks;
@@ -69,6 +69,9 @@ pub enum ProposeError {
     /// The raft core stopped.
     #[error("raft stopped: {0}")]
     Stopped(String),
+    /// Refused before proposing: the record would not fit in a commitlog segment.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// Why a node could not start or stop cleanly.
@@ -222,8 +225,23 @@ impl RaftNode {
         })
     }
 
+    /// Refuses an entry whose record could not fit in one commitlog segment: openraft would
+    /// otherwise meet the error inside its append and stop (on every leader in turn).
+    fn check_fits(&self, body: &Bytes) -> Result<(), ProposeError> {
+        let record = record_align((HEADER_LEN + body.len()) as u64);
+        let segment = self.store.commitlog().segment_size();
+        if record > segment {
+            return Err(ProposeError::TooLarge(format!(
+                "the entry needs {record} bytes in the commitlog, more than one segment \
+                 (mappedFileSizeCommitLog={segment}) holds"
+            )));
+        }
+        Ok(())
+    }
+
     /// Proposes one entry and waits until it is committed and applied.
     pub async fn propose(&self, kind: ProposalKind, body: Bytes) -> Result<Applied, ProposeError> {
+        self.check_fits(&body)?;
         let write = self.raft.client_write(Proposal { kind, body });
         match tokio::time::timeout(self.opts.propose_timeout, write).await {
             Err(_) => Err(ProposeError::Timeout(self.opts.propose_timeout)),
@@ -242,6 +260,7 @@ impl RaftNode {
         kind: ProposalKind,
         body: Bytes,
     ) -> Result<Applied, ProposeError> {
+        self.check_fits(&body)?;
         let mut metrics = self.raft.metrics();
         let term = metrics.borrow_watched().current_term;
         let write = self.raft.client_write(Proposal { kind, body });

@@ -132,11 +132,11 @@ fn the_old_maped_spelling_is_accepted_with_a_deprecation_warning() {
 
 #[test]
 fn both_spellings_with_different_values_are_an_error() {
-    let found = problems("mapedFileSizeCommitLog=4096\nmappedFileSizeCommitLog=8192\n");
+    let found = problems("mapedFileSizeCommitLog=1073741824\nmappedFileSizeCommitLog=2147483648\n");
     assert_eq!(found.len(), 1);
     assert!(
         found[0].starts_with(
-            "test.conf:2: mappedFileSizeCommitLog: \"8192\" conflicts with mapedFileSizeCommitLog"
+            "test.conf:2: mappedFileSizeCommitLog: \"2147483648\" conflicts with mapedFileSizeCommitLog"
         ),
         "{found:?}"
     );
@@ -456,4 +456,26 @@ fn a_heartbeat_leak_below_2_is_an_error_naming_the_line() {
         "{}",
         p[0]
     );
+}
+
+/// Issue 9, finding 7: nothing checked that a segment can hold the largest message, and a
+/// record too large for a segment stopped each leader's raft core in turn.
+#[test]
+fn a_segment_too_small_for_the_largest_message_is_an_error() {
+    let found = problems("mappedFileSizeCommitLog=65536\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(
+            "test.conf:1: mappedFileSizeCommitLog: a commitlog segment of 65536 bytes cannot hold \
+             the largest message maxMessageSize=4194304 allows"
+        ),
+        "{found:?}"
+    );
+    let found = problems("maxMessageSize=2147483648\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("test.conf:1: maxMessageSize: "),
+        "{found:?}"
+    );
+    valid("mappedFileSizeCommitLog=65536\nmaxMessageSize=1024\n");
 }
