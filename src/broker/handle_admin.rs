@@ -102,6 +102,11 @@ pub(crate) fn runtime_info(broker: &Broker, req: &RemotingCommand) -> HandlerRes
     );
     table.insert("commitLogMaxOffset".to_string(), view.end.to_string());
     table.insert("raftNodeId".to_string(), status.id.to_string());
+    // Why appends or applies wait for a resource (a full disk), while they do: unhealthy.
+    table.insert(
+        "raftStorageBlocked".to_string(),
+        broker.store.blocked().unwrap_or_else(|| "-".into()),
+    );
     table.insert("raftRole".to_string(), status.role.clone());
     table.insert("raftTerm".to_string(), status.term.to_string());
     table.insert(

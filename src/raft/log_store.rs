@@ -19,6 +19,7 @@ use openraft::OptionalSend;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::type_config::alias::VoteOf;
 
+use super::resource_wait::ResourceWait;
 use super::types::{LogEntry, LogId, TypeConfig, log_id};
 use crate::store::{self, MessageStore, NewEntry, StoreError, Vote};
 
@@ -77,7 +78,7 @@ impl LogStore {
     }
 
     /// Appends `entries`, grouping consecutive replicated (raw) and fresh ones.
-    fn append_now(&self, entries: Vec<LogEntry>) -> Result<(), io::Error> {
+    fn append_now(&self, entries: &[LogEntry]) -> Result<(), io::Error> {
         let log = self.store.commitlog();
         let mut i = 0;
         while i < entries.len() {
@@ -217,10 +218,26 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let entries: Vec<LogEntry> = entries.into_iter().collect();
-        if let Err(e) = self.append_now(entries) {
-            callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
-            return Err(e);
+        let mut rest: &[LogEntry] = &entries;
+        let mut wait = ResourceWait::new(&self.store, "commitlog append");
+        loop {
+            let e = match self.append_now(rest) {
+                Ok(()) => break,
+                Err(e) => e,
+            };
+            let Some(exhausted) = ResourceWait::exhausted(&e) else {
+                callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
+                return Err(e);
+            };
+            wait.pause(exhausted).await;
+            // What went in before the error stays; the retry goes on after it.
+            let done = self.store.commitlog().view().last.map(|l| l.index);
+            rest = &entries[entries
+                .iter()
+                .take_while(|e| done.is_some_and(|d| e.index() <= d))
+                .count()..];
         }
+        drop(wait);
         match self.durability {
             Durability::Async => callback.io_completed(Ok(())),
             Durability::Sync => self.store.commitlog().on_durable(Box::new(move |r| {

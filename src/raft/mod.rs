@@ -5,6 +5,7 @@
 mod log_store;
 mod network;
 mod node;
+mod resource_wait;
 mod state_machine;
 pub mod tables;
 #[cfg(test)]

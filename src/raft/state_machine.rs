@@ -24,6 +24,7 @@ use openraft::{EntryPayload, OptionalSend, StoredMembership};
 use serde::{Deserialize, Serialize};
 
 use super::log_store::io_err;
+use super::resource_wait::ResourceWait;
 use super::tables::{Tables, retention_floor_of};
 use super::types::{
     Applied, AppliedMessage, LogEntry, LogId, ProposalKind, SnapshotBytes, TypeConfig,
@@ -282,7 +283,19 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut last = None;
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
-            let applied = self.shared.apply_one(&entry)?;
+            // A resource that ran out (a full disk) is waited for, never skipped: dispatch is
+            // idempotent per message, so the retry places only what is missing.
+            let mut wait = ResourceWait::new(&self.shared.store, "apply");
+            let applied = loop {
+                match self.shared.apply_one(&entry) {
+                    Ok(applied) => break applied,
+                    Err(e) => match ResourceWait::exhausted(&e) {
+                        Some(exhausted) => wait.pause(exhausted).await,
+                        None => return Err(e),
+                    },
+                }
+            };
+            drop(wait);
             last = Some(applied.index);
             if let Some(responder) = responder {
                 responder.send(applied);

@@ -179,6 +179,8 @@ pub(crate) struct Inner {
     index_synced_at: Mutex<Instant>,
     dirty: Mutex<Dirty>,
     failed: OnceLock<String>,
+    /// When `prepare_ahead` last warned that it could not create the next segment.
+    prepare_warned_at: Mutex<Option<Instant>>,
 }
 
 /// The commitlog of one node. See the module docs.
@@ -284,6 +286,7 @@ impl CommitLog {
             index_synced_at: Mutex::new(Instant::now()),
             dirty: Mutex::new(Dirty::default()),
             failed: OnceLock::new(),
+            prepare_warned_at: Mutex::new(None),
             opts,
         });
         // Everything recovered is considered durable from here on.
@@ -307,6 +310,9 @@ impl CommitLog {
         let inner = &self.inner;
         let mut w = lock(&inner.writer);
         inner.check_alive()?;
+        if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
+            inner.index.make_room(first.index, last.index)?;
+        }
         let start_end = w.end;
         let mut out = Vec::with_capacity(entries.len());
         let result = (|| {
@@ -365,6 +371,11 @@ impl CommitLog {
         let inner = &self.inner;
         let mut w = lock(&inner.writer);
         inner.check_alive()?;
+        if let Some(first) = w.next_index.filter(|_| !records.is_empty()) {
+            inner
+                .index
+                .make_room(first, first + records.len() as u64 - 1)?;
+        }
         let start_end = w.end;
         let mut out = Vec::with_capacity(records.len());
         let result = (|| {

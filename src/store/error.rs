@@ -75,6 +75,32 @@ impl StoreError {
         }
     }
 
+    /// Whether the error means a resource ran out (disk space, quota, file descriptors,
+    /// memory for a mapping) while creating or growing a file: nothing written is damaged, and
+    /// the same call succeeds once the resource is back. Callers retry these; they never
+    /// skip or stop over them.
+    pub fn is_resource_exhausted(&self) -> bool {
+        match self {
+            StoreError::DiskFull { .. } => true,
+            StoreError::Io { source, .. } => {
+                source.kind() == io::ErrorKind::StorageFull
+                    || source.kind() == io::ErrorKind::QuotaExceeded
+                    || source.kind() == io::ErrorKind::OutOfMemory
+                    || matches!(
+                        source.raw_os_error(),
+                        Some(
+                            libc::ENOSPC
+                                | libc::EDQUOT
+                                | libc::EMFILE
+                                | libc::ENFILE
+                                | libc::ENOMEM
+                        )
+                    )
+            }
+            _ => false,
+        }
+    }
+
     /// Builds a corruption report for `path` at `offset`.
     pub(crate) fn corrupt(path: &Path, offset: u64, reason: impl Into<String>) -> Self {
         StoreError::Corrupt {

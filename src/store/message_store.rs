@@ -136,6 +136,8 @@ pub struct MessageStore {
     retention: RetentionPolicy,
     /// Last dispatched record.
     applied: Mutex<Option<RecordPoint>>,
+    /// Why writes are waiting for a resource (a full disk), while they are.
+    blocked: Mutex<Option<String>>,
 }
 
 impl MessageStore {
@@ -173,6 +175,7 @@ impl MessageStore {
             keys,
             retention: opts.retention,
             applied: Mutex::new(applied),
+            blocked: Mutex::new(None),
         };
         // Queue minimums are not stored: move them past what retention already purged.
         if let Some(first) = store.log.segments().first() {
@@ -291,19 +294,35 @@ impl MessageStore {
     ) -> StoreResult<DispatchedMessage> {
         let msg = &stored.message;
         let queue = self.queues.queue(&msg.topic, queue_id)?;
-        let queue_offset = queue.max_offset();
+        // Placed already by an attempt that failed later in the same record (a retried
+        // apply): the unit is there; only the keys may be missing.
+        let max = queue.max_offset();
+        let behind = max > queue.min_offset()
+            && queue
+                .get(max - 1)
+                .is_some_and(|last| last.commitlog_offset >= physical_offset);
+        let placed = behind
+            .then(|| queue.offset_at_commitlog_offset(physical_offset))
+            .filter(|&at| {
+                queue
+                    .get(at)
+                    .is_some_and(|u| u.commitlog_offset == physical_offset)
+            });
+        let queue_offset = placed.unwrap_or(max);
         self.log.stamp(
             physical_offset + QUEUE_OFFSET_POS as u64,
             &queue_offset.to_be_bytes(),
         )?;
-        queue.put(
-            queue_offset,
-            CqUnit {
-                commitlog_offset: physical_offset,
-                size: stored.total_size,
-                tags_code: msg.tags().map_or(0, tags_code),
-            },
-        )?;
+        if placed.is_none() {
+            queue.put(
+                queue_offset,
+                CqUnit {
+                    commitlog_offset: physical_offset,
+                    size: stored.total_size,
+                    tags_code: msg.tags().map_or(0, tags_code),
+                },
+            )?;
+        }
         let uniq = msg.properties.get(property::UNIQ_KEY).map(String::as_str);
         for key in message_keys(&msg.properties).chain(uniq) {
             match self
@@ -391,6 +410,20 @@ impl MessageStore {
             .log
             .read_at(physical_offset, size)?
             .filter(|bytes| decode_message(bytes).is_ok()))
+    }
+
+    /// Records that writes wait for a resource (`Some(why)`) or no longer do (`None`); the
+    /// node reports it as unhealthy meanwhile.
+    pub fn set_blocked(&self, why: Option<String>) {
+        *self.blocked.lock().unwrap_or_else(PoisonError::into_inner) = why;
+    }
+
+    /// Why writes are waiting for a resource, while they are.
+    pub fn blocked(&self) -> Option<String> {
+        self.blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The last dispatched record: consumers never see past it.

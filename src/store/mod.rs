@@ -41,6 +41,8 @@ mod recovery;
 pub mod retention;
 pub(crate) mod segment;
 mod segment_list;
+#[cfg(test)]
+pub(crate) mod small_disk;
 mod sys;
 /// Fraction of the store's filesystem in use (as `df`), for the broker's disk guard.
 pub use sys::disk_used_ratio;

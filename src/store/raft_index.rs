@@ -149,6 +149,19 @@ impl RaftIndex {
         self.put_run(from, &entries[matching..])
     }
 
+    /// Creates the files that will hold the entries of `first..=last`, before anything of an
+    /// append is written: a creation that fails (a full disk) then leaves the log as it was.
+    pub(crate) fn make_room(&self, first: u64, last: u64) -> StoreResult<()> {
+        let (from, to) = (Self::byte_offset(first)?, Self::byte_offset(last)?);
+        let size = self.files.segment_size();
+        let mut at = self.files.segment_start(from);
+        while at <= to {
+            self.files.find_or_create(at.max(from))?;
+            at += size;
+        }
+        Ok(())
+    }
+
     /// Writes and publishes the entries of `first..first + entries.len()`, which must follow
     /// the last published one: one copy per file instead of one per entry.
     pub(crate) fn put_run(&self, first: u64, entries: &[IndexEntry]) -> StoreResult<()> {

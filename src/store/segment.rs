@@ -54,17 +54,30 @@ impl Segment {
     ///
     /// The file is built under a temporary name and renamed into place once fully reserved and
     /// synced, so a file with a segment name always has the full size.
+    ///
+    /// A creation that fails (a full disk, no file descriptor left) removes its temporary file,
+    /// so a partly reserved file never keeps the space a retry needs.
     pub(crate) fn create(path: &Path, start: u64, size: u64) -> StoreResult<Segment> {
         let tmp = path.with_extension("creating");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(|e| StoreError::io(&tmp, e))?;
-        reserve(&file, &tmp, 0, size)?;
-        file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
+        let created = (|| {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)
+                .map_err(|e| StoreError::io(&tmp, e))?;
+            reserve(&file, &tmp, 0, size)?;
+            file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
+            Ok(file)
+        })();
+        let file = match created {
+            Ok(file) => file,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
         fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))?;
         sync_parent_dir(path)?;
         Self::map(path, start, size, file)

@@ -31,6 +31,8 @@ pub(crate) struct TestCluster {
     pub(crate) addrs: BTreeMap<u64, SocketAddr>,
     pub(crate) nodes: BTreeMap<u64, Option<RaftNode>>,
     pub(crate) faults: NetworkFaults,
+    /// Nodes whose store lives elsewhere than under `dir` (a small disk, say).
+    pub(crate) dirs: BTreeMap<u64, PathBuf>,
 }
 
 /// The stored-message bytes of message `seq` (RocketMQ layout; key = its sequence number).
@@ -65,6 +67,15 @@ impl TestCluster {
         n: u64,
         store_options: fn(&std::path::Path) -> MessageStoreOptions,
     ) -> TestCluster {
+        Self::start_in(n, store_options, BTreeMap::new()).await
+    }
+
+    /// Starts `n` nodes; those named in `dirs` keep their store in the directory given.
+    pub(crate) async fn start_in(
+        n: u64,
+        store_options: fn(&std::path::Path) -> MessageStoreOptions,
+        dirs: BTreeMap<u64, PathBuf>,
+    ) -> TestCluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut addrs = BTreeMap::new();
         let mut listeners = BTreeMap::new();
@@ -79,6 +90,7 @@ impl TestCluster {
             addrs,
             nodes: BTreeMap::new(),
             faults: NetworkFaults::default(),
+            dirs,
         };
         for (id, listener) in listeners {
             let node = cluster.start_node(id, listener).await;
@@ -88,7 +100,10 @@ impl TestCluster {
     }
 
     fn node_dir(&self, id: u64) -> PathBuf {
-        self.dir.path().join(format!("node{id}"))
+        match self.dirs.get(&id) {
+            Some(dir) => dir.clone(),
+            None => self.dir.path().join(format!("node{id}")),
+        }
     }
 
     fn options(&self, id: u64) -> RaftOptions {

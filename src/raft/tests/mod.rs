@@ -5,5 +5,6 @@ mod checkpoint;
 pub(super) mod cluster;
 mod conformance;
 mod failover;
+mod full_disk;
 mod replication;
 mod retention;

@@ -75,22 +75,27 @@ impl Inner {
         let seg_size = self.opts.segment_size;
         let aligned = header.aligned_len();
         let r = (|| {
-            if header.position != w.end && !w.end.is_multiple_of(seg_size) {
-                let seg = self.segments.find_or_create(w.end)?;
-                let off = w.end - seg.start();
-                seg.write(off, &record::pad_marker(off, seg_size))?;
-                seg.publish(seg_size);
-            }
+            // The segment the record goes into exists before anything is written: a creation
+            // that fails (a full disk) leaves the log exactly as it was, and the append can
+            // be retried.
             let seg = match &w.segment {
                 Some(seg) if seg.start() <= header.position && header.position < seg.end() => {
                     seg.clone()
                 }
-                _ => {
-                    let seg = self.segments.find_or_create(header.position)?;
-                    w.segment = Some(seg.clone());
-                    seg
-                }
+                _ => self.segments.find_or_create(header.position)?,
             };
+            // The rest of the current segment is padded. After a reset whose base lies near
+            // a segment end there is no current segment: nothing to pad, recovery starts at
+            // the next one.
+            if header.position != w.end
+                && !w.end.is_multiple_of(seg_size)
+                && let Some(current) = self.segments.find(w.end)
+            {
+                let off = w.end - current.start();
+                current.write(off, &record::pad_marker(off, seg_size))?;
+                current.publish(seg_size);
+            }
+            w.segment = Some(seg.clone());
             let off = header.position - seg.start();
             seg.write_parts(off, parts)?;
             w.index_batch.push(IndexEntry {
@@ -102,7 +107,7 @@ impl Inner {
             Ok(())
         })();
         if let Err(e) = r {
-            if matches!(e, StoreError::Io { .. } | StoreError::DiskFull { .. }) {
+            if matches!(e, StoreError::Io { .. }) && !e.is_resource_exhausted() {
                 self.fail(&e);
             }
             return Err(e);
@@ -269,8 +274,15 @@ impl Inner {
         if off > seg.size() / 2 && self.segments.find(seg.end()).is_none() {
             match self.segments.find_or_create(seg.end()) {
                 Ok(next) => next.prefault(0, PREFAULT_AHEAD),
-                // Not fatal here: the writer will meet the same error and stop the store.
-                Err(e) => tracing::warn!(%e, "could not prepare the next segment"),
+                // Not fatal here: the writer meets the same error and waits for space. Said at
+                // most once a minute, not after every flush.
+                Err(e) => {
+                    let mut said = lock(&self.prepare_warned_at);
+                    if said.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+                        *said = Some(Instant::now());
+                        tracing::warn!(%e, "could not prepare the next segment");
+                    }
+                }
             }
         }
     }

@@ -1,0 +1,79 @@
+//! A follower whose disk fills up, on a real (small) filesystem: it never skips or stops. Its
+//! appends wait, it reports itself blocked, the other two keep committing, and once space is
+//! back it catches up by itself, without a restart, byte for byte.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::cluster::{TestCluster, assert_replicas_identical};
+use crate::store::MessageStoreOptions;
+use crate::store::small_disk::SmallDisk;
+
+/// Small files everywhere, so a tmpfs of a few MiB holds a working store.
+fn small_files(dir: &std::path::Path) -> MessageStoreOptions {
+    let mut o = MessageStoreOptions::in_dir(dir, 64 * 1024);
+    o.commitlog.index_entries_per_file = 1024;
+    o.key_index_slots = 256;
+    o.key_index_entries = 1024;
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_with_a_full_disk_waits_and_catches_up_by_itself() {
+    let disk = match SmallDisk::mount(4 << 20) {
+        Ok(disk) => disk,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let small = 3;
+    let dirs = BTreeMap::from([(small, disk.path().join("node"))]);
+    let cluster = TestCluster::start_in(3, small_files, dirs).await;
+    let mut leader = cluster.wait_leader(Duration::from_secs(10)).await;
+    if leader == small {
+        cluster
+            .node(small)
+            .transfer_leadership(1)
+            .await
+            .expect("transfer");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while leader == small && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            leader = cluster.wait_leader(Duration::from_secs(10)).await;
+        }
+    }
+    assert_ne!(leader, small);
+    let warm = cluster.propose(leader, 0..100, 16).await;
+    assert!(warm.iter().all(|(_, r)| r.is_ok()));
+
+    // Leave the small disk about 200 KiB: a few segments' worth of records.
+    let free = free_bytes(disk.path(), 4 << 20).saturating_sub(200 * 1024);
+    let filler = disk.path().join("filler");
+    std::fs::write(&filler, vec![0u8; free as usize]).expect("filler");
+
+    let results = cluster.propose(leader, 100..3000, 64).await;
+    let last = results
+        .iter()
+        .map(|(seq, r)| r.as_ref().unwrap_or_else(|e| panic!("{seq}: {e}")).index)
+        .max()
+        .expect("proposals");
+    let blocked = cluster.node(small).store().blocked();
+    assert!(blocked.is_some(), "the follower reports its full disk");
+    assert!(
+        cluster.node(small).status().applied < Some(last),
+        "the follower could not have stored everything"
+    );
+
+    std::fs::remove_file(&filler).expect("free the space");
+    cluster.wait_applied(last, Duration::from_secs(30)).await;
+    assert!(cluster.node(small).store().blocked().is_none());
+    assert_replicas_identical(&cluster, last);
+    assert_eq!(cluster.wait_leader(Duration::from_secs(2)).await, leader);
+}
+
+/// Free bytes on the filesystem of `size` bytes holding `path`.
+fn free_bytes(path: &std::path::Path, size: u64) -> u64 {
+    let used = crate::store::disk_used_ratio(path).expect("statvfs");
+    ((1.0 - used) * size as f64) as u64
+}
