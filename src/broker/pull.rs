@@ -168,6 +168,7 @@ pub fn pull(store: &MessageStore, req: &PullRequest<'_>) -> StoreResult<PullOutc
     let mut bytes = 0u64;
     let mut next = req.offset;
     let log = store.commitlog();
+    let mut verified = None;
     for unit in units {
         if messages.len() as u64 >= max_messages {
             break;
@@ -176,7 +177,7 @@ pub fn pull(store: &MessageStore, req: &PullRequest<'_>) -> StoreResult<PullOutc
             break;
         }
         if req.filter.matches(unit.tags_code) {
-            match log.read_at(unit.commitlog_offset, u64::from(unit.size))? {
+            match log.read_message(unit.commitlog_offset, u64::from(unit.size), &mut verified)? {
                 Some(m) => {
                     bytes += m.len() as u64;
                     messages.push(m);

@@ -26,7 +26,8 @@ use super::server::{Broker, now_ms};
 use crate::raft::ProposalKind;
 use crate::raft::tables::{AdminOp, encode};
 use crate::store::{
-    CqUnit, MessageToStore, ScheduleSource, decode_message, encode_message_into, property,
+    CqUnit, MessageToStore, ScheduleSource, StoreError, decode_message, encode_message_into,
+    property,
 };
 
 /// How often the leader looks for due messages: deliveries are at most this late (plus the
@@ -139,13 +140,16 @@ fn head(broker: &Broker, unit: Option<CqUnit>, delay_ms: i64, now: i64) -> Head 
     let Some(unit) = unit else {
         return Head::Undeliverable("its consume-queue entry is gone".into());
     };
-    let bytes = match broker
-        .store
-        .commitlog()
-        .read_at(unit.commitlog_offset, u64::from(unit.size))
-    {
+    let bytes = match broker.store.commitlog().read_message(
+        unit.commitlog_offset,
+        u64::from(unit.size),
+        &mut None,
+    ) {
         Ok(Some(b)) => b,
         Ok(None) => return Head::Undeliverable("its message is no longer in the commitlog".into()),
+        // Damaged on this node's disk only (the other replicas hold it intact): never skipped
+        // for the group, and never re-stored with a fresh CRC; it waits (logged by the store).
+        Err(StoreError::Corrupt { .. }) => return Head::NotDue,
         Err(e) => return Head::Undeliverable(e.to_string()),
     };
     let message = match decode_message(&bytes) {

@@ -460,6 +460,83 @@ impl CommitLog {
         Ok(seg.with_published(position - seg.start(), len, Bytes::copy_from_slice))
     }
 
+    /// Reads the stored message of `len` bytes at commitlog offset `position` for a client
+    /// (a pull, a lookup by id), verified: the record holding it is checked against its CRC
+    /// (every byte but the stamped queue offsets). Damaged bytes are reported as corruption
+    /// with the file and offset, never served. `None` when the range is not in the log.
+    /// `verified` carries the span of the last record checked, so a pull that reads many
+    /// messages of one batch checks that record once.
+    pub fn read_message(
+        &self,
+        position: u64,
+        len: u64,
+        verified: &mut Option<(u64, u64)>,
+    ) -> StoreResult<Option<Bytes>> {
+        let end = position.saturating_add(len);
+        if !verified.is_some_and(|(from, to)| from <= position && end <= to) {
+            let Some(span) = self.verify_record_around(position)? else {
+                return Ok(None);
+            };
+            if end > span.1 {
+                return Err(self.corrupt_at(position, "a message runs past the end of its record"));
+            }
+            *verified = Some(span);
+        }
+        self.read_at(position, len)
+    }
+
+    /// Finds the record whose body holds commitlog offset `at` and verifies it: its body's
+    /// span, `None` when no record of the log holds `at`.
+    fn verify_record_around(&self, at: u64) -> StoreResult<Option<(u64, u64)>> {
+        let view = self.view();
+        let (Some(first), Some(last)) = (view.first, view.last) else {
+            return Ok(None);
+        };
+        // The greatest index whose record starts at or before `at` (positions grow with the
+        // index). A message alone in its record starts right after the header: checked first.
+        let head = HEADER_LEN as u64;
+        let direct = at
+            .checked_sub(head)
+            .and_then(|start| self.inner.index_of_position(start, first, last.index));
+        let index = match direct {
+            Some(i) => i,
+            None => {
+                let (mut lo, mut hi) = (first, last.index);
+                if self.inner.entry(lo)?.position > at {
+                    return Ok(None);
+                }
+                while lo < hi {
+                    let mid = lo + (hi - lo).div_ceil(2);
+                    if self.inner.entry(mid)?.position <= at {
+                        lo = mid;
+                    } else {
+                        hi = mid - 1;
+                    }
+                }
+                lo
+            }
+        };
+        match self.inner.read_record(index) {
+            Ok(Some(r)) => {
+                let span = (r.body_position(), r.position() + r.as_bytes().len() as u64);
+                Ok((span.0 <= at && at < span.1).then_some(span))
+            }
+            Ok(None) => Ok(None),
+            Err(StoreError::Corrupt { reason, .. }) => Err(self.corrupt_at(at, reason)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A corruption report for commitlog offset `at`: the segment file and the offset in it.
+    fn corrupt_at(&self, at: u64, reason: impl Into<String>) -> StoreError {
+        let reason = reason.into();
+        tracing::error!(at, %reason, "corrupt commitlog data");
+        match self.inner.segments.find(at) {
+            Some(s) => StoreError::corrupt(s.path(), at - s.start(), reason),
+            None => StoreError::corrupt(&self.inner.opts.dir, at, reason),
+        }
+    }
+
     /// Overwrites bytes of an appended record in place: the state machine stamps queue offsets
     /// (outside the record CRC) this way when it applies a record.
     pub fn stamp(&self, position: u64, bytes: &[u8]) -> StoreResult<()> {

@@ -406,10 +406,16 @@ impl MessageStore {
         let Some(size) = size else {
             return Ok(None);
         };
-        Ok(self
+        // An offset from a client that is not where a message starts reads as nothing; a
+        // message that is there but damaged is reported, never served.
+        let decodes = self
             .log
             .read_at(physical_offset, size)?
-            .filter(|bytes| decode_message(bytes).is_ok()))
+            .is_some_and(|bytes| decode_message(&bytes).is_ok());
+        if !decodes {
+            return Ok(None);
+        }
+        self.log.read_message(physical_offset, size, &mut None)
     }
 
     /// Records that writes wait for a resource (`Some(why)`) or no longer do (`None`); the

@@ -112,6 +112,27 @@ pub(crate) fn recover(
         ));
     }
 
+    // A record the node meta already counts as committed is durable (the committed id is
+    // never persisted past the flushed log): if it fails, its bytes were damaged after they
+    // reached the disk. That is corruption, not a torn tail, and cutting it would drop an
+    // acknowledged entry from this replica while it keeps voting as if it had it.
+    if let (Some(reason), Some(c)) = (stop_reason, meta.committed)
+        && expect.is_some_and(|e| e <= c.index)
+    {
+        let seg = segments.find(pos);
+        let path = seg.map_or_else(|| segments.dir().to_path_buf(), |s| s.path().to_path_buf());
+        return Err(StoreError::corrupt(
+            &path,
+            pos % seg_size,
+            format!(
+                "record {} fails verification ({reason}) but entries up to {} are committed on \
+                 this node: its bytes were damaged on disk. Move this node's store away and \
+                 restart it empty; it catches up from the leader",
+                expect.unwrap_or_default(),
+                c.index
+            ),
+        ));
+    }
     cut_tail(segments, pos, stop_reason, unclean)?;
     index.sync()?;
 

@@ -197,3 +197,29 @@ async fn a_held_pull_gives_up_after_its_hold_time() {
     assert_eq!(out.status, PullStatus::OffsetOverflowBadly);
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
 }
+
+/// Issue 9, finding 8: a flipped byte in an old message's body came back to the consumer with
+/// code 0; pulls skipped the CRC. Now the read reports corruption (file and offset) instead.
+#[test]
+fn a_damaged_message_is_reported_never_served() {
+    let (dir, store) = store_with(6);
+    let unit = store
+        .consume_queues()
+        .get("TopicA", 0)
+        .unwrap()
+        .get(3)
+        .unwrap();
+    let segment = dir.path().join("commitlog").join(format!("{:020}", 0));
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let last_body_byte = (unit.commitlog_offset + u64::from(unit.size)) as usize - 20;
+    bytes[last_body_byte] ^= 0x01;
+    std::fs::write(&segment, &bytes).unwrap();
+    let all = TagFilter::parse("*");
+    let good = pull(&store, &request(0, 3, &all)).unwrap();
+    assert_eq!(bodies(&good), ["0", "1", "2"]);
+    let err = pull(&store, &request(0, 6, &all)).unwrap_err().to_string();
+    assert!(
+        err.contains("corrupt") && err.contains(&segment.display().to_string()),
+        "{err}"
+    );
+}

@@ -12,7 +12,7 @@ use super::super::error::{StoreError, StoreResult};
 use super::super::flush::FlushTarget;
 use super::super::meta::LogId;
 use super::super::raft_index::IndexEntry;
-use super::super::record::{self, Record, RecordHeader};
+use super::super::record::{self, HEADER_LEN, Record, RecordHeader};
 use super::{Appended, Inner, LogView, PREFAULT_AHEAD, Writer, lock};
 use bytes::Bytes;
 
@@ -173,6 +173,26 @@ impl Inner {
                 format!("raft index entry {index} is missing inside the log"),
             )
         })
+    }
+
+    /// The index of the record that starts at `position`, if the record header there says so
+    /// and the raft index agrees (a quick probe; `None` means "look it up").
+    pub(super) fn index_of_position(&self, position: u64, first: u64, last: u64) -> Option<u64> {
+        let seg = self.segments.find(position)?;
+        let header = seg
+            .with_published(
+                position - seg.start(),
+                HEADER_LEN as u64,
+                RecordHeader::decode,
+            )?
+            .ok()?;
+        let agrees = (first..=last).contains(&header.index)
+            && header.position == position
+            && self
+                .index
+                .probe(header.index)
+                .is_some_and(|e| e.position == position);
+        agrees.then_some(header.index)
     }
 
     pub(super) fn read_record(&self, index: u64) -> StoreResult<Option<Record>> {

@@ -1080,3 +1080,38 @@ fn a_record_after_a_reset_near_a_segment_end_starts_the_next_segment() {
     assert_eq!(log.view().first, Some(500));
     assert_prefix_from(&log, 500, 501);
 }
+
+/// Issue 9, finding 8: a committed record damaged past the checkpoint was cut like a torn
+/// tail, dropping acknowledged entries from this replica while it kept voting. A record the
+/// meta counts as committed must verify; if it does not, the node refuses to start and names
+/// the file and offset.
+#[test]
+fn a_damaged_committed_record_past_the_checkpoint_is_corruption_not_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let damaged = {
+        let log = open(dir.path());
+        append_n(&log, 1, 40, 1, 300);
+        log.flush().unwrap();
+        log.write_checkpoint().unwrap();
+        append_n(&log, 41, 20, 1, 300);
+        log.save_committed(Some(LogId { term: 1, index: 60 }));
+        log.flush().unwrap();
+        log.get(50).unwrap().unwrap().position()
+        // dropped without close: the checkpoint stays at 40
+    };
+    let (path, off) = segment_path(dir.path(), damaged);
+    let mut bytes = fs::read(&path).unwrap();
+    for b in &mut bytes[off as usize + HEADER_LEN + 40..off as usize + HEADER_LEN + 56] {
+        *b ^= 0x5A;
+    }
+    fs::write(&path, &bytes).unwrap();
+    let err = CommitLog::open(options(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("corrupt")
+            && err.contains(&path.display().to_string())
+            && err.contains("record 50"),
+        "{err}"
+    );
+}

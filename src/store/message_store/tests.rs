@@ -337,3 +337,29 @@ fn a_local_io_error_fails_the_dispatch_instead_of_skipping_the_message() {
     assert!(store.dispatch(&record).unwrap().is_empty());
     assert_eq!(store.applied().map(|a| a.index), Some(4));
 }
+
+/// A message inside a batch record is verified with the record's CRC when read for a client
+/// (a damaged property would pass its BODYCRC).
+#[test]
+fn a_damaged_message_inside_a_batch_is_reported_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(options(dir.path())).unwrap();
+    let placed = append_and_dispatch(&store, 1, 3);
+    let second = &placed[1];
+    let read = |m: &DispatchedMessage| {
+        store
+            .commitlog()
+            .read_message(m.physical_offset, u64::from(m.size), &mut None)
+    };
+    assert!(read(second).unwrap().is_some());
+    let segment = dir.path().join("commitlog").join(format!("{:020}", 0));
+    let mut bytes = fs::read(&segment).unwrap();
+    let in_body = (second.physical_offset + u64::from(second.size)) as usize - 40;
+    bytes[in_body] ^= 0x04;
+    fs::write(&segment, &bytes).unwrap();
+    let err = read(second).unwrap_err().to_string();
+    assert!(err.contains("corrupt"), "{err}");
+    // The whole record is suspect: its other messages are not served either.
+    assert!(read(&placed[0]).is_err());
+    assert!(read(&placed[3]).unwrap().is_some(), "the next record is intact");
+}
