@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::log_store::{Durability, LogStore};
-use super::network::{NetworkFaults, PeerNetwork, serve};
+use super::network::{NetworkFaults, PeerIds, PeerNetwork, serve};
 use super::state_machine::{SmShared, StateMachine};
 use super::tables::Tables;
 use super::types::{Applied, PeerNode, Proposal, ProposalKind, TypeConfig};
@@ -166,11 +166,15 @@ impl RaftNode {
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
+        let ids = PeerIds {
+            group: opts.group.clone(),
+            self_id: opts.self_id,
+            peers: opts.peers.keys().copied().collect(),
+        };
         tasks.push(tokio::spawn(serve(
             listener,
             raft.clone(),
-            opts.group.clone(),
-            opts.self_id,
+            ids,
             faults,
             shutdown_rx.clone(),
         )));

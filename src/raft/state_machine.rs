@@ -59,6 +59,53 @@ struct ThinSnapshot {
     queues: Vec<(String, u32, u64)>,
 }
 
+/// Checks a snapshot a peer sent before openraft installs it: it must decode, describe the
+/// entry its meta names, and restart the log at a valid position. A snapshot that fails would
+/// stop the installing node's raft core.
+pub(crate) fn check_snapshot(meta: &SnapshotMeta, data: &[u8]) -> Result<(), String> {
+    let thin: ThinSnapshot = decode(data).map_err(|e| format!("snapshot does not decode: {e}"))?;
+    let Some(last) = meta.last_log_id else {
+        return Err("a snapshot must name its last entry".into());
+    };
+    if thin.state.last_applied != meta.last_log_id {
+        return Err(format!(
+            "snapshot meta names entry {last} but its state is at {:?}",
+            thin.state.last_applied
+        ));
+    }
+    if thin
+        .applied_record
+        .is_some_and(|(index, term, _)| index != last.index || term != *last.leader_id)
+    {
+        return Err(format!("snapshot record does not match entry {last}"));
+    }
+    if !thin.next_position.is_multiple_of(8) {
+        return Err(format!(
+            "snapshot restarts the log at {}, not a record boundary",
+            thin.next_position
+        ));
+    }
+    Ok(())
+}
+
+/// A well-formed thin snapshot at `last` with `queues` queues (tests of the peer network,
+/// which must carry large ones).
+#[cfg(test)]
+pub(crate) fn test_snapshot(last: LogId, queues: u32) -> Vec<u8> {
+    let thin = ThinSnapshot {
+        state: SmState {
+            last_applied: Some(last),
+            ..SmState::default()
+        },
+        applied_record: None,
+        next_position: 4096,
+        queues: (0..queues)
+            .map(|q| ("TopicTest".to_string(), q, u64::from(q)))
+            .collect(),
+    };
+    encode(&thin).unwrap_or_default()
+}
+
 /// A decoding error that names the file it came from.
 fn named(path: &Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))

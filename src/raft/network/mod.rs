@@ -22,9 +22,9 @@ pub(crate) use client::{Channel, PeerClient};
 pub(crate) use faults::NetworkFaults;
 #[cfg(test)]
 pub(crate) use rpc::RaftRpc;
-pub(crate) use server::serve;
 #[cfg(test)]
 pub(crate) use server::serve_rpc;
+pub(crate) use server::{PeerIds, serve};
 
 #[cfg(test)]
 mod tests;

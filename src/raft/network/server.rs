@@ -1,7 +1,10 @@
 //! The receiving side: accepts peer connections and hands each request to the local `Raft`.
 //!
-//! One task per connection. The first frame must be a [`Hello`] naming this group and this node;
-//! anything else gets an error frame and the connection is closed. After that, requests on a
+//! One task per connection. The first frame must be a [`Hello`] naming this group, this node
+//! and a configured peer as the caller; anything else gets an error frame and the connection
+//! is closed. Every request must come from the node it names (the leader of an append or a
+//! snapshot, the candidate of a vote): a forged one is answered with an error frame and never
+//! reaches openraft. After that, requests on a
 //! connection are handled strictly in order, each by the matching [`RaftRpc`] method, and the
 //! reply (the `Raft` result, fatal errors included) is written back with the request's id. A
 //! request whose payload does not decode gets an error frame and the connection lives; a bad
@@ -26,7 +29,10 @@ use tokio::task::JoinSet;
 use super::faults::NetworkFaults;
 use super::frame::{self, Frame, FrameError, MessageType};
 use super::rpc::{Hello, RaftRpc, SnapshotRequest};
+use crate::raft::state_machine::check_snapshot;
 use crate::raft::types::{SnapshotBytes, TypeConfig};
+use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
+use openraft::type_config::alias::VoteOf;
 
 /// A peer must say hello this soon after connecting.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,14 +48,21 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 pub(crate) async fn serve<SM>(
     listener: TcpListener,
     raft: Raft<TypeConfig, SM>,
-    group: String,
-    self_id: u64,
+    peers: PeerIds,
     faults: NetworkFaults,
     shutdown: watch::Receiver<bool>,
 ) where
     SM: RaftStateMachine<TypeConfig, SnapshotData = SnapshotBytes>,
 {
-    serve_rpc(listener, raft, group, self_id, faults, shutdown).await;
+    serve_rpc(listener, raft, peers, faults, shutdown).await;
+}
+
+/// Who may talk to this node: its group, its own id and the ids of its configured peers.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerIds {
+    pub(crate) group: String,
+    pub(crate) self_id: u64,
+    pub(crate) peers: Vec<u64>,
 }
 
 /// Why a connection was closed.
@@ -70,6 +83,7 @@ enum ConnectionError {
 struct Context {
     group: String,
     self_id: u64,
+    peers: Vec<u64>,
     faults: NetworkFaults,
 }
 
@@ -77,14 +91,15 @@ struct Context {
 pub(crate) async fn serve_rpc<R: RaftRpc>(
     listener: TcpListener,
     raft: R,
-    group: String,
-    self_id: u64,
+    ids: PeerIds,
     faults: NetworkFaults,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let self_id = ids.self_id;
     let ctx = Arc::new(Context {
-        group,
+        group: ids.group,
         self_id,
+        peers: ids.peers,
         faults,
     });
     let conn_shutdown = shutdown.clone();
@@ -188,7 +203,7 @@ async fn run_connection<R: RaftRpc>(
         if ctx.faults.is_blocked(from, ctx.self_id) {
             return Err(ConnectionError::Blocked { from });
         }
-        let reply = dispatch(raft, &request).await?;
+        let reply = dispatch(raft, &request, from).await?;
         tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&reply))
             .await
             .map_err(|_| ConnectionError::WriteTimeout)?
@@ -214,23 +229,78 @@ fn check_hello(ctx: &Context, hello: &Frame) -> Result<u64, String> {
             ctx.self_id, h.to
         ));
     }
+    if h.from == ctx.self_id || !ctx.peers.contains(&h.from) {
+        return Err(format!(
+            "node {} is not a peer of node {} (peers: {:?})",
+            h.from, ctx.self_id, ctx.peers
+        ));
+    }
     Ok(h.from)
 }
 
-/// Runs one request and encodes its reply frame.
-async fn dispatch<R: RaftRpc>(raft: &R, request: &Frame) -> Result<Vec<u8>, FrameError> {
+/// The node a vote names: the leader (appends, snapshots, transfers) or the candidate.
+fn voter_of(vote: &VoteOf<TypeConfig>) -> u64 {
+    vote.leader_id().voted_for
+}
+
+/// `Ok` if `claimed` (who the request says sent it) is the connection's peer.
+fn sent_by(claimed: u64, from: u64, what: &str) -> Result<(), String> {
+    if claimed == from {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} in the name of node {claimed} on node {from}'s connection: refused"
+        ))
+    }
+}
+
+/// Runs one request from peer `from` and encodes its reply frame.
+async fn dispatch<R: RaftRpc>(raft: &R, request: &Frame, from: u64) -> Result<Vec<u8>, FrameError> {
     match request.kind {
-        MessageType::AppendEntries => answer(request, |rpc| raft.append_entries(rpc)).await,
-        MessageType::Vote => answer(request, |rpc| raft.vote(rpc)).await,
-        MessageType::PreVote => answer(request, |rpc| raft.pre_vote(rpc)).await,
-        MessageType::FullSnapshot => {
-            answer(request, |req: SnapshotRequest| {
-                let (vote, snapshot) = req.into_parts();
-                raft.install_full_snapshot(vote, snapshot)
-            })
+        MessageType::AppendEntries => {
+            answer(
+                request,
+                |rpc: &AppendEntriesRequest<TypeConfig>| {
+                    sent_by(voter_of(&rpc.vote), from, "an append")
+                },
+                |rpc| raft.append_entries(rpc),
+            )
             .await
         }
-        MessageType::TransferLeader => answer(request, |req| raft.transfer_leader(req)).await,
+        MessageType::Vote | MessageType::PreVote => {
+            let check = |rpc: &VoteRequest<TypeConfig>| {
+                sent_by(voter_of(&rpc.vote), from, "a vote request")
+            };
+            if request.kind == MessageType::Vote {
+                answer(request, check, |rpc| raft.vote(rpc)).await
+            } else {
+                answer(request, check, |rpc| raft.pre_vote(rpc)).await
+            }
+        }
+        MessageType::FullSnapshot => {
+            answer(
+                request,
+                |req: &SnapshotRequest| {
+                    sent_by(voter_of(&req.vote), from, "a snapshot")?;
+                    check_snapshot(&req.meta, &req.data)
+                },
+                |req: SnapshotRequest| {
+                    let (vote, snapshot) = req.into_parts();
+                    raft.install_full_snapshot(vote, snapshot)
+                },
+            )
+            .await
+        }
+        MessageType::TransferLeader => {
+            answer(
+                request,
+                |req: &TransferLeaderRequest<TypeConfig>| {
+                    sent_by(voter_of(req.from_leader()), from, "a leadership transfer")
+                },
+                |req| raft.transfer_leader(req),
+            )
+            .await
+        }
         kind @ (MessageType::Hello | MessageType::HelloOk | MessageType::Error) => {
             let reason = format!("{kind:?} is not a request");
             frame::encode(MessageType::Error, request.request_id, &reason)
@@ -238,20 +308,29 @@ async fn dispatch<R: RaftRpc>(raft: &R, request: &Frame) -> Result<Vec<u8>, Fram
     }
 }
 
-/// Decodes the request, runs `handle`, encodes the reply; an undecodable request is answered
-/// with an error frame.
-async fn answer<Req, Resp, F, Fut>(request: &Frame, handle: F) -> Result<Vec<u8>, FrameError>
+/// Decodes the request, `check`s it, runs `handle`, encodes the reply; a request that does
+/// not decode or fails its check is answered with an error frame (the connection lives).
+async fn answer<Req, Resp, C, F, Fut>(
+    request: &Frame,
+    check: C,
+    handle: F,
+) -> Result<Vec<u8>, FrameError>
 where
     Req: DeserializeOwned,
     Resp: Serialize,
+    C: FnOnce(&Req) -> Result<(), String>,
     F: FnOnce(Req) -> Fut,
     Fut: Future<Output = Resp>,
 {
+    let refused = |reason: String| frame::encode(MessageType::Error, request.request_id, &reason);
     match frame::decode_payload::<Req>(&request.payload) {
-        Ok(req) => frame::encode(request.kind, request.request_id, &handle(req).await),
-        Err(err) => {
-            let reason = format!("bad {:?} request: {err}", request.kind);
-            frame::encode(MessageType::Error, request.request_id, &reason)
-        }
+        Ok(req) => match check(&req) {
+            Ok(()) => frame::encode(request.kind, request.request_id, &handle(req).await),
+            Err(reason) => {
+                tracing::warn!(kind = ?request.kind, %reason, "raft peer request refused");
+                refused(reason)
+            }
+        },
+        Err(err) => refused(format!("bad {:?} request: {err}", request.kind)),
     }
 }

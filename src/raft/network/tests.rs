@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use super::frame::MessageType;
 use super::rpc::Snapshot;
 use super::{NetworkFaults, PeerNetwork};
+use crate::raft::state_machine::test_snapshot;
 use crate::raft::types::{PeerNode, TypeConfig, log_id};
 use harness::{
     FakeRaft, GROUP, Raw, WAIT, client, is_unreachable, option, start, vote, vote_request,
@@ -43,17 +44,20 @@ async fn every_rpc_round_trips_over_loopback() {
     assert!(!r.expect("pre_vote").vote_granted);
 
     let leader = VoteOf::<TypeConfig>::new_committed(5, 1);
+    let data = test_snapshot(log_id(5, 9), 80_000);
+    let len = data.len();
+    assert!(len > 1 << 20, "a large snapshot: {len} bytes");
     let snapshot = Snapshot::<TypeConfig> {
         meta: SnapshotMeta {
             last_log_id: Some(log_id(5, 9)),
             last_membership: StoredMembership::default(),
         },
-        snapshot: vec![7u8; 1 << 20],
+        snapshot: data,
     };
     let never = std::future::pending();
     let r = RaftNetworkV2::full_snapshot(&mut c, leader, snapshot, never, option()).await;
     assert_eq!(r.expect("snapshot").vote, leader);
-    assert_eq!(raft.0.snapshot_len.load(Ordering::SeqCst), 1 << 20);
+    assert_eq!(raft.0.snapshot_len.load(Ordering::SeqCst), len);
 
     let transfer = TransferLeaderRequest::new(leader, 2, Some(log_id(5, 9)));
     let r = RaftNetworkV2::transfer_leader(&mut c, transfer, option()).await;
@@ -263,14 +267,12 @@ where
 {
     fn factory<N: openraft::network::RaftNetworkFactory<TypeConfig>>() {}
     factory::<PeerNetwork>();
-    super::serve(
-        listener,
-        raft,
-        GROUP.into(),
-        1,
-        NetworkFaults::new(),
-        shutdown,
-    )
+    let ids = super::PeerIds {
+        group: GROUP.into(),
+        self_id: 1,
+        peers: vec![1, 2, 3],
+    };
+    super::serve(listener, raft, ids, NetworkFaults::new(), shutdown)
 }
 
 #[tokio::test]
@@ -304,5 +306,42 @@ async fn votes_are_not_stuck_behind_a_slow_append() {
     assert!(!slow.is_finished(), "the vote overtook the append");
     let appended = tokio::time::timeout(WAIT, slow).await.expect("append ends");
     appended.expect("no panic").expect("append");
+    server.stop().await;
+}
+
+/// Issue 9, finding 9: peer RPCs trusted the `from` of the handshake and passed whatever came
+/// to openraft. A node that is not a configured peer is refused at the handshake; a request in
+/// another node's name, or a snapshot that would not install, is refused before openraft.
+#[tokio::test]
+async fn forged_peers_requests_and_snapshots_are_refused() {
+    let (faults, raft) = (NetworkFaults::new(), FakeRaft::default());
+    let server = start(2, raft.clone(), &faults, "127.0.0.1:0").await;
+
+    let mut raw = Raw::connect(server.addr).await;
+    let refused = raw.hello(9, 2).await.expect("an error frame");
+    assert_eq!(refused.kind, MessageType::Error);
+
+    let mut c = client(GROUP, 3, 2, server.addr, &faults);
+    let in_node_1s_name = AppendEntriesRequest {
+        vote: VoteOf::<TypeConfig>::new_committed(5, 1),
+        prev_log_id: None,
+        entries: vec![],
+        leader_commit: None,
+    };
+    let r = RaftNetworkV2::append_entries(&mut c, in_node_1s_name, option()).await;
+    assert!(r.is_err(), "{r:?}");
+
+    let leader = VoteOf::<TypeConfig>::new_committed(5, 3);
+    let garbage = Snapshot::<TypeConfig> {
+        meta: SnapshotMeta {
+            last_log_id: Some(log_id(5, 9)),
+            last_membership: StoredMembership::default(),
+        },
+        snapshot: vec![7u8; 4096],
+    };
+    let never = std::future::pending();
+    let r = RaftNetworkV2::full_snapshot(&mut c, leader, garbage, never, option()).await;
+    assert!(r.is_err(), "{r:?}");
+    assert!(raft.calls().is_empty(), "{:?}", raft.calls());
     server.stop().await;
 }

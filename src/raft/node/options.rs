@@ -79,6 +79,9 @@ impl RaftOptions {
             // ASYNC_FLUSH can lose an acknowledged tail on power loss; the node then comes back
             // with a shorter log, which openraft only tolerates when told so.
             allow_log_reversion: Some(!self.sync_flush),
+            // A thin snapshot is small, but installing one resets the follower's log and
+            // queues on disk: openraft's 200 ms default would time the install out and resend.
+            install_snapshot_timeout: 10_000,
             ..Config::default()
         };
         config

@@ -361,5 +361,8 @@ fn a_damaged_message_inside_a_batch_is_reported_when_read() {
     assert!(err.contains("corrupt"), "{err}");
     // The whole record is suspect: its other messages are not served either.
     assert!(read(&placed[0]).is_err());
-    assert!(read(&placed[3]).unwrap().is_some(), "the next record is intact");
+    assert!(
+        read(&placed[3]).unwrap().is_some(),
+        "the next record is intact"
+    );
 }

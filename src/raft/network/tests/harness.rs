@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 
 use super::super::frame::{self, Frame, MessageType};
 use super::super::rpc::{Hello, Reply, Snapshot};
-use super::super::{Channel, NetworkFaults, PeerClient, PeerNetwork, RaftRpc, serve_rpc};
+use super::super::{Channel, NetworkFaults, PeerClient, PeerIds, PeerNetwork, RaftRpc, serve_rpc};
 use crate::raft::types::{PeerNode, TypeConfig, log_id};
 
 pub(super) const GROUP: &str = "broker-a";
@@ -108,7 +108,12 @@ pub(super) async fn start(node: u64, raft: FakeRaft, faults: &NetworkFaults, add
     let listener = TcpListener::bind(addr).await.expect("bind loopback");
     let addr = listener.local_addr().expect("bound address");
     let (stop, shutdown) = watch::channel(false);
-    let serve = serve_rpc(listener, raft, GROUP.into(), node, faults.clone(), shutdown);
+    let ids = PeerIds {
+        group: GROUP.into(),
+        self_id: node,
+        peers: vec![1, 2, 3],
+    };
+    let serve = serve_rpc(listener, raft, ids, faults.clone(), shutdown);
     Server {
         addr,
         stop,
