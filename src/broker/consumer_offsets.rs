@@ -12,17 +12,35 @@ use std::collections::BTreeMap;
 
 use crate::raft::tables::{OffsetCommit, OffsetUpdate, Tables};
 
-/// Pending commits: (group, topic, queue id) → offset.
+/// Pending commits: (group, topic, queue id) → offset, collected while leading in one term.
+///
+/// Pending commits belong to the term they were collected in: a node that loses leadership
+/// and leads again later must not propose what clients told it back then, which could undo
+/// an offset reset decided meanwhile. Anything from another term is dropped.
 #[derive(Debug, Default)]
 pub struct OffsetCoalescer {
     pending: BTreeMap<(String, String, u32), u64>,
+    term: Option<u64>,
 }
 
 impl OffsetCoalescer {
-    /// Records a client's commit. Negative offsets (ali-ons sends -1 for queues it has not
-    /// consumed) are ignored by the caller's parsing; a lower offset than a pending one is kept
-    /// out, as the replicated table would refuse it anyway.
-    pub fn commit(&mut self, group: &str, topic: &str, queue_id: u32, offset: u64) {
+    /// Forgets what was collected in another term than `term`.
+    fn enter(&mut self, term: u64) {
+        if self.term != Some(term) {
+            self.pending.clear();
+            self.term = Some(term);
+        }
+    }
+
+    /// Records a client's commit, received while leading in `term`. Negative offsets (ali-ons
+    /// sends -1 for queues it has not consumed) are ignored by the caller's parsing; a lower
+    /// offset than a pending one is kept out, as the replicated table would refuse it anyway.
+    pub fn commit(&mut self, term: u64, group: &str, topic: &str, queue_id: u32, offset: u64) {
+        self.enter(term);
+        self.record(group, topic, queue_id, offset);
+    }
+
+    fn record(&mut self, group: &str, topic: &str, queue_id: u32, offset: u64) {
         let slot = self
             .pending
             .entry((group.to_string(), topic.to_string(), queue_id))
@@ -45,8 +63,10 @@ impl OffsetCoalescer {
             .retain(|(g, t, _), _| !(g.as_str() == group && t.as_str() == topic));
     }
 
-    /// Takes everything pending as one entry to propose (`None` when nothing is pending).
-    pub fn take(&mut self) -> Option<OffsetCommit> {
+    /// Takes everything pending as one entry to propose while leading in `term` (`None` when
+    /// nothing of this term is pending).
+    pub fn take(&mut self, term: u64) -> Option<OffsetCommit> {
+        self.enter(term);
         if self.pending.is_empty() {
             return None;
         }
@@ -65,10 +85,14 @@ impl OffsetCoalescer {
         })
     }
 
-    /// Puts back what a failed proposal carried, keeping anything newer committed meanwhile.
-    pub fn restore(&mut self, commit: OffsetCommit) {
+    /// Puts back what a failed proposal taken in `term` carried, keeping anything newer
+    /// committed meanwhile; dropped if the term is over.
+    pub fn restore(&mut self, term: u64, commit: OffsetCommit) {
+        if self.term != Some(term) {
+            return;
+        }
         for u in commit.updates {
-            self.commit(&u.group, &u.topic, u.queue_id, u.offset);
+            self.record(&u.group, &u.topic, u.queue_id, u.offset);
         }
     }
 }
@@ -88,15 +112,15 @@ mod tests {
     #[test]
     fn commits_coalesce_to_the_highest_offset_per_queue() {
         let mut c = OffsetCoalescer::default();
-        c.commit("g", "T", 0, 5);
-        c.commit("g", "T", 0, 9);
-        c.commit("g", "T", 0, 7);
-        c.commit("g", "T", 1, 3);
+        c.commit(1, "g", "T", 0, 5);
+        c.commit(1, "g", "T", 0, 9);
+        c.commit(1, "g", "T", 0, 7);
+        c.commit(1, "g", "T", 1, 3);
         let tables = Tables::default();
         assert_eq!(c.query(&tables, "g", "T", 0), Some(9));
-        let commit = c.take().expect("pending");
+        let commit = c.take(1).expect("pending");
         assert_eq!(commit.updates.len(), 2);
-        assert!(c.take().is_none());
+        assert!(c.take(1).is_none());
         let mut tables = Tables::default();
         tables.apply_offsets(&encode(&commit).unwrap()).unwrap();
         assert_eq!(c.query(&tables, "g", "T", 0), Some(9));
@@ -106,11 +130,27 @@ mod tests {
     #[test]
     fn a_failed_proposal_is_restored_without_losing_newer_commits() {
         let mut c = OffsetCoalescer::default();
-        c.commit("g", "T", 0, 5);
-        let taken = c.take().unwrap();
-        c.commit("g", "T", 0, 8);
-        c.restore(taken);
+        c.commit(1, "g", "T", 0, 5);
+        let taken = c.take(1).unwrap();
+        c.commit(1, "g", "T", 0, 8);
+        c.restore(1, taken);
         assert_eq!(c.query(&Tables::default(), "g", "T", 0), Some(8));
+    }
+
+    /// Issue 9, finding 9: commits a node collected while it led once were proposed when it
+    /// led again, after an offset reset decided in between, undoing the reset.
+    #[test]
+    fn commits_from_an_earlier_term_are_never_proposed() {
+        let mut c = OffsetCoalescer::default();
+        c.commit(1, "g", "T", 0, 50);
+        // Leadership lost in term 1; this node leads again in term 3.
+        assert!(c.take(3).is_none());
+        c.commit(3, "g", "T", 0, 7);
+        let taken = c.take(3).expect("this term's commit");
+        assert_eq!(taken.updates[0].offset, 7);
+        // A proposal that failed after its term ended is not put back.
+        c.restore(2, taken);
+        assert!(c.take(3).is_none());
     }
 
     #[test]

@@ -52,8 +52,8 @@ pub(crate) fn update_consumer_offset(broker: &Broker, req: &RemotingCommand) -> 
     let q = queue(h.queue_id)?;
     broker.require_leader()?;
     // ali-ons commits -1 for queues it has not consumed yet: nothing to store.
-    if let Ok(offset) = u64::try_from(h.commit_offset) {
-        lock(&broker.offsets).commit(&h.consumer_group, &h.topic, q, offset);
+    if let (Ok(offset), Some(term)) = (u64::try_from(h.commit_offset), broker.leader_term()) {
+        lock(&broker.offsets).commit(term, &h.consumer_group, &h.topic, q, offset);
     }
     Ok(req.success_response())
 }

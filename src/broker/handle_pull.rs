@@ -87,8 +87,12 @@ pub(crate) async fn pull(
         subscription_filter(Some(&sub.expression_type), &sub.expression)?
     };
 
-    if h.sys_flag & COMMIT_OFFSET != 0 && h.commit_offset >= 0 && broker.is_leader() {
+    if h.sys_flag & COMMIT_OFFSET != 0
+        && h.commit_offset >= 0
+        && let Some(term) = broker.leader_term()
+    {
         lock(&broker.offsets).commit(
+            term,
             &h.consumer_group,
             &h.topic,
             queue_id,

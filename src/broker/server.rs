@@ -140,6 +140,14 @@ impl Broker {
         matches!(*self.node.leadership().borrow(), Leadership::Leader { .. })
     }
 
+    /// The term this node leads in, if it is the leader now.
+    pub(crate) fn leader_term(&self) -> Option<u64> {
+        match *self.node.leadership().borrow() {
+            Leadership::Leader { term } => Some(term),
+            _ => None,
+        }
+    }
+
     /// The live connections of `group`'s consumers, for broker → client notices.
     pub(crate) fn consumer_conns(&self, group: &str) -> Vec<ConnectionInfo> {
         let members = lock(&self.clients).consumer_connections(group);
@@ -296,11 +304,11 @@ pub async fn offset_flush_loop(
 /// Proposes whatever consumer offsets are pending (leader only); a failed proposal puts them
 /// back for the next round.
 pub async fn flush_offsets(broker: &Broker) {
-    if !broker.is_leader() {
+    let Some(term) = broker.leader_term() else {
         return;
-    }
+    };
     let _ordered = broker.offset_proposals.lock().await;
-    let Some(commit) = lock(&broker.offsets).take() else {
+    let Some(commit) = lock(&broker.offsets).take(term) else {
         return;
     };
     let body = match crate::raft::tables::encode(&commit) {
@@ -312,7 +320,7 @@ pub async fn flush_offsets(broker: &Broker) {
     };
     if let Err(e) = broker.propose(ProposalKind::ConsumerOffsets, body).await {
         tracing::debug!(%e, "consumer offsets not committed yet");
-        lock(&broker.offsets).restore(commit);
+        lock(&broker.offsets).restore(term, commit);
     }
 }
 
