@@ -76,9 +76,11 @@ impl RaftOptions {
             snapshot_policy: SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: u64::MAX,
             enable_pre_vote: Some(true),
-            // ASYNC_FLUSH can lose an acknowledged tail on power loss; the node then comes back
-            // with a shorter log, which openraft only tolerates when told so.
-            allow_log_reversion: Some(!self.sync_flush),
+            // A follower can come back with a shorter log: ASYNC_FLUSH loses an acknowledged
+            // tail on power loss, and an operator restarts a node whose disk was damaged with
+            // an empty store. openraft only tolerates that when told so; otherwise the
+            // *leader's* core panics and stops the group's writes.
+            allow_log_reversion: Some(true),
             // A thin snapshot is small, but installing one resets the follower's log and
             // queues on disk: openraft's 200 ms default would time the install out and resend.
             install_snapshot_timeout: 10_000,

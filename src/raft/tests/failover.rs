@@ -232,3 +232,24 @@ async fn leadership_can_be_handed_to_a_caught_up_follower() {
         assert_acked_present(&cluster, id, &after);
     }
 }
+
+/// A follower restarted with an empty store (its disk was replaced) used to make the leader's
+/// core panic ("follower log reversion is not allowed") and stop the group's writes; it now
+/// catches up from the leader's log by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_with_a_wiped_store_catches_up_and_the_leader_carries_on() {
+    let mut cluster = TestCluster::start(3).await;
+    let leader = cluster.wait_leader(Duration::from_secs(10)).await;
+    let wiped = (1..=3).find(|&id| id != leader).expect("a follower");
+    let acked_before = acked(cluster.propose(leader, 0..500, 64).await);
+    cluster.kill(wiped).await;
+    std::fs::remove_dir_all(cluster.dir.path().join(format!("node{wiped}"))).expect("wipe");
+    cluster.restart(wiped).await;
+    let mut all = acked_before;
+    all.extend(acked(cluster.propose(leader, 500..800, 64).await));
+    assert_eq!(all.len(), 800, "every send acknowledged");
+    let upto = last_index(&all);
+    cluster.wait_applied(upto, Duration::from_secs(15)).await;
+    assert_acked_present(&cluster, wiped, &all);
+    assert_replicas_identical(&cluster, upto);
+}

@@ -168,3 +168,38 @@ async fn a_follower_never_purges_below_the_groups_floor() {
     cluster.wait_applied(last, Duration::from_secs(15)).await;
     assert_replicas_identical(&cluster, last);
 }
+
+/// Issue 9, finding 7: a node whose store was wiped (after corruption, say) must catch up from
+/// the leader by itself: a snapshot at the purge point, then every retained record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_with_an_empty_store_catches_up_by_itself() {
+    let mut cluster = TestCluster::start_with(3, eager_retention).await;
+    let leader = cluster.wait_leader(Duration::from_secs(10)).await;
+    let wiped = (1..=3).find(|&id| id != leader).expect("a follower");
+    let first = cluster.propose(leader, 0..1500, 64).await;
+    assert!(first.iter().all(|(_, r)| r.is_ok()));
+    let purged = cluster
+        .node(leader)
+        .run_retention()
+        .await
+        .expect("retention runs")
+        .expect("something was purged");
+
+    cluster.kill(wiped).await;
+    let dir = cluster.dir.path().join(format!("node{wiped}"));
+    std::fs::remove_dir_all(&dir).expect("wipe the store");
+    cluster.restart(wiped).await;
+
+    let more = cluster.propose(leader, 1500..1600, 32).await;
+    let last = more
+        .iter()
+        .map(|(seq, r)| r.as_ref().unwrap_or_else(|e| panic!("{seq}: {e}")).index)
+        .max()
+        .expect("proposals");
+    cluster.wait_applied(last, Duration::from_secs(20)).await;
+    assert_eq!(
+        cluster.node(wiped).store().commitlog().view().first,
+        Some(purged + 1)
+    );
+    assert_replicas_identical(&cluster, last);
+}
