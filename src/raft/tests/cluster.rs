@@ -87,7 +87,7 @@ impl TestCluster {
         cluster
     }
 
-    fn node_dir(&self, id: u64) -> PathBuf {
+    pub(crate) fn node_dir(&self, id: u64) -> PathBuf {
         self.dir.path().join(format!("node{id}"))
     }
 

@@ -5,5 +5,6 @@ mod checkpoint;
 mod cluster;
 mod conformance;
 mod failover;
+mod powercut;
 mod replication;
 mod retention;
