@@ -34,6 +34,8 @@ pub(crate) fn write(path: &Path, magic: u32, payload: &[u8]) -> StoreResult<()> 
     file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
     drop(file);
     fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))?;
+    #[cfg(test)]
+    super::powercut::replaced(path, &bytes);
     sync_parent_dir(path)
 }
 

@@ -35,6 +35,8 @@ mod key_index;
 mod message;
 mod message_store;
 mod meta;
+#[cfg(test)]
+pub(crate) mod powercut;
 mod raft_index;
 mod record;
 mod recovery;

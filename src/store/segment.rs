@@ -79,6 +79,8 @@ impl Segment {
             }
         };
         fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))?;
+        #[cfg(test)]
+        super::powercut::created(path, &file);
         sync_parent_dir(path)?;
         Self::map(path, start, size, file)
     }
@@ -287,6 +289,8 @@ impl Segment {
         if off >= end {
             return Ok(());
         }
+        #[cfg(test)]
+        super::powercut::flushing(&self.path, &self.file, off, end - off);
         self.map
             .flush_range(off as usize, (end - off) as usize)
             .map_err(|e| StoreError::io(&self.path, e))
@@ -295,6 +299,8 @@ impl Segment {
     /// `fdatasync` of the whole file: data plus the metadata needed to read it back (used after
     /// zeroing with the filesystem, which changes extents).
     pub(crate) fn sync(&self) -> StoreResult<()> {
+        #[cfg(test)]
+        super::powercut::syncing(&self.path, &self.file);
         self.file
             .sync_data()
             .map_err(|e| StoreError::io(&self.path, e))
@@ -315,6 +321,8 @@ impl Segment {
     /// Removes the file from the directory. The mapping stays valid for whoever still holds
     /// this segment; the space is freed when the last holder drops it.
     pub(crate) fn delete_file(&self) -> StoreResult<()> {
+        #[cfg(test)]
+        super::powercut::unlinking(&self.path, &self.file);
         match fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -344,7 +352,10 @@ pub(crate) fn sync_parent_dir(path: &Path) -> StoreResult<()> {
     };
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| StoreError::io(dir, e))
+        .map_err(|e| StoreError::io(dir, e))?;
+    #[cfg(test)]
+    super::powercut::dir_synced(dir);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ impl TestCluster {
         cluster
     }
 
-    fn node_dir(&self, id: u64) -> PathBuf {
+    pub(crate) fn node_dir(&self, id: u64) -> PathBuf {
         match self.dirs.get(&id) {
             Some(dir) => dir.clone(),
             None => self.dir.path().join(format!("node{id}")),

@@ -6,5 +6,6 @@ pub(super) mod cluster;
 mod conformance;
 mod failover;
 mod full_disk;
+mod powercut;
 mod replication;
 mod retention;

@@ -1,0 +1,222 @@
+//! The simulator itself: what each style keeps, determinism, unlinks and replaced files.
+//! The campaigns that drive the store through cuts are in `campaign_log.rs` and
+//! `campaign_store.rs`; the raft group's in `raft/tests/powercut.rs`.
+//!
+//! # Powercut notes: findings
+//!
+//! Each finding names the campaign, seeds that showed it (replay: `POWERCUT_SEED=<seed> cargo
+//! test --lib <test> -- --include-ignored`; timing-dependent ones may need a few runs), the
+//! message, and the cause. All lie in files this branch does not touch (`commitlog*`,
+//! `recovery`, `message_store`), so the campaigns that meet them are `#[ignore]`d; a variant
+//! that avoids the trigger stays on.
+//!
+//! * **A. A pad marker outlives its record** (`recovery.rs`). Commitlog campaign, seeds 138, 152,
+//!   18, 86: "the log does not continue right after its last record LogId { term: 7, index:
+//!   32 } left: 65536 right: 63832". A record that does not fit the rest of a segment writes a pad marker there and
+//!   starts the next segment. The pad's page can reach the disk without the record's (the
+//!   flush of the previous batch writes that page back, or the kernel does). Recovery treats
+//!   the pad as "the log continues in the next segment" even when nothing valid follows, so
+//!   the recovered end is the next segment's start instead of the end of the last record. A
+//!   new leader's *different* next record that fits is then placed before the boundary on
+//!   the leader and after it here: `PositionMismatch`, a replica that can no longer follow.
+//!   Fix: when the scan crosses a pad marker and the next segment holds no valid record, end
+//!   the log at the pad and zero it. Off: `..._with_tiled_records` (1 KiB records, no pads).
+//! * **A2. Reset's unlinks are not durable** (`commitlog.rs` reset, `segment_list`/`segment`
+//!   deletes). Commitlog campaign, seeds 90, 75: "the log came back empty but does not continue
+//!   at its base LogBase { index: 145, position: 343984 } left: 156240". `reset`
+//!   saves the base (fsynced), then unlinks every segment, and no directory fsync follows
+//!   (`Segment::delete_file` never syncs the directory). A cut brings the old segments back;
+//!   recovery ignores a base that lies past them, rescans them and continues the log at their
+//!   end (the next append of the base index is then refused: `NotContiguous`). Fix: fsync the directory
+//!   after deleting segments (purge and truncation too), and let recovery drop segments that
+//!   lie below the base.
+//! * **B. Stamped queue offsets are not durable when the applied checkpoint is**
+//!   (`message_store.rs` `checkpoint_derived`). Message-store campaign, a third of the seeds (0,
+//!   6, 15, ...): "record 31 came back with other bytes, only in stamped queue offsets"; raft
+//!   campaign seeds 4, 24, 30: "acknowledged message 914 (index 623): stamped queue offset
+//!   left: 0 right: 154", and seeds 78, 127: "record 285 differs between node 1 and node 2".
+//!   `checkpoint_derived` flushes consume queues and key index and writes `applied`, but the
+//!   QUEUEOFFSET stamps it relies on sit in the commitlog, only marked dirty for the next
+//!   commitlog flush. After a cut the checkpoint vouches for records whose stamps reverted to
+//!   0; they are not dispatched again, so pulls return messages whose queueOffset disagrees
+//!   with their consume-queue unit, and replicas differ byte for byte. Fix: flush the
+//!   commitlog (the stamped range) before `set_applied`.
+//! * **C. Retention purges past the applied checkpoint** (`message_store.rs`
+//!   `plan_retention`, and the raft retention floor on a follower). Message-store campaign,
+//!   seed 135 (139, 214, 224 when B does not come first): "TopicA/0 max offset left: 7
+//!   right: 8"; raft campaign seeds 19,
+//!   174: "stamped queue offset left: 88 right: 97". The floor is capped at the in-memory
+//!   applied record, not at `checkpoint.applied`. After a cut the consume-queue units of the
+//!   purged records past the checkpoint are gone and cannot be replayed (their records are
+//!   gone too), so the queue's max offset falls back and every later message gets another
+//!   offset than on the other replicas. Fix: cap the floor at the checkpointed applied record
+//!   (or checkpoint derived data before purging).
+//! * **D. An emptied log drops its queues** (`message_store.rs` `open`). Message-store
+//!   campaign, seed 113, a *gentle* cut (a plain process crash): "TopicA/0 max
+//!   offset left: 0 right: 16". When retention purged every record, `open` discards the
+//!   checkpoint's applied point (it must be `<= view.last`, and there is no last) and cuts
+//!   derived data back to offset 0: every queue restarts at 0. Fix: with an empty log, keep
+//!   derived data up to the base position.
+//!
+//! Not met so far (raft campaign, 200 seeds, 1,000+ cuts incl. 367 kills with proposals in
+//! flight): a node that fails to restart because its committed or applied id is ahead of its
+//! durable log, and a snapshot install that loses the log; the schedules do reach the windows
+//! (kills during proposals, purges past a node that is down, then its return by snapshot).
+
+use super::*;
+use crate::store::durable_file;
+use crate::store::segment::{Segment, sync_parent_dir};
+
+mod campaign_log;
+mod campaign_store;
+
+/// Durability acknowledgements delivered by `on_durable` callbacks: (generation, index). A
+/// campaign starts a new generation at each truncation or reset, and ignores older ones.
+#[derive(Debug, Default, Clone)]
+struct Acks(Arc<Mutex<Vec<(u64, u64)>>>);
+
+impl Acks {
+    /// Registers a callback acknowledging `upto` in `generation` once durable.
+    fn register(&self, log: &crate::store::CommitLog, generation: u64, upto: u64) {
+        let acks = self.0.clone();
+        log.on_durable(Box::new(move |r| {
+            if r.is_ok() {
+                lock(&acks).push((generation, upto));
+            }
+        }));
+    }
+
+    /// The highest index acknowledged in `generation` since the last call.
+    fn take(&self, generation: u64) -> Option<u64> {
+        std::mem::take(&mut *lock(&self.0))
+            .into_iter()
+            .filter(|&(g, _)| g == generation)
+            .map(|(_, i)| i)
+            .max()
+    }
+}
+
+const SIZE: u64 = 8 * PAGE;
+
+/// A segment whose pages 0 and 1 are synced with `a`, then pages 1..4 overwritten with `b`.
+fn half_synced(root: &Path) -> PathBuf {
+    let path = root.join("seg").join("00000000000000000000");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let seg = Segment::create(&path, 0, SIZE).unwrap();
+    seg.write(0, &vec![b'a'; 2 * PAGE as usize]).unwrap();
+    seg.flush(0, 2 * PAGE).unwrap();
+    seg.publish(PAGE);
+    seg.write(PAGE, &vec![b'b'; 3 * PAGE as usize]).unwrap();
+    path
+}
+
+fn page(bytes: &[u8], p: u64) -> &[u8] {
+    &bytes[(p * PAGE) as usize..((p + 1) * PAGE) as usize]
+}
+
+#[test]
+fn a_harsh_cut_keeps_exactly_what_was_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let _t = track(dir.path()).unwrap();
+    let path = half_synced(dir.path());
+    fs::write(dir.path().join("abort"), b"").unwrap();
+    let s = cut(dir.path(), 0).unwrap();
+    assert_eq!(s.style, Style::Harsh);
+    let bytes = fs::read(&path).unwrap();
+    assert_eq!(bytes.len() as u64, SIZE, "sizes stay");
+    assert!(page(&bytes, 0).iter().all(|&b| b == b'a'));
+    assert!(
+        page(&bytes, 1).iter().all(|&b| b == b'a'),
+        "synced, then changed"
+    );
+    assert!(bytes[2 * PAGE as usize..].iter().all(|&b| b == 0));
+    assert_eq!(s.pages_reverted, 3);
+    assert!(!dir.path().join("abort").exists(), "never synced");
+}
+
+#[test]
+fn a_gentle_cut_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let _t = track(dir.path()).unwrap();
+    let path = half_synced(dir.path());
+    let before = fs::read(&path).unwrap();
+    let s = cut(dir.path(), 1).unwrap();
+    assert_eq!(s.style, Style::Gentle);
+    assert_eq!(fs::read(&path).unwrap(), before);
+    assert_eq!(s.pages_kept, 3);
+}
+
+#[test]
+fn a_random_cut_is_a_pagewise_mix_and_the_same_for_the_same_seed() {
+    let mut outcomes = HashSet::new();
+    for seed in (2..400).step_by(4) {
+        let mut results = Vec::new();
+        for _ in 0..2 {
+            let dir = tempfile::tempdir().unwrap();
+            let _t = track(dir.path()).unwrap();
+            let path = half_synced(dir.path());
+            cut(dir.path(), seed).unwrap();
+            results.push(fs::read(&path).unwrap());
+        }
+        assert_eq!(results[0], results[1], "seed {seed}");
+        let bytes = &results[0];
+        assert!(page(bytes, 0).iter().all(|&b| b == b'a'), "seed {seed}");
+        let shape: Vec<u8> = (1..4).map(|p| page(bytes, p)[0]).collect();
+        for (p, &b) in shape.iter().enumerate() {
+            let page = page(bytes, p as u64 + 1);
+            assert!(page.iter().all(|&x| x == b), "whole pages only");
+            let durable = if p == 0 { b'a' } else { 0 };
+            assert!(b == durable || b == b'b', "seed {seed}: {shape:?}");
+        }
+        outcomes.insert(shape);
+    }
+    assert!(outcomes.len() >= 6, "every subset shows up: {outcomes:?}");
+}
+
+#[test]
+fn an_unlink_comes_back_unless_a_directory_fsync_committed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let _t = track(dir.path()).unwrap();
+    let path = half_synced(dir.path());
+    let seg = Segment::open(&path, 0, SIZE).unwrap();
+    seg.delete_file().unwrap();
+    let s = cut(dir.path(), 0).unwrap();
+    assert_eq!((s.ops_undone, s.files_restored), (1, 1));
+    let bytes = fs::read(&path).unwrap();
+    assert!(page(&bytes, 1).iter().all(|&b| b == b'a'));
+
+    seg.delete_file().unwrap();
+    sync_parent_dir(&path).unwrap();
+    drop(seg);
+    let s = cut(dir.path(), 0).unwrap();
+    assert_eq!(s.pending, 0);
+    assert!(!path.exists());
+}
+
+#[test]
+fn a_replaced_small_file_is_old_or_new_never_a_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta");
+    durable_file::write(&path, 7, b"first").unwrap();
+    let _t = track(dir.path()).unwrap();
+    durable_file::write(&path, 7, &vec![b'x'; 6000]).unwrap();
+    let framed = fs::read(&path).unwrap();
+    cut(dir.path(), 0).unwrap();
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        framed,
+        "committed by the directory fsync"
+    );
+
+    // A replace whose directory fsync never ran: a harsh cut brings the old file back whole.
+    fs::write(&path, b"new").unwrap();
+    replaced(&path, b"new");
+    let s = cut(dir.path(), 0).unwrap();
+    assert_eq!(s.ops_undone, 1);
+    assert_eq!(fs::read(&path).unwrap(), framed);
+    // The gentle cut keeps it.
+    fs::write(&path, b"new").unwrap();
+    replaced(&path, b"new");
+    cut(dir.path(), 1).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"new");
+}
