@@ -719,6 +719,10 @@ impl CommitLog {
         };
         inner.segments.remove_from(0)?;
         inner.index.clear()?;
+        // The old segments must not come back after a power cut: recovery would read them as
+        // the log instead of starting at the base.
+        inner.segments.sync_dir()?;
+        inner.index.sync_dir()?;
         {
             let mut d = lock(&inner.dirty);
             d.log = None;

@@ -249,6 +249,11 @@ impl RaftIndex {
         Ok(())
     }
 
+    /// Makes deletions of index files durable.
+    pub(crate) fn sync_dir(&self) -> StoreResult<()> {
+        self.files.sync_dir()
+    }
+
     pub(crate) fn dir(&self) -> &Path {
         self.files.dir()
     }

@@ -48,6 +48,19 @@ pub(crate) fn recover(
     checkpoint: &Checkpoint,
     unclean: bool,
 ) -> StoreResult<Recovered> {
+    // Segments wholly below the base are from before a reset whose deletions a crash undid:
+    // the log restarts at the base, they hold nothing of it.
+    if let Some(b) = meta.base {
+        let stale = segments.remove_before(segments.segment_start(b.position))?;
+        if stale > 0 {
+            tracing::warn!(
+                stale,
+                base = b.position,
+                "removed segments left from before a reset"
+            );
+            segments.sync_dir()?;
+        }
+    }
     let (Some(first_seg), Some(last_seg)) = (segments.first(), segments.last()) else {
         return recover_empty(segments, index, meta);
     };
@@ -67,6 +80,7 @@ pub(crate) fn recover(
         stop_reason: None,
         scanned: 0,
         entries: Vec::new(),
+        pad: None,
     };
     while let Some(seg) = segments.find(scan.pos) {
         let off = scan.pos - seg.start();
@@ -91,8 +105,13 @@ pub(crate) fn recover(
         last,
         stop_reason,
         scanned,
+        pad,
         ..
     } = scan;
+    // A pad marker whose record never reached the disk: the log ends right after the last
+    // record, where the marker starts (the next record may fit there; a leader's will be
+    // placed as if the marker were not there), and the marker is cut with the tail.
+    let pos = pad.unwrap_or(pos);
     // The checkpoint's own record must have been found valid again by the scan.
     if let (Some(d), false) = (checkpoint.durable, start.rebuild_index)
         && start.position == d.position
@@ -266,6 +285,8 @@ struct Scan {
     scanned: u64,
     /// (index, entry) of each valid record found in the current segment.
     entries: Vec<(u64, IndexEntry)>,
+    /// Where the last pad marker starts, while no record has been found after it.
+    pad: Option<u64>,
 }
 
 /// How the scan of one segment ended.
@@ -291,6 +312,7 @@ impl Scan {
                 return SegmentEnd::Stopped;
             }
             if record::is_pad_marker(rest, seg_off + at as u64, seg_size) {
+                self.pad = Some(base + at as u64);
                 return SegmentEnd::Continues;
             }
             let header = match RecordHeader::decode(rest) {
@@ -316,6 +338,7 @@ impl Scan {
                 },
             ));
             self.scanned += aligned as u64;
+            self.pad = None;
             self.last = Some(LogId {
                 term: header.term,
                 index: header.index,

@@ -189,6 +189,13 @@ impl SegmentList {
         Ok(removed.len())
     }
 
+    /// Makes the deletions (and creations) in the directory durable.
+    pub(crate) fn sync_dir(&self) -> StoreResult<()> {
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StoreError::io(&self.dir, e))
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<Segment>>> {
         self.segments.read().unwrap_or_else(PoisonError::into_inner)
     }

@@ -394,7 +394,11 @@ fn queue_minimums_are_trimmed_again_at_open() {
     };
     let store = MessageStore::open(opts).unwrap();
     let q = store.consume_queues().get("TopicB", 0).unwrap();
-    assert!(q.min_offset() >= min_before, "{} < {min_before}", q.min_offset());
+    assert!(
+        q.min_offset() >= min_before,
+        "{} < {min_before}",
+        q.min_offset()
+    );
     let first = q.get(q.min_offset()).unwrap();
     assert!(
         store

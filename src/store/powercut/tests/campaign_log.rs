@@ -313,7 +313,6 @@ fn one_seed(seed: u64, tally: &mut Tally, mix: Mix) {
 
 /// Every style of cut, every operation. Fails on the findings in the notes (seeds 14, 90).
 #[test]
-#[ignore = "fails until recovery cuts a pad marker whose record was lost and reset's unlinks are durable: see powercut notes"]
 fn powercut_commitlog_keeps_every_acknowledged_append() {
     let campaign = Campaign {
         name: "commitlog",
