@@ -256,6 +256,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         let id = to_store_log_id(&log_id);
         self.blocking(move |s| {
+            s.checkpoint_before_purge()?;
             s.commitlog().purge_upto(id)?;
             let first_kept = s
                 .commitlog()

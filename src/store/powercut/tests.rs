@@ -6,9 +6,8 @@
 //!
 //! Each finding names the campaign, seeds that showed it (replay: `POWERCUT_SEED=<seed> cargo
 //! test --lib <test> -- --include-ignored`; timing-dependent ones may need a few runs), the
-//! message, and the cause. All lie in files this branch does not touch (`commitlog*`,
-//! `recovery`, `message_store`), so the campaigns that meet them are `#[ignore]`d; a variant
-//! that avoids the trigger stays on.
+//! message, the cause and the fix. All are fixed; every campaign runs in CI with a bounded
+//! set of seeds, and `scripts/powercut-campaign.sh` runs them long.
 //!
 //! * **A. A pad marker outlives its record** (`recovery.rs`). Commitlog campaign, seeds 138, 152,
 //!   18, 86: "the log does not continue right after its last record LogId { term: 7, index:
@@ -19,17 +18,16 @@
 //!   the recovered end is the next segment's start instead of the end of the last record. A
 //!   new leader's *different* next record that fits is then placed before the boundary on
 //!   the leader and after it here: `PositionMismatch`, a replica that can no longer follow.
-//!   Fix: when the scan crosses a pad marker and the next segment holds no valid record, end
-//!   the log at the pad and zero it. Off: `..._with_tiled_records` (1 KiB records, no pads).
+//!   Fixed: when the scan crosses a pad marker and nothing valid follows, the log ends at the
+//!   marker and the marker is cut with the tail (`recovery`).
 //! * **A2. Reset's unlinks are not durable** (`commitlog.rs` reset, `segment_list`/`segment`
 //!   deletes). Commitlog campaign, seeds 90, 75: "the log came back empty but does not continue
 //!   at its base LogBase { index: 145, position: 343984 } left: 156240". `reset`
 //!   saves the base (fsynced), then unlinks every segment, and no directory fsync follows
 //!   (`Segment::delete_file` never syncs the directory). A cut brings the old segments back;
 //!   recovery ignores a base that lies past them, rescans them and continues the log at their
-//!   end (the next append of the base index is then refused: `NotContiguous`). Fix: fsync the directory
-//!   after deleting segments (purge and truncation too), and let recovery drop segments that
-//!   lie below the base.
+//!   end (the next append of the base index is then refused: `NotContiguous`). Fixed: `reset`
+//!   syncs both directories after deleting, and recovery drops segments wholly below the base.
 //! * **B. Stamped queue offsets are not durable when the applied checkpoint is**
 //!   (`message_store.rs` `checkpoint_derived`). Message-store campaign, a third of the seeds (0,
 //!   6, 15, ...): "record 31 came back with other bytes, only in stamped queue offsets"; raft
@@ -39,8 +37,8 @@
 //!   QUEUEOFFSET stamps it relies on sit in the commitlog, only marked dirty for the next
 //!   commitlog flush. After a cut the checkpoint vouches for records whose stamps reverted to
 //!   0; they are not dispatched again, so pulls return messages whose queueOffset disagrees
-//!   with their consume-queue unit, and replicas differ byte for byte. Fix: flush the
-//!   commitlog (the stamped range) before `set_applied`.
+//!   with their consume-queue unit, and replicas differ byte for byte. Fixed:
+//!   `checkpoint_derived` waits for the commitlog (stamps included) to be durable first.
 //! * **C. Retention purges past the applied checkpoint** (`message_store.rs`
 //!   `plan_retention`, and the raft retention floor on a follower). Message-store campaign,
 //!   seed 135 (139, 214, 224 when B does not come first): "TopicA/0 max offset left: 7
@@ -49,14 +47,14 @@
 //!   applied record, not at `checkpoint.applied`. After a cut the consume-queue units of the
 //!   purged records past the checkpoint are gone and cannot be replayed (their records are
 //!   gone too), so the queue's max offset falls back and every later message gets another
-//!   offset than on the other replicas. Fix: cap the floor at the checkpointed applied record
-//!   (or checkpoint derived data before purging).
+//!   offset than on the other replicas. Fixed: derived data is checkpointed before every purge
+//!   (`MessageStore::checkpoint_before_purge`, also in the raft log store's `purge`).
 //! * **D. An emptied log drops its queues** (`message_store.rs` `open`). Message-store
 //!   campaign, seed 113, a *gentle* cut (a plain process crash): "TopicA/0 max
 //!   offset left: 0 right: 16". When retention purged every record, `open` discards the
 //!   checkpoint's applied point (it must be `<= view.last`, and there is no last) and cuts
-//!   derived data back to offset 0: every queue restarts at 0. Fix: with an empty log, keep
-//!   derived data up to the base position.
+//!   derived data back to offset 0: every queue restarts at 0. Fixed: an applied point below
+//!   the index the log continues with (purge point, base) is kept.
 //!
 //! Not met so far (raft campaign, 200 seeds, 1,000+ cuts incl. 367 kills with proposals in
 //! flight): a node that fails to restart because its committed or applied id is ahead of its

@@ -428,7 +428,6 @@ fn one_seed(seed: u64, tally: &mut Tally, mix: Mix) {
 
 /// Every style of cut, records of any size, retention on.
 #[test]
-#[ignore = "fails until stamped queue offsets are durable before the applied checkpoint, retention stays below it, and an emptied log keeps its queues: see powercut notes"]
 fn powercut_message_store_rebuilds_the_queues_the_log_implies() {
     let campaign = Campaign {
         name: "message-store",
