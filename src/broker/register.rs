@@ -65,17 +65,18 @@ pub(crate) fn topic_wrapper(broker: &Broker, counter: i64) -> TopicConfigSeriali
     }
 }
 
-/// The broker id this node registers with now.
-fn broker_id(broker: &Broker) -> i64 {
-    if broker.is_leader() {
-        0
-    } else {
-        broker.node.id() as i64
+/// The broker id this node registers with now, and the Raft term of a claim to master: the
+/// lease is checked as the registration is built, not as the leadership watch last saw it.
+fn broker_id(broker: &Broker) -> (i64, Option<u64>) {
+    match broker.node.leader_term_now() {
+        Some(term) => (0, Some(term)),
+        None => (broker.node.id() as i64, None),
     }
 }
 
 /// Registers with every nameserver at once; failures are logged, not fatal.
 pub async fn register_all(broker: &Broker, clients: &[RemotingClient], counter: i64) {
+    let (broker_id, term) = broker_id(broker);
     let header = RegisterBrokerRequestHeader {
         broker_name: broker.config.broker_name.clone(),
         broker_addr: broker.store_host.to_string(),
@@ -85,9 +86,10 @@ pub async fn register_all(broker: &Broker, clients: &[RemotingClient], counter: 
             broker.store_host.ip(),
             broker.store_host.port() + 1
         ),
-        broker_id: broker_id(broker),
+        broker_id,
         compressed: None,
         body_crc32: None,
+        raft_term: term.and_then(|t| i64::try_from(t).ok()),
     };
     let body = RegisterBrokerBody {
         filter_server_list: Vec::new(),
@@ -122,7 +124,7 @@ pub async fn unregister_all(broker: &Broker, clients: &[RemotingClient]) {
         broker_name: broker.config.broker_name.clone(),
         broker_addr: broker.store_host.to_string(),
         cluster_name: broker.config.broker_cluster_name.clone(),
-        broker_id: broker_id(broker),
+        broker_id: broker_id(broker).0,
     };
     let calls = clients.iter().map(|c| {
         let cmd = RemotingCommand::request(

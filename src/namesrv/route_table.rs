@@ -77,6 +77,8 @@ pub struct RegisterRequest {
     pub filter_servers: Vec<String>,
     /// The connection the request came on; closing it drops the broker.
     pub connection: ConnectionId,
+    /// The Raft term of a claim to brokerId 0 (`raftTerm`), when the broker sends one.
+    pub term: Option<u64>,
     /// Arrival time, milliseconds (any monotonic origin shared by all calls).
     pub now_ms: u64,
 }
@@ -114,6 +116,8 @@ pub struct RouteTable {
     filter_servers: BTreeMap<String, Vec<String>>,
     kv: KvConfig,
     order_message_enable: bool,
+    /// broker name → the highest Raft term a master claim of that group carried.
+    master_terms: BTreeMap<String, u64>,
 }
 
 impl RouteTable {
@@ -141,7 +145,30 @@ impl RouteTable {
             filter_servers,
             connection,
             now_ms,
+            term,
         } = req;
+        // A claim to master from an older term than the master this table knows (a deposed
+        // leader's registration sent before it learned, or arriving late): it displaces
+        // nothing and removes nothing; the address only stays alive.
+        if broker_id == MASTER_ID
+            && let (Some(t), Some(&newest)) = (term, self.master_terms.get(&name))
+            && t < newest
+        {
+            warn!(broker_name = %name, broker_addr = %addr, term = t, master_term = newest,
+                "a claim to master from an older term ignored");
+            self.touch(&addr, now_ms);
+            let group = self.brokers.get(&name);
+            return RegisterBrokerResult {
+                master_addr: group.and_then(|g| g.master_addr().map(str::to_string)),
+                ha_server_addr: None,
+                kv_table: None,
+            };
+        }
+        if broker_id == MASTER_ID
+            && let Some(t) = term
+        {
+            self.master_terms.insert(name.clone(), t);
+        }
         // Rule 1 across groups: a process that changed its brokerName leaves its old group.
         let elsewhere: Vec<String> = self
             .brokers

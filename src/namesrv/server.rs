@@ -262,6 +262,7 @@ impl NamesrvHandler {
             filter_servers: body.filter_server_list,
             connection: conn,
             now_ms,
+            term: header.raft_term.and_then(|t| u64::try_from(t).ok()),
         });
         drop(state);
         let mut response = req

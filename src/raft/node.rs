@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use openraft::Instant as _;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::raft::ClientWriteResponse;
 use openraft_rt::watch::WatchReceiver;
@@ -286,16 +287,43 @@ impl RaftNode {
     /// Resolves once openraft's core has stopped on its own (a storage or state-machine error
     /// it cannot go on after), with the reason. The process should then exit non-zero so a
     /// supervisor restarts it: a stopped core never recovers in place.
+    ///
+    /// It waits on the leadership watch, which changes only when leadership does (openraft's
+    /// metrics change with every entry: waking on each would cost every send a task switch).
     pub async fn stopped(&self) -> String {
-        let mut metrics = self.raft.metrics();
-        loop {
-            if let Err(fatal) = &metrics.borrow_watched().running_state {
-                return fatal.to_string();
-            }
-            if metrics.changed().await.is_err() {
-                return "openraft's metrics channel closed".into();
-            }
+        let mut leadership = self.leadership.clone();
+        if leadership
+            .wait_for(|l| matches!(l, Leadership::Stopped))
+            .await
+            .is_err()
+        {
+            return "the leadership watcher ended".into();
         }
+        match &self.raft.metrics().borrow_watched().running_state {
+            Err(fatal) => fatal.to_string(),
+            Ok(()) => "openraft's core stopped".into(),
+        }
+    }
+
+    /// The term this node leads in if it is [`Leadership::Leader`] *and* its lease is fresh
+    /// right now, read from openraft's metrics at the call: the leadership watch is refreshed
+    /// every heartbeat, and a process resumed after a pause would otherwise act on a lease that
+    /// expired while it was stopped (a claim to master sent to the nameservers, say).
+    pub fn leader_term_now(&self) -> Option<u64> {
+        let Leadership::Leader { term } = *self.leadership.borrow() else {
+            return None;
+        };
+        if self.opts.peers.len() == 1 {
+            return Some(term);
+        }
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow_watched();
+        let fresh = m.state == openraft::ServerState::Leader
+            && m.current_term == term
+            && m.last_quorum_acked
+                .as_ref()
+                .is_some_and(|acked| acked.elapsed() < self.opts.election_timeout_min);
+        fresh.then_some(term)
     }
 
     /// Leadership as the broker should act on it; see [`Leadership`].

@@ -43,6 +43,7 @@ fn register(addr: &str, id: i64, opaque: i32) -> RemotingCommand {
         broker_id: id,
         compressed: None,
         body_crc32: None,
+        raft_term: None,
     };
     let topic = TopicConfig {
         topic_name: "TopicTest".to_string(),

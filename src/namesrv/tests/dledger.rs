@@ -181,3 +181,40 @@ fn a_slave_is_told_the_new_leader_after_a_failover() {
     assert_eq!(result.master_addr, Some(addr(2)));
     assert_eq!(result.ha_server_addr.as_deref(), Some("127.0.0.1:30922"));
 }
+
+/// Issue 9, finding 9 (and issue 10): a deposed leader's claim to master that arrives after
+/// the new leader's (sent before it learned, or resumed from a pause with a stale lease)
+/// displaced the new master, and its re-registration as a follower then left the group with
+/// no master until the next periodic registration, up to 30 s. A claim carrying an older
+/// Raft term than the known master's is now only a keep-alive.
+#[test]
+fn a_late_claim_from_an_older_term_never_displaces_the_master() {
+    let mut rt = settled_group();
+    let claim = |n: u64, term: u64, now_ms: u64| {
+        let mut r = register(
+            NAME,
+            &addr(n),
+            0,
+            n,
+            now_ms,
+            table(1, &[("T", RW, 4), ("TBW102", 7, 8)]),
+        );
+        r.term = Some(term);
+        r
+    };
+    rt.register_broker(claim(1, 4, 10));
+    // Node 2 wins term 5 and registers; node 1's claim from term 4 arrives late.
+    rt.register_broker(claim(2, 5, 20));
+    rt.register_broker(claim(1, 4, 30));
+    assert_eq!(master(&rt), Some(addr(2)));
+    // Node 1 learns it lost and registers as a follower: the master stays.
+    reg(&mut rt, 1, false, 40);
+    assert_eq!(master(&rt), Some(addr(2)));
+    assert_eq!(
+        addrs(&rt, NAME),
+        vec![(0, addr(2)), (1, addr(1)), (3, addr(3))]
+    );
+    // A newer term takes over as before.
+    rt.register_broker(claim(3, 6, 50));
+    assert_eq!(master(&rt), Some(addr(3)));
+}

@@ -57,6 +57,7 @@ fn register(
         filter_servers: Vec::new(),
         connection: ConnectionId(conn),
         now_ms,
+        term: None,
     }
 }
 

@@ -14,6 +14,9 @@ command_header! {
         compressed: Option<bool> => "compressed",
         /// CRC-32 of the body masked to 31 bits; 0 = unchecked.
         body_crc32: Option<i32> => "bodyCrc32",
+        /// Our extension (Java nameservers ignore it): the Raft term of a claim to brokerId 0,
+        /// so a nameserver never lets a deposed leader's late claim displace a newer master.
+        raft_term: Option<i64> => "raftTerm",
     }
 }
 

@@ -82,6 +82,7 @@ fn every_header_round_trips_through_its_fields() {
         broker_id: 0,
         compressed: Some(false),
         body_crc32: Some(0x7FFF_FFFF),
+        raft_term: Some(7),
     });
     round_trips(RegisterBrokerResponseHeader::default());
     round_trips(RegisterBrokerResponseHeader {
