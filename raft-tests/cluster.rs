@@ -49,6 +49,9 @@ pub(crate) struct Cluster {
     pub(crate) segment_size: u64,
     /// Lines appended to every broker's config (e.g. short `messageDelayLevel` for tests).
     pub(crate) extra_conf: String,
+    /// Nameserver addresses the brokers also register with that never answer (a host that is
+    /// cut off), after the real ones in `namesrvAddr`.
+    pub(crate) unreachable_namesrvs: Vec<String>,
 }
 
 impl Cluster {
@@ -59,6 +62,16 @@ impl Cluster {
 
     /// [`Cluster::start`] with `extra_conf` (config lines) added to every broker's config.
     pub(crate) fn start_with(namesrvs: usize, nodes: u64, extra_conf: &str) -> Cluster {
+        Cluster::start_custom(namesrvs, nodes, extra_conf, Vec::new())
+    }
+
+    /// [`Cluster::start_with`], the brokers also registering with `unreachable` nameservers.
+    pub(crate) fn start_custom(
+        namesrvs: usize,
+        nodes: u64,
+        extra_conf: &str,
+        unreachable: Vec<String>,
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut cluster = Cluster {
             dir,
@@ -77,6 +90,7 @@ impl Cluster {
                 .collect(),
             segment_size: 8 << 20,
             extra_conf: extra_conf.to_string(),
+            unreachable_namesrvs: unreachable,
         };
         for i in 0..namesrvs {
             let port = free_port();
@@ -118,7 +132,10 @@ impl Cluster {
              bindAddress=127.0.0.1\nnamesrvAddr={}\nstorePathRootDir={}\nmappedFileSizeCommitLog={}\n\
              flushDiskType=SYNC_FLUSH\n",
             self.ports[&id].listen,
-            self.namesrv_addr(),
+            std::iter::once(self.namesrv_addr())
+                .chain(self.unreachable_namesrvs.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(";"),
             root.display(),
             self.segment_size,
         );

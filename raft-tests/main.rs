@@ -8,7 +8,8 @@
 //! * t30 the broker over the wire; t32 sends refused above `diskSpaceWarningLevelRatio` and by
 //!   `brokerPermission`; t35 the client library.
 //! * t40 real RocketMQ clients (Node, Python), t42 their retries, dead letters and delays.
-//! * t50 failover with real processes killed for real; t55 five kill -9 drills and t56 a
+//! * t50 failover with real processes killed for real (t52 with a nameserver that never
+//!   answers); t55 five kill -9 drills and t56 a
 //!   rolling SIGTERM restart, both under a steady producer and judged by `checker.rs`; t57
 //!   leadership back to `preferredLeaderId`.
 //! * t60 the `mqadmin` binary, t61 its `clusterRT`.
@@ -29,6 +30,7 @@ mod t35_client;
 mod t40_compat;
 mod t42_compat_retry;
 mod t50_failover;
+mod t52_unreachable_namesrv;
 mod t55_drills;
 mod t56_rolling_restart;
 mod t57_preferred_leader;

@@ -1,8 +1,10 @@
 //! Registration with the nameservers (remoting.md §3.2, DESIGN.md "Leadership and routes").
 //!
-//! The leader (lease fresh, everything applied) registers as brokerId 0; a follower as its node
-//! number. Every leadership change and every topic change re-registers at once with every
-//! nameserver; otherwise every `registerNameServerPeriod` (30 s). A node whose lease lapses
+//! The leader (lease fresh, everything applied) registers as brokerId 0 with its Raft term; a
+//! follower as its node number. Every leadership change and every topic change re-registers at
+//! once with every nameserver, each through a worker of its own (an unreachable one delays
+//! only itself, and is retried within a second); otherwise every `registerNameServerPeriod`
+//! (30 s). A node whose lease lapses
 //! drops to its node number on its next registration, which (with the nameserver's rule that an
 //! address holds one place) removes its claim to brokerId 0. At shutdown the broker unregisters.
 
@@ -74,8 +76,9 @@ fn broker_id(broker: &Broker) -> (i64, Option<u64>) {
     }
 }
 
-/// Registers with every nameserver at once; failures are logged, not fatal.
-pub async fn register_all(broker: &Broker, clients: &[RemotingClient], counter: i64) {
+/// Registers with one nameserver; `round` versions the topic table. Returns whether the
+/// nameserver accepted it. Failures are logged by the caller's worker.
+async fn register_with(broker: &Broker, client: &RemotingClient, round: i64) -> Result<(), String> {
     let (broker_id, term) = broker_id(broker);
     let header = RegisterBrokerRequestHeader {
         broker_name: broker.config.broker_name.clone(),
@@ -93,28 +96,22 @@ pub async fn register_all(broker: &Broker, clients: &[RemotingClient], counter: 
     };
     let body = RegisterBrokerBody {
         filter_server_list: Vec::new(),
-        topic_config_serialize_wrapper: topic_wrapper(broker, counter),
+        topic_config_serialize_wrapper: topic_wrapper(broker, round),
     }
     .encode();
-    let calls = clients.iter().map(|c| {
-        let cmd = RemotingCommand::request(
-            RequestCode::RegisterBroker,
-            Default::default(),
-            Bytes::from(body.clone()),
-        )
-        .with_header(&header);
-        async move { (c.addr().to_string(), c.invoke(cmd, REGISTER_TIMEOUT).await) }
-    });
-    for (addr, result) in futures_util::future::join_all(calls).await {
-        match result {
-            Ok(r) if r.response_code().is_success() => {
-                tracing::debug!(namesrv = %addr, broker_id = header.broker_id, "registered");
-            }
-            Ok(r) => {
-                tracing::warn!(namesrv = %addr, code = %r.response_code(), remark = ?r.remark, "registration refused")
-            }
-            Err(e) => tracing::warn!(namesrv = %addr, error = %e, "registration failed"),
+    let cmd = RemotingCommand::request(
+        RequestCode::RegisterBroker,
+        Default::default(),
+        Bytes::from(body),
+    )
+    .with_header(&header);
+    match client.invoke(cmd, REGISTER_TIMEOUT).await {
+        Ok(r) if r.response_code().is_success() => {
+            tracing::debug!(namesrv = %client.addr(), broker_id, "registered");
+            Ok(())
         }
+        Ok(r) => Err(format!("refused: {} {:?}", r.response_code(), r.remark)),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -150,6 +147,12 @@ pub fn namesrv_clients(broker: &Broker) -> Vec<RemotingClient> {
 
 /// Keeps the registration true until `shutdown`: at start, on every leadership change, on every
 /// topic change, and every `registerNameServerPeriod`.
+///
+/// Each nameserver has a worker of its own that registers the latest state whenever a round
+/// begins, so an unreachable nameserver (a partitioned host) only delays its own route: a new
+/// master reaches the others at once. A worker whose registration failed tries again after
+/// [`RETRY_AFTER_FAILURE`] instead of waiting for the next period, so routes heal within a
+/// second of a partition healing.
 pub async fn registration_loop(
     broker: Arc<Broker>,
     clients: Vec<RemotingClient>,
@@ -157,18 +160,66 @@ pub async fn registration_loop(
 ) {
     let period = Duration::from_millis(broker.config.register_name_server_period_ms.max(1000));
     let mut leadership = broker.node.leadership();
-    let mut counter = 0i64;
+    let (rounds, _) = watch::channel(0i64);
+    let mut workers = tokio::task::JoinSet::new();
+    for client in clients {
+        workers.spawn(registration_worker(
+            broker.clone(),
+            client,
+            rounds.subscribe(),
+            shutdown.clone(),
+        ));
+    }
     loop {
-        counter += 1;
-        // Mark the current leadership as seen *before* registering: a change that lands while
-        // the registration is in flight then wakes the loop again instead of being swallowed.
+        // Mark the current leadership as seen *before* the round starts: a change that lands
+        // while registrations are in flight then starts another round instead of being lost.
         let current: Leadership = leadership.borrow_and_update().clone();
-        register_all(&broker, &clients, counter).await;
-        tracing::debug!(?current, "registration done");
+        rounds.send_modify(|round| *round += 1);
+        tracing::debug!(?current, "registration round");
         tokio::select! {
-            changed = leadership.changed() => if changed.is_err() { return },
+            changed = leadership.changed() => if changed.is_err() { break },
             () = broker.topics_changed.notified() => {}
             _ = tokio::time::sleep(period) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(rounds);
+    while workers.join_next().await.is_some() {}
+}
+
+/// How soon a worker tries again after its nameserver failed or refused a registration.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_millis(500);
+/// A failing nameserver is reported at most this often.
+const REPORT_FAILURES_EVERY: Duration = Duration::from_secs(30);
+
+/// One nameserver's registrations: the latest round, again after a failure.
+async fn registration_worker(
+    broker: Arc<Broker>,
+    client: RemotingClient,
+    mut rounds: watch::Receiver<i64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut reported: Option<std::time::Instant> = None;
+    loop {
+        let round = *rounds.borrow_and_update();
+        let failed = match register_with(&broker, &client, round).await {
+            Ok(()) => {
+                if reported.take().is_some() {
+                    tracing::info!(namesrv = %client.addr(), "registration works again");
+                }
+                false
+            }
+            Err(e) => {
+                if reported.is_none_or(|at| at.elapsed() >= REPORT_FAILURES_EVERY) {
+                    reported = Some(std::time::Instant::now());
+                    tracing::warn!(namesrv = %client.addr(), error = %e, "registration failed; retrying");
+                }
+                true
+            }
+        };
+        tokio::select! {
+            changed = rounds.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(RETRY_AFTER_FAILURE), if failed => {}
             _ = shutdown.changed() => return,
         }
     }
