@@ -112,6 +112,13 @@ pub(crate) fn recover(
     // record, where the marker starts (the next record may fit there; a leader's will be
     // placed as if the marker were not there), and the marker is cut with the tail.
     let pos = pad.unwrap_or(pos);
+    // No record after a reset whose base lies in the last bytes of a segment: the first record
+    // went to the next segment and was lost. The log continues at the base, where the leader
+    // places its next record (which may fit before the boundary), not at that segment.
+    let pos = match (last, meta.base) {
+        (None, Some(b)) if b.position < pos => b.position,
+        _ => pos,
+    };
     // The checkpoint's own record must have been found valid again by the scan.
     if let (Some(d), false) = (checkpoint.durable, start.rebuild_index)
         && start.position == d.position

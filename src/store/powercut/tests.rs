@@ -268,3 +268,57 @@ fn an_unclean_restart_makes_what_it_recovered_durable() {
         "what the node vouched for is back"
     );
 }
+
+/// Found by the commitlog campaign (seed 134): after a reset whose base lies in the last bytes
+/// of a segment, the first record went to the next segment and a cut lost it; recovery then
+/// continued the empty log at that segment instead of the base, where the leader places its
+/// next record (a smaller one fits before the boundary).
+#[test]
+fn an_empty_log_after_a_reset_near_a_segment_end_continues_at_its_base() {
+    use crate::store::{CommitLog, CommitLogOptions, LogBase, NewEntry, RecordKind};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let _t = track(root).unwrap();
+    let seg = 16 * 1024;
+    let opts = CommitLogOptions {
+        flush_interval: std::time::Duration::from_secs(3600),
+        checkpoint_interval: std::time::Duration::from_secs(3600),
+        index_entries_per_file: 256,
+        ..CommitLogOptions::in_dir(root, seg)
+    };
+    let base = LogBase {
+        index: 50,
+        position: 3 * seg - 64,
+    };
+    {
+        let log = CommitLog::open(opts.clone()).unwrap();
+        log.reset(base).unwrap();
+        let body = vec![5u8; 500];
+        let a = log
+            .append(&[NewEntry {
+                index: 50,
+                term: 2,
+                kind: RecordKind::Admin,
+                body: &body,
+            }])
+            .unwrap();
+        assert_eq!(a[0].position, 3 * seg);
+        // killed before the record was flushed, then the power goes
+    }
+    cut(root, 0).unwrap();
+    let log = CommitLog::open(opts).unwrap();
+    assert_eq!(log.view().end, base.position);
+    let small = vec![6u8; 8];
+    let a = log
+        .append(&[NewEntry {
+            index: 50,
+            term: 3,
+            kind: RecordKind::Admin,
+            body: &small,
+        }])
+        .unwrap();
+    assert_eq!(
+        a[0].position, base.position,
+        "a record that fits goes at the base"
+    );
+}
