@@ -164,9 +164,14 @@ pub(crate) fn recover(
 
     let first = first_index(segments, meta, last)?;
     let last = if first.is_some() { last } else { None };
-    let next_index = expect
-        .or(meta.purged.map(|p| p.index + 1))
-        .or(meta.base.map(|b| b.index));
+    // Without a record to follow: after the purge point or at the base, whichever is later
+    // (a reset after a purge moves the log past its old purge point).
+    let next_index = expect.or(meta
+        .purged
+        .map(|p| p.index + 1)
+        .into_iter()
+        .chain(meta.base.map(|b| b.index))
+        .max());
     if let (Some(c), Some(l)) = (meta.committed, last)
         && c.index > l.index
     {

@@ -269,10 +269,11 @@ fn an_unclean_restart_makes_what_it_recovered_durable() {
     );
 }
 
-/// Found by the commitlog campaign (seed 134): after a reset whose base lies in the last bytes
+/// Found by the commitlog campaign (seeds 134 and 804): after a reset whose base lies in the last bytes
 /// of a segment, the first record went to the next segment and a cut lost it; recovery then
 /// continued the empty log at that segment instead of the base, where the leader places its
-/// next record (a smaller one fits before the boundary).
+/// next record (a smaller one fits before the boundary), and expected the index after an old
+/// purge point instead of the base's.
 #[test]
 fn an_empty_log_after_a_reset_near_a_segment_end_continues_at_its_base() {
     use crate::store::{CommitLog, CommitLogOptions, LogBase, NewEntry, RecordKind};
@@ -292,6 +293,20 @@ fn an_empty_log_after_a_reset_near_a_segment_end_continues_at_its_base() {
     };
     {
         let log = CommitLog::open(opts.clone()).unwrap();
+        // A purge point from before the reset (campaign seed 804): the log must still continue
+        // at the base, not after the old purge point.
+        let old = vec![4u8; 100];
+        for index in 1..=10 {
+            log.append(&[NewEntry {
+                index,
+                term: 1,
+                kind: RecordKind::Admin,
+                body: &old,
+            }])
+            .unwrap();
+        }
+        log.purge_upto(crate::store::LogId { term: 1, index: 8 })
+            .unwrap();
         log.reset(base).unwrap();
         let body = vec![5u8; 500];
         let a = log
