@@ -1,6 +1,6 @@
 //! What a check found wrong, with what is needed to go and look: the key, the queue and
 //! offset, the node, the time. Plain data; the checks in [`check`](super::check) build them and
-//! the report lists them (their `Display` is the one-line form).
+//! [`report`](super::report) lists them (their `Display` is the one-line form).
 
 use std::fmt;
 

@@ -12,6 +12,7 @@ mod cluster;
 mod format;
 mod messages;
 mod order;
+mod report;
 
 use super::check::{Check, CheckConfig, CheckResult, run_all};
 use super::history::{
