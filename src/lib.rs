@@ -16,12 +16,14 @@
 //! | [`local_ip`] | this host's IPv4 address for ids and `brokerIP1` (route probe, then interfaces) | – |
 //! | [`admin_cli`] | the `mqadmin` tool: subcommands, flags, what they print | `client`, `remoting`, `namesrv` bodies |
 //! | [`bench`](mod@bench) | the `mqbench` tool: producer/consumer benchmarks, the replication skeleton (`probe`), broker/skeleton ratios | `client`, `store` segment |
+//! | [`chaos`] | the fault campaign's checker: a recorded history in, violations and a markdown report out | `store` msgId parsing |
 //!
 //! The request handlers, the client and the binaries join as their issues build them.
 
 pub mod admin_cli;
 pub mod bench;
 pub mod broker;
+pub mod chaos;
 pub mod client;
 pub mod config;
 pub mod local_ip;
