@@ -151,7 +151,7 @@ pub fn namesrv_clients(broker: &Broker) -> Vec<RemotingClient> {
 /// Each nameserver has a worker of its own that registers the latest state whenever a round
 /// begins, so an unreachable nameserver (a partitioned host) only delays its own route: a new
 /// master reaches the others at once. A worker whose registration failed tries again after
-/// [`RETRY_AFTER_FAILURE`] instead of waiting for the next period, so routes heal within a
+/// 500 ms (`RETRY_AFTER_FAILURE`) instead of waiting for the next period, so routes heal within a
 /// second of a partition healing.
 pub async fn registration_loop(
     broker: Arc<Broker>,
