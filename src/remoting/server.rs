@@ -39,6 +39,8 @@ use super::codec::{DEFAULT_MAX_FRAME, EncodeError, FrameCodec};
 use super::command::RemotingCommand;
 use super::connection::{FrameReader, Pending, ReadError, signalled, write_loop};
 
+/// A listener at its connection cap says so at most this often.
+const REFUSED_SAY_EVERY: Duration = Duration::from_secs(10);
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
@@ -86,6 +88,24 @@ pub struct ServerConfig {
     pub write_timeout: Duration,
     /// After shutdown is asked for, in-flight requests get this long to finish. Default 5 s.
     pub drain_deadline: Duration,
+    /// Connections served at once by one listener; a connection past it is closed at once
+    /// (said in the log at most every 10 s), so a flood of idle connections cannot use up the
+    /// process's file descriptors, which the store needs for its segments. Default: a quarter
+    /// of the open-file limit, at least 64 and at most 16,384.
+    pub max_connections: usize,
+}
+
+/// A quarter of this process's soft open-file limit (read from `/proc/self/limits`; 4096 when
+/// it cannot be read), within 64..=16,384: two client listeners and the raft port share the
+/// limit with the store's files.
+fn default_max_connections() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        });
+    soft.map_or(4096, |soft| (soft / 4).clamp(64, 16_384))
 }
 
 impl Default for ServerConfig {
@@ -97,6 +117,7 @@ impl Default for ServerConfig {
             frame_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(30),
             drain_deadline: Duration::from_secs(5),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -236,10 +257,19 @@ pub async fn serve_with<H: Handler>(
 ) {
     let config = Arc::new(config);
     let mut connections = JoinSet::new();
+    let mut refused_said: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
             () = signalled(&mut shutdown) => break,
             accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) if connections.len() >= config.max_connections => {
+                    drop(stream);
+                    if refused_said.is_none_or(|at| at.elapsed() >= REFUSED_SAY_EVERY) {
+                        refused_said = Some(std::time::Instant::now());
+                        tracing::warn!(%peer, max_connections = config.max_connections,
+                            "connection refused: this listener serves its maximum of connections");
+                    }
+                }
                 Ok((stream, peer)) => {
                     // Only latency suffers if this fails.
                     let _ = stream.set_nodelay(true);

@@ -611,3 +611,35 @@ async fn a_request_in_flight_when_its_client_leaves_still_runs_to_completion() {
     })
     .await;
 }
+
+/// Issue 10: about 20,000 idle connections used up the file descriptors the store needs. A
+/// listener serves at most `max_connections`; one past it is closed at once, and the
+/// connections it already has keep working.
+#[tokio::test]
+async fn a_connection_past_the_cap_is_closed_and_the_others_keep_working() {
+    bounded(async {
+        let (handler, _probes) = TestHandler::new();
+        let config = ServerConfig {
+            max_connections: 2,
+            ..ServerConfig::default()
+        };
+        let server = Server::start(handler, config).await;
+        let first = client(server.addr, SerializeType::Json);
+        let second = client(server.addr, SerializeType::Json);
+        for c in [&first, &second] {
+            let resp = c.invoke(max_offset_request(1, 0), CALL).await.unwrap();
+            assert_eq!(resp.response_code(), ResponseCode::Success);
+        }
+        let mut third = TcpStream::connect(server.addr).await.unwrap();
+        let mut sink = [0u8; 8];
+        assert_eq!(
+            third.read(&mut sink).await.unwrap_or(0),
+            0,
+            "closed at once"
+        );
+        let resp = first.invoke(max_offset_request(2, 0), CALL).await.unwrap();
+        assert_eq!(resp.response_code(), ResponseCode::Success);
+        server.stop().await;
+    })
+    .await;
+}
