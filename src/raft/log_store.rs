@@ -256,7 +256,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         let id = to_store_log_id(&log_id);
         self.blocking(move |s| {
-            s.checkpoint_before_purge()?;
+            // After a crash, queue units of purged records could not be replayed (their
+            // records are gone): the checkpoint's applied point must be past the purge first.
+            s.checkpoint_derived()?;
             s.commitlog().purge_upto(id)?;
             let first_kept = s
                 .commitlog()

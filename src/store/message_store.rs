@@ -487,17 +487,11 @@ impl MessageStore {
         let Some(plan) = self.plan_retention(floor)? else {
             return Ok(None);
         };
-        self.checkpoint_before_purge()?;
+        // Units of purged records could not be replayed after a crash: checkpoint first.
+        self.checkpoint_derived()?;
         retention::purge(&self.log, &plan)?;
         self.trim_derived(plan.first_kept_position)?;
         Ok(Some(plan))
-    }
-
-    /// Checkpoints the derived data before records are purged: after a crash, consume-queue
-    /// units of purged records could not be replayed (their records are gone), so the
-    /// checkpoint's applied point must already be past anything a purge removes.
-    pub fn checkpoint_before_purge(&self) -> StoreResult<()> {
-        self.checkpoint_derived()
     }
 
     /// Drops consume-queue files and key-index files that only point below `first_kept`.

@@ -101,9 +101,7 @@ async fn a_follower_behind_the_purge_point_catches_up_from_a_thin_snapshot() {
 /// Small segments, expired at once, the disk never critical: retention is bounded only by the
 /// floor.
 fn floor_bound_retention(dir: &std::path::Path) -> MessageStoreOptions {
-    let mut o = MessageStoreOptions::in_dir(dir, 64 * 1024);
-    o.retention.file_reserved = Duration::ZERO;
-    o.retention.disk_max_used_ratio = 0.0;
+    let mut o = eager_retention(dir);
     o.retention.disk_force_clean_ratio = 1.0;
     o
 }

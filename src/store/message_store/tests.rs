@@ -289,6 +289,20 @@ fn the_checkpoint_never_vouches_for_records_that_are_not_on_disk() {
     );
 }
 
+/// Appends `body` as the one-message record `index` (not dispatched) and reads it back.
+fn append_one(store: &MessageStore, index: u64, body: &[u8]) -> Record {
+    store
+        .commitlog()
+        .append(&[NewEntry {
+            index,
+            term: 1,
+            kind: RecordKind::Message,
+            body,
+        }])
+        .unwrap();
+    store.commitlog().get(index).unwrap().unwrap()
+}
+
 /// Issue 9, finding 4: an I/O error while placing a message (here: its consume-queue directory
 /// cannot be created) was logged and the message skipped on this replica only, so queue
 /// offsets diverged. The dispatch now fails and the applied point stays; once the cause is
@@ -301,17 +315,7 @@ fn a_local_io_error_fails_the_dispatch_instead_of_skipping_the_message() {
     append_and_dispatch(&store, 1, 2);
     let blocker = dir.path().join("consumequeue").join("TopicC");
     fs::write(&blocker, b"not a directory").unwrap();
-    let body = message("TopicC", 0, 99);
-    store
-        .commitlog()
-        .append(&[NewEntry {
-            index: 3,
-            term: 1,
-            kind: RecordKind::Message,
-            body: &body,
-        }])
-        .unwrap();
-    let record = store.commitlog().get(3).unwrap().unwrap();
+    let record = append_one(&store, 3, &message("TopicC", 0, 99));
     assert!(store.dispatch(&record).is_err());
     assert_eq!(store.applied().map(|a| a.index), Some(2));
     fs::remove_file(&blocker).unwrap();
@@ -323,17 +327,7 @@ fn a_local_io_error_fails_the_dispatch_instead_of_skipping_the_message() {
     );
 
     // Content that no replica can place is skipped alike everywhere, and the log moves on.
-    let bad = message("TopicC", -1, 100);
-    store
-        .commitlog()
-        .append(&[NewEntry {
-            index: 4,
-            term: 1,
-            kind: RecordKind::Message,
-            body: &bad,
-        }])
-        .unwrap();
-    let record = store.commitlog().get(4).unwrap().unwrap();
+    let record = append_one(&store, 4, &message("TopicC", -1, 100));
     assert!(store.dispatch(&record).unwrap().is_empty());
     assert_eq!(store.applied().map(|a| a.index), Some(4));
 }

@@ -48,7 +48,7 @@
 //!   purged records past the checkpoint are gone and cannot be replayed (their records are
 //!   gone too), so the queue's max offset falls back and every later message gets another
 //!   offset than on the other replicas. Fixed: derived data is checkpointed before every purge
-//!   (`MessageStore::checkpoint_before_purge`, also in the raft log store's `purge`).
+//!   (`MessageStore::run_retention` and the raft log store's `purge` checkpoint first).
 //! * **D. An emptied log drops its queues** (`message_store.rs` `open`). Message-store
 //!   campaign, seed 113, a *gentle* cut (a plain process crash): "TopicA/0 max
 //!   offset left: 0 right: 16". When retention purged every record, `open` discards the
