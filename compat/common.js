@@ -1,6 +1,7 @@
 'use strict';
-// Shared plumbing of the ali-ons compatibility scripts (alions_scenario.js and
-// alions_retry.js); what each scenario sends and checks stays in its script.
+// Shared plumbing of the ali-ons compatibility scripts (alions_scenario.js,
+// alions_retry.js and alions_chaos.js); what each script sends and checks stays
+// in its script.
 //
 // Holds: the exit codes (0 ok, 1 a check failed, 2 usage/setup error, 3 time
 // limit), the command-line loop (--flag VALUE / --flag=VALUE, --help) with the
@@ -39,7 +40,8 @@ function usageErrorFor(label, usage) {
 // Command-line loop. spec: usage (printed by --help), usageError, opts (the
 // defaults, filled in place), boolFlags { flag: key } and valueFlags
 // { flag: [ key, conv(value, flag) ] }. Then the checks every script makes:
-// a HOST:PORT nameserver, a topic and a group.
+// a nameserver HOST:PORT (or a "HOST:PORT;HOST:PORT" list, as RocketMQ takes
+// it), a topic and a group.
 function parseCommandLine(argv, spec) {
   const { usage, usageError, opts, boolFlags, valueFlags } = spec;
   for (let i = 0; i < argv.length; i++) {
@@ -65,7 +67,9 @@ function parseCommandLine(argv, spec) {
     }
   }
   if (!opts.namesrv) usageError('no nameserver: pass --namesrv HOST:PORT or set NAMESRV_ADDR');
-  if (!/^[^:\s]+:\d+$/.test(opts.namesrv)) usageError(`nameserver address must be HOST:PORT, got "${opts.namesrv}"`);
+  if (!/^[^:;\s]+:\d+(;[^:;\s]+:\d+)*$/.test(opts.namesrv)) {
+    usageError(`nameserver address must be HOST:PORT or HOST:PORT;HOST:PORT..., got "${opts.namesrv}"`);
+  }
   if (!opts.topic) usageError('--topic is required');
   if (!opts.group) usageError('--group is required');
   return opts;
@@ -163,8 +167,21 @@ function createRun(o) {
   }
 
   // Connect once to the nameserver so an unreachable address fails fast with a
-  // readable message instead of a stream of client retries.
-  function probeNameserver(addr, ms) {
+  // readable message instead of a stream of client retries. For a
+  // "A;B" list, one reachable nameserver is enough.
+  async function probeNameserver(list, ms) {
+    const errors = [];
+    for (const addr of list.split(';')) {
+      try {
+        return await probeOne(addr, ms);
+      } catch (err) {
+        errors.push(err.message);
+      }
+    }
+    throw new ScenarioError(errors.join('; '), [], EXIT_USAGE);
+  }
+
+  function probeOne(addr, ms) {
     const idx = addr.lastIndexOf(':');
     const host = addr.slice(0, idx);
     const port = Number(addr.slice(idx + 1));
@@ -205,7 +222,7 @@ function createRun(o) {
   function clientOptions(extra) {
     return Object.assign({
       httpclient: noHttp,
-      nameSrv: opts.namesrv,
+      nameSrv: opts.namesrv.split(';'),
       // No accessKeyId/accessKeySecret: ali-ons then skips the ONS HMAC signing
       // (AccessKey/Signature/OnsChannel extFields), i.e. plain RocketMQ, no ACL.
       // Quiet logger; warnings and errors go to our own log with a prefix.
@@ -218,12 +235,13 @@ function createRun(o) {
     }, extra);
   }
 
-  // A started producer of group <group>_P, instance <instance>-<pid>.
-  async function startProducer(instance) {
-    const producer = new run.ons.Producer(clientOptions({
+  // A started producer of group <group>_P, instance <instance>-<pid>; extra
+  // overrides options (producerGroup, retryTimesWhenSendFailed, ...).
+  async function startProducer(instance, extra) {
+    const producer = new run.ons.Producer(clientOptions(Object.assign({
       producerGroup: `${opts.group}_P`,
       instanceName: `${instance}-${process.pid}`,
-    }));
+    }, extra)));
     producer.on('error', err => noteClientError('producer', `${err.name || 'Error'}: ${err.message}`));
     await withTimeout(producer.ready(), 10000, 'producer start');
     return producer;

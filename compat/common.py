@@ -1,6 +1,6 @@
 """Shared plumbing of the PyPI ``rocketmq`` 0.4.4 compatibility scripts
-(pyrocketmq_scenario.py and pyrocketmq_retry.py); what each scenario sends and
-checks stays in its script.
+(pyrocketmq_scenario.py, pyrocketmq_retry.py and pyrocketmq_chaos.py); what
+each script sends and checks stays in its script.
 
 Both scripts run every producer and consumer in a child process of
 themselves (``--child ...``): the native client can block inside a C call or
@@ -69,11 +69,12 @@ def as_text(v):
     return str(v)
 
 
-def start_producer(a):
-    """A started producer of group <a.group>_P (3 s send timeout); reports "started"."""
+def start_producer(a, group=None):
+    """A started producer of group `group` (default <a.group>_P), 3 s send
+    timeout; reports "started"."""
     from rocketmq.client import Producer
 
-    producer = Producer("%s_P" % a.group)
+    producer = Producer(group or "%s_P" % a.group)
     producer.set_namesrv_addr(a.namesrv)
     producer.set_timeout(3000)
     producer.start()
@@ -120,13 +121,18 @@ class ScenarioError(Exception):
         self.code = code
 
 
-def probe_nameserver(addr, limit):
-    host, _, port = addr.rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=max(0.2, limit)).close()
-    except (OSError, ValueError) as e:
-        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-        raise ScenarioError("nameserver %s unreachable: %s" % (addr, reason), code=EXIT_USAGE)
+def probe_nameserver(addrs, limit):
+    """One TCP connection to the nameserver; of an "A;B" list, one is enough."""
+    errors = []
+    for addr in addrs.split(";"):
+        host, _, port = addr.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=max(0.2, limit)).close()
+            return
+        except (OSError, ValueError) as e:
+            reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+            errors.append("nameserver %s unreachable: %s" % (addr, reason))
+    raise ScenarioError("; ".join(errors), code=EXIT_USAGE)
 
 
 class ScenarioBase(object):
@@ -241,11 +247,12 @@ class ScenarioBase(object):
 
 
 def check_namesrv(p, a):
-    """argparse checks of --namesrv (default: env NAMESRV_ADDR)."""
+    """argparse checks of --namesrv (default: env NAMESRV_ADDR): HOST:PORT, or
+    a "HOST:PORT;HOST:PORT" list as RocketMQ takes it."""
     if not a.namesrv:
         p.error("no nameserver: pass --namesrv HOST:PORT or set NAMESRV_ADDR")
-    if not re.match(r"^[^:\s]+:\d+$", a.namesrv):
-        p.error('nameserver address must be HOST:PORT, got "%s"' % a.namesrv)
+    if not re.match(r"^[^:;\s]+:\d+(;[^:;\s]+:\d+)*$", a.namesrv):
+        p.error('nameserver address must be HOST:PORT or HOST:PORT;HOST:PORT..., got "%s"' % a.namesrv)
 
 
 def child_arg_parser(prog):
