@@ -304,7 +304,7 @@ impl Inner {
             };
             let target = self.select(&targets, failed_broker.as_deref());
             match self.send_once(target, &payload).await {
-                Ok(result) => return Ok(result),
+                Ok(result) => return Ok(SendResult { attempt, ..result }),
                 Err(err) if err.is_retriable_send() => {
                     tracing::warn!(topic, attempt, queue = %target.queue, error = %err, "send failed");
                     self.namesrv.mark_stale(topic);
@@ -381,6 +381,7 @@ impl Inner {
                 ..target.queue.clone()
             },
             queue_offset: header.queue_offset,
+            attempt: 1,
         })
     }
 

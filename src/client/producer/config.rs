@@ -68,6 +68,9 @@ pub struct SendResult {
     pub queue: MessageQueue,
     /// Queue offset of the (first) message.
     pub queue_offset: i64,
+    /// Which attempt of the call was stored: 1 for the first; a later one means earlier
+    /// attempts got no usable answer and may have been stored too (a possible duplicate).
+    pub attempt: u32,
 }
 
 /// The queue for `sharding_key` among `queue_count` queues: Java's `String.hashCode`, made
