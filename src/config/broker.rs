@@ -146,6 +146,11 @@ pub struct BrokerConfig {
     /// does. The value is in **bytes**: the common comment "300000 entries" next to
     /// `mapedFileSizeConsumeQueue=300000` misreads it; 300000 bytes is 15000 units.
     pub mapped_file_size_consume_queue: u64,
+    /// `maxHashSlotNum`, default 5000000: hash slots of each message-key index file.
+    pub max_hash_slot_num: u32,
+    /// `maxIndexNum`, default 20000000: entries of each message-key index file (with the slots
+    /// it sets the file's size: 40 + 4 x slots + 20 x entries bytes, about 420 MB by default).
+    pub max_index_num: u32,
     /// `deleteWhen`, default `04`: the hours of day (0..=23, `;`-separated, e.g. `04;16`) at
     /// which expired files are deleted.
     pub delete_when: Vec<u8>,
@@ -313,6 +318,8 @@ impl BrokerConfig {
                 "mappedFileSizeConsumeQueue",
                 self.mapped_file_size_consume_queue.to_string(),
             ),
+            ("maxHashSlotNum", self.max_hash_slot_num.to_string()),
+            ("maxIndexNum", self.max_index_num.to_string()),
             ("deleteWhen", hours.join(";")),
             (
                 "fileReservedTime",

@@ -112,6 +112,8 @@ impl BrokerConfig {
                 }
                 None => 300_000 * CQ_UNIT,
             };
+        let max_hash_slot_num = f.value_of("maxHashSlotNum", 5_000_000u32, positive);
+        let max_index_num = f.value_of("maxIndexNum", 20_000_000u32, positive);
         let delete_when = f.value_of("deleteWhen", vec![4], parse_hours);
         let file_reserved_time_hours = f.int("fileReservedTime", 72u64);
         let disk_max_used_space_ratio = {
@@ -265,6 +267,8 @@ impl BrokerConfig {
             abort_file,
             mapped_file_size_commit_log,
             mapped_file_size_consume_queue,
+            max_hash_slot_num,
+            max_index_num,
             delete_when,
             file_reserved_time_hours,
             disk_max_used_space_ratio,

@@ -76,8 +76,8 @@ impl MessageStoreOptions {
             consume_queue_dir: cfg.store_path_consume_queue.clone(),
             consume_queue_units_per_file: (cfg.mapped_file_size_consume_queue / 20).max(1),
             key_index_dir: cfg.store_path_index.clone(),
-            key_index_slots: 5_000_000,
-            key_index_entries: 20_000_000,
+            key_index_slots: cfg.max_hash_slot_num,
+            key_index_entries: cfg.max_index_num,
             retention: RetentionPolicy {
                 file_reserved: std::time::Duration::from_secs(cfg.file_reserved_time_hours * 3600),
                 delete_hours: cfg.delete_when.clone(),

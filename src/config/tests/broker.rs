@@ -244,6 +244,23 @@ fn a_percentage_above_100_is_an_error() {
 }
 
 #[test]
+fn the_key_index_size_keys_are_read_and_must_be_positive() {
+    let (c, warnings) = valid("maxHashSlotNum=5000\nmaxIndexNum=20000\n");
+    assert_eq!((c.max_hash_slot_num, c.max_index_num), (5000, 20000));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (d, _) = valid("");
+    assert_eq!(
+        (d.max_hash_slot_num, d.max_index_num),
+        (5_000_000, 20_000_000)
+    );
+    let found = problems("maxIndexNum=0\n");
+    assert_eq!(
+        found,
+        vec!["test.conf:1: maxIndexNum: \"0\" must be greater than 0"]
+    );
+}
+
+#[test]
 fn consume_queue_size_is_bytes_rounded_up_to_whole_20_byte_units() {
     let (c, warnings) = valid("mappedFileSizeConsumeQueue=300001\n");
     assert_eq!(c.mapped_file_size_consume_queue, 300_020);

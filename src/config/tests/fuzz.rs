@@ -19,6 +19,7 @@ const KEYS: &[&str] = &[
     "enableDLegerCommitLog",
     "mapedFileSizeCommitLog",
     "mappedFileSizeConsumeQueue",
+    "maxIndexNum",
     "deleteWhen",
     "diskMaxUsedSpaceRatio",
     "storePathRootDir",
