@@ -167,3 +167,42 @@ async fn sigterm_on_the_master_hands_leadership_over_before_exiting() {
     );
     send_somewhere(&cluster, 1, Duration::from_secs(5)).await;
 }
+
+/// A consumer offset the master has answered is replicated: killed right after answering, the
+/// next master answers at least as much (found by the fault campaign: the master answered
+/// commits it had not replicated yet, and a kill within the coalescing interval took them back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_offset_the_master_answered_survives_its_kill() {
+    let mut cluster = Cluster::start(1, 3);
+    send_somewhere(&cluster, 0, Duration::from_secs(20)).await;
+    let admin = dledger_broker::client::Admin::new(cluster.namesrv_addr().as_str()).unwrap();
+    let old = cluster.wait_master(Duration::from_secs(5)).await;
+    let addr = cluster.broker_addr(old).to_string();
+    admin
+        .update_consumer_offset(&addr, "G50", TOPIC, 0, 1)
+        .await
+        .unwrap();
+    let answered = admin
+        .query_consumer_offset(&addr, "G50", TOPIC, 0)
+        .await
+        .unwrap();
+    assert_eq!(answered, Some(1));
+    cluster.kill_broker(old);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let after = loop {
+        let new = cluster.wait_master(Duration::from_secs(10)).await;
+        if new != old {
+            let addr = cluster.broker_addr(new).to_string();
+            if let Ok(offset) = admin.query_consumer_offset(&addr, "G50", TOPIC, 0).await {
+                break offset;
+            }
+        }
+        assert!(Instant::now() < deadline, "no new master answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        after,
+        Some(1),
+        "the new master went back from the answered offset"
+    );
+}

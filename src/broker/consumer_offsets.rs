@@ -3,10 +3,11 @@
 //!
 //! Clients commit every 5 s and on every pull (the COMMIT_OFFSET bit); proposing each commit
 //! would put a Raft entry per pull on the log. The leader keeps the latest commit per queue in
-//! an [`OffsetCoalescer`] and proposes them together every interval; queries see the pending
-//! value at once (read-your-writes on the leader), and after a failover the new leader answers
-//! from the replicated tables, losing at most one interval (RocketMQ's DLedger mode loses up to
-//! 10 s, see ecosystem.md §7).
+//! an [`OffsetCoalescer`] and proposes them together every interval. A client query answers
+//! only replicated offsets (a pending commit of the queue asked about is proposed first, see
+//! `handle_offsets`), so an answered offset never goes back; a kill of the leader loses at most
+//! one interval of commits nobody was told about (RocketMQ's DLedger mode loses up to 10 s, see
+//! ecosystem.md §7).
 
 use std::collections::BTreeMap;
 

@@ -2,12 +2,15 @@
 //! GET_MAX_OFFSET (30), GET_MIN_OFFSET (31), SEARCH_OFFSET_BY_TIMESTAMP (29),
 //! GET_EARLIEST_MSG_STORETIME (32): remoting.md §5.5–5.6.
 //!
-//! Commits go to the leader's coalescer (one replicated entry per interval); queries answer the
-//! newest of the pending and the replicated offset. Lookups read applied data on any replica.
+//! Commits go to the leader's coalescer (one replicated entry per interval). A query answers
+//! only the replicated offset, so no broker ever answers an offset a later master could go back
+//! on; when the coalescer holds a newer commit for the queue asked about, it is proposed first
+//! (read-your-writes at the cost of one replication round trip, on a rare request). Lookups
+//! read applied data on any replica.
 
 use super::consumer_offsets::offset_without_commit;
 use super::offsets;
-use super::server::{Broker, BrokerError, HandlerResult, lock};
+use super::server::{Broker, BrokerError, HandlerResult, flush_offsets, lock};
 use crate::remoting::header::offset::{
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
     GetMinOffsetResponseHeader, QueryConsumerOffsetRequestHeader,
@@ -25,11 +28,16 @@ fn queue(queue_id: i32) -> Result<u32, BrokerError> {
         .map_err(|_| BrokerError::system(format!("queueId[{queue_id}] is illegal")))
 }
 
-pub(crate) fn query_consumer_offset(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
+pub(crate) async fn query_consumer_offset(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
     let h: QueryConsumerOffsetRequestHeader = header(req)?;
     let q = queue(h.queue_id)?;
-    let committed =
+    let pending =
         lock(&broker.offsets).query(&broker.node.tables(), &h.consumer_group, &h.topic, q);
+    let mut committed = broker.node.tables().offset(&h.consumer_group, &h.topic, q);
+    if pending > committed {
+        flush_offsets(broker).await;
+        committed = broker.node.tables().offset(&h.consumer_group, &h.topic, q);
+    }
     let offset = committed
         .or_else(|| offset_without_commit(offsets::min_offset(&broker.store, &h.topic, q)));
     match offset {

@@ -218,7 +218,9 @@ impl Broker {
             }
             RequestCode::SendBatchMessage => handle_send::send(self, conn, req, true).await,
             RequestCode::PullMessage => handle_pull::pull(self, conn, req).await,
-            RequestCode::QueryConsumerOffset => handle_offsets::query_consumer_offset(self, req),
+            RequestCode::QueryConsumerOffset => {
+                handle_offsets::query_consumer_offset(self, req).await
+            }
             RequestCode::UpdateConsumerOffset => handle_offsets::update_consumer_offset(self, req),
             RequestCode::GetMaxOffset => handle_offsets::max_offset(self, req),
             RequestCode::GetMinOffset => handle_offsets::min_offset(self, req),
