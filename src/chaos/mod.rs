@@ -1,8 +1,8 @@
-//! The fault campaign's checker (issue 10): a recorded [`History`] of sends, reads, committed
-//! offsets, route and term samples, fault markers and the final replica and node states goes
-//! in; a [`Report`] with every violation and each fault's cost comes out. Pure: no processes,
-//! sockets or clock. The harness that runs the workload and the nemesis records the history
-//! (and may write it to a file and judge it later); this module only judges it.
+//! The fault campaign (issue 10). The checker: a recorded [`History`] of sends, reads,
+//! committed offsets, route and term samples, fault markers and the final replica and node
+//! states goes in; a [`Report`] with every violation and each fault's cost comes out. The
+//! checker's files are pure: no processes, sockets or clock. [`harness`] is the other half:
+//! it runs the servers, the workload and the nemesis and records the history.
 //!
 //! | file | owns |
 //! | --- | --- |
@@ -11,9 +11,11 @@
 //! | [`violation`] | what a violation says: key, queue and offset, node, time |
 //! | [`faults`] | per fault: time to a new master, to the first acknowledged send, unavailable time |
 //! | [`report`] | the markdown summary and the verdict |
+//! | [`harness`] | the run: network namespaces, processes, workload, nemesis, final read |
 
 pub mod check;
 pub mod faults;
+pub mod harness;
 pub mod history;
 pub mod report;
 #[cfg(test)]
