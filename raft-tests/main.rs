@@ -39,3 +39,4 @@ mod t61_cluster_rt;
 mod t65_delay_retry;
 mod t66_delay_retry_failover;
 mod t70_orderly_broadcast;
+mod t80_chaos_smoke;
