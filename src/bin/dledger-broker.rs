@@ -16,11 +16,13 @@ use clap::Parser;
 use dledger_broker::broker::preferred_leader::preferred_leader_loop;
 use dledger_broker::broker::register::{namesrv_clients, registration_loop, unregister_all};
 use dledger_broker::broker::schedule::schedule_loop;
+use dledger_broker::broker::scrubbing::scrub_loop;
 use dledger_broker::broker::server::{client_expiry_loop, offset_flush_loop};
 use dledger_broker::broker::{Broker, BrokerHandler};
 use dledger_broker::config::{BrokerConfig, ConfigWarning};
 use dledger_broker::raft::{RaftNode, RaftOptions};
 use dledger_broker::remoting::serve;
+use dledger_broker::store::scrub::refuse_if_marked;
 use dledger_broker::store::{MessageStore, MessageStoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -111,6 +113,7 @@ async fn bind(addr: String, what: &str) -> Result<TcpListener, String> {
 }
 
 async fn run(config: BrokerConfig) -> Result<(), String> {
+    refuse_if_marked(&config.store_path_root_dir)?;
     let store_options = MessageStoreOptions::from_config(&config);
     let store = tokio::task::spawn_blocking(move || MessageStore::open(store_options))
         .await
@@ -154,6 +157,7 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
         Duration::from_millis(broker.config().flush_interval_consume_queue_ms.max(100));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let (corrupt_tx, corrupt_rx) = tokio::sync::oneshot::channel();
     let handler = Arc::new(BrokerHandler(broker.clone()));
     let servers = vec![
         tokio::spawn(serve(main_listener, handler.clone(), shutdown_rx.clone())),
@@ -172,6 +176,12 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
         )),
         tokio::spawn(schedule_loop(broker.clone(), shutdown_rx.clone())),
         tokio::spawn(preferred_leader_loop(broker.clone(), shutdown_rx.clone())),
+        tokio::spawn(scrub_loop(
+            broker.node().store().clone(),
+            broker.config().store_path_root_dir.clone(),
+            shutdown_rx.clone(),
+            corrupt_tx,
+        )),
         tokio::spawn(client_expiry_loop(broker.clone(), shutdown_rx)),
     ];
     println!(
@@ -181,7 +191,8 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
 
     let fatal = tokio::select! {
         () = wait_for_signal() => None,
-        reason = broker.node().stopped() => Some(reason),
+        reason = broker.node().stopped() => Some(format!("the raft core stopped: {reason}")),
+        Ok(reason) = corrupt_rx => Some(format!("the store is corrupt: {reason}")),
     };
     match &fatal {
         None => {
@@ -189,7 +200,7 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
             broker.step_down().await;
         }
         Some(reason) => {
-            tracing::error!(%reason, "the raft core stopped; leaving the cluster and exiting")
+            tracing::error!(%reason, "leaving the cluster and exiting")
         }
     }
     let _ = shutdown.send(true);
@@ -204,7 +215,7 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
     drop(clients);
     if let Some(reason) = fatal {
         // The store is left as it is (no clean close): the next start recovers it.
-        return Err(format!("the raft core stopped: {reason}"));
+        return Err(reason);
     }
     match Arc::try_unwrap(broker) {
         Ok(broker) => broker.close().await,

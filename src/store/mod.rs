@@ -22,6 +22,7 @@
 //!                (queue_store: every queue under one root)
 //! key_index      messages of a topic by KEYS / UNIQ_KEY, within a time range (format: its bytes)
 //! retention      delete whole old segments by age or disk usage, above a floor
+//! scrub          re-check every record's CRC in the background; the corrupt-store marker
 //! message_store  the commitlog plus consume queues and key index, kept consistent
 //! ```
 
@@ -41,6 +42,7 @@ mod raft_index;
 mod record;
 mod recovery;
 pub mod retention;
+pub mod scrub;
 pub(crate) mod segment;
 mod segment_list;
 #[cfg(test)]

@@ -472,9 +472,10 @@ impl Nemesis {
                     .push(format!("fault {fault}: graceful stop of {id}: {how}"));
             }
             self.start_node(id);
-            if self.recover(group, Duration::from_secs(30)).await.is_none() {
+            let whole = self.recover(group, Duration::from_secs(30)).await.is_some();
+            if !whole || !self.wait_caught_up(id, Duration::from_secs(30)).await {
                 self.findings.push(format!(
-                    "fault {fault}: group {group} not whole after restarting {id}"
+                    "fault {fault}: group {group} not whole and {id} not caught up 30 s after its restart"
                 ));
             }
         }
@@ -487,6 +488,18 @@ impl Nemesis {
             group,
         );
         target
+    }
+
+    /// Waits until `id` has applied what the rest of its group had; `false` at `within`.
+    async fn wait_caught_up(&self, id: NodeId, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if probe::caught_up(&self.nodes.layout, id).await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
     }
 
     /// Restarts any node that exited when no fault stopped it, and says so.

@@ -221,9 +221,8 @@ impl Nodes {
             Ok(None) => true,
             Ok(Some(status)) => {
                 self.brokers.insert(id, None);
-                let tail = self.log_tail(id, 5);
-                self.exits
-                    .insert(id, format!("exited ({status}); log ends:\n{tail}"));
+                let why = self.fatal_line(id).unwrap_or_else(|| self.log_tail(id, 3));
+                self.exits.insert(id, format!("exited ({status}): {why}"));
                 false
             }
             Err(_) => false,
@@ -233,6 +232,15 @@ impl Nodes {
     /// How node `id` last exited on its own, if it did.
     pub fn exit_reason(&self, id: NodeId) -> Option<&str> {
         self.exits.get(&id).map(String::as_str)
+    }
+
+    /// The last line the broker printed before exiting with an error (`dledger-broker: ...`).
+    fn fatal_line(&self, id: NodeId) -> Option<String> {
+        let text = fs::read_to_string(self.layout.log(&id.to_string())).ok()?;
+        text.lines()
+            .rev()
+            .find(|l| l.starts_with("dledger-broker: "))
+            .map(str::to_owned)
     }
 
     /// The last `lines` lines of node `id`'s log.

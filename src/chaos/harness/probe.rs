@@ -75,3 +75,21 @@ pub async fn agreed_master(layout: &Layout, group: usize) -> Option<String> {
     }
     agreed
 }
+
+/// Whether node `id` has applied at least what the most advanced other node of its group had
+/// applied when asked (`false` when it does not answer).
+pub async fn caught_up(layout: &Layout, id: NodeId) -> bool {
+    let mut target = 0;
+    for other in layout
+        .nodes()
+        .into_iter()
+        .filter(|n| n.group == id.group && *n != id)
+    {
+        if let Some(t) = runtime(&layout.broker_addr(other)).await {
+            target = target.max(number(&t, "raftApplied").unwrap_or(0));
+        }
+    }
+    let mine = runtime(&layout.broker_addr(id)).await;
+    mine.and_then(|t| number(&t, "raftApplied"))
+        .is_some_and(|a| a >= target)
+}
