@@ -119,6 +119,8 @@ impl Layout {
              mappedFileSizeConsumeQueue=60000\nmaxHashSlotNum=5000\nmaxIndexNum=20000\n\
              # every message is read back from offset 0: no deletion before the disk is full\n\
              diskSpaceCleanForciblyRatio=100\ndiskSpaceWarningLevelRatio=100\n\
+             # topics exist where the harness made them, so an acknowledgement names its group\n\
+             autoCreateTopicEnable=false\n\
              enableDLegerCommitLog=true\ndLegerGroup={group}\ndLegerPeers={peers}\n\
              dLegerSelfId=n{node}\n",
             group = id.broker_group(),
