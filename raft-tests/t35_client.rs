@@ -89,10 +89,12 @@ async fn the_client_library_produces_consumes_and_resumes_against_a_three_node_g
     }
 
     for i in 100..110 {
-        producer
+        let sent = producer
             .send(Message::new(TOPIC, format!("m{i}")))
             .await
             .unwrap();
+        // The broker names the Raft term of the entry that stored the message.
+        assert!(sent.raft_term.is_some_and(|t| t >= 1), "{sent:?}");
     }
     // Committed offsets are replicated every flushIntervalConsumeQueue; the same group resumes.
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -206,6 +206,7 @@ pub(crate) async fn send(
         transaction_id: None,
         msg_region: Some("DefaultRegion".to_string()),
         trace_on: Some(true),
+        raft_term: i64::try_from(applied.term).ok(),
     };
     Ok(req.success_response().with_header(&response))
 }

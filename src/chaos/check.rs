@@ -7,7 +7,7 @@
 //! | `messages` | lost acknowledged sends, phantoms, duplicates, where acknowledged sends were read, dense queue offsets in the final read |
 //! | `order` | per-queue order of orderly sends, in the final read and in orderly consumers |
 //! | `offsets` | committed consumer offsets never go back, except by an admin reset |
-//! | `masters` | one master per group on the nameservers, one leader per term |
+//! | `masters` | one master per group on the nameservers, one leader per term, no acknowledgement from a term older than one that already acknowledged |
 //! | `replicas` | identical replicas, every node running and caught up |
 
 mod masters;
@@ -69,6 +69,8 @@ pub enum Check {
     Masters,
     /// At most one leader per term and group.
     Terms,
+    /// No send begun after a newer term acknowledged one is acknowledged in an older term.
+    StaleAcks,
     /// Every node running and caught up at the end.
     Nodes,
 }
@@ -86,6 +88,7 @@ impl fmt::Display for Check {
             Check::Replicas => "replicas identical",
             Check::Masters => "one master per group",
             Check::Terms => "one leader per term",
+            Check::StaleAcks => "no acknowledgement from an older term",
             Check::Nodes => "nodes running and caught up",
         })
     }
@@ -136,6 +139,7 @@ pub fn run_all(history: &History, config: &CheckConfig) -> Vec<CheckResult> {
         replicas::replicas(history),
         masters::masters(history, config.master_grace_ms),
         masters::terms(history),
+        masters::stale_acks(history),
         replicas::nodes(history),
     ]
 }

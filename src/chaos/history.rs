@@ -113,6 +113,9 @@ pub enum SendOutcome {
         /// The commitlog offset, when known without the msgId.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         phys_offset: Option<u64>,
+        /// The Raft term of the entry that stored it, when the broker said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        term: Option<u64>,
     },
     /// Refused with an answer that says the message was not stored.
     Failed { reason: String },

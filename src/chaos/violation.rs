@@ -190,6 +190,18 @@ pub enum Violation {
         /// (nameserver, master it named) when the disagreement began.
         masters: Vec<(String, String)>,
     },
+    #[error(
+        "{key} was acknowledged by {broker_group} in term {term} although it was sent at \
+         {start_ms} ms, after term {newer_term} had acknowledged a send at {newer_ms} ms"
+    )]
+    AckAfterNewerTerm {
+        broker_group: String,
+        key: String,
+        term: u64,
+        start_ms: u64,
+        newer_term: u64,
+        newer_ms: u64,
+    },
     #[error("term {term} of {broker_group} had two leaders: {}", pairs(.leaders))]
     TwoLeadersInTerm {
         broker_group: String,

@@ -382,6 +382,7 @@ impl Inner {
             },
             queue_offset: header.queue_offset,
             attempt: 1,
+            raft_term: header.raft_term.and_then(|t| u64::try_from(t).ok()),
         })
     }
 

@@ -226,6 +226,7 @@ impl SmShared {
         let mut state = self.write();
         let mut applied = Applied {
             index: entry.index(),
+            term: entry.term(),
             messages: Vec::new(),
         };
         match &entry.payload {

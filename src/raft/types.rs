@@ -105,6 +105,8 @@ pub struct AppliedMessage {
 pub struct Applied {
     /// Raft index of the entry.
     pub index: u64,
+    /// Raft term of the entry: the term of the leader that appended it.
+    pub term: u64,
     /// For message entries: each message's offsets, in body order.
     pub messages: Vec<AppliedMessage>,
 }

@@ -2,12 +2,14 @@
 //! group; and across nameservers, each holding its last sampled master until its next sample,
 //! no two of them name different masters of one group for longer than the grace (a new
 //! master's registration reaches them one after another). Term samples: no two nodes of a
-//! group lead in the same term.
+//! group lead in the same term. Acknowledgements that carry the storing entry's term: once a
+//! send was acknowledged in term `t'`, a send begun later is never acknowledged in a term below
+//! `t'` (a majority had moved to `t'`, so an older leader can no longer commit anything new).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Check, CheckResult};
-use crate::chaos::history::{Event, History, Role, RouteSample};
+use crate::chaos::history::{Event, History, Role, RouteSample, SendOutcome};
 use crate::chaos::violation::Violation;
 
 /// A run of sampled time in which nameservers named different masters of a group.
@@ -113,5 +115,61 @@ pub(super) fn terms(history: &History) -> CheckResult {
     }
     result.count("term samples", samples);
     result.count("terms seen", leaders.len());
+    result
+}
+
+pub(super) fn stale_acks(history: &History) -> CheckResult {
+    let mut result = CheckResult::new(Check::StaleAcks);
+    // group -> (term, start, end, key) of every acknowledgement that names its term.
+    let mut acks: BTreeMap<&str, Vec<(u64, u64, u64, &str)>> = BTreeMap::new();
+    for event in &history.events {
+        if let Event::Send(s) = event
+            && let SendOutcome::Ok {
+                broker_group,
+                term: Some(term),
+                ..
+            } = &s.outcome
+        {
+            acks.entry(broker_group)
+                .or_default()
+                .push((*term, s.start_ms, s.end_ms, &s.key));
+        }
+    }
+    let mut checked = 0;
+    for (group, acks) in acks {
+        checked += acks.len();
+        // term -> (earliest acknowledgement, of which key)
+        let mut first_ack: BTreeMap<u64, u64> = BTreeMap::new();
+        for (term, _, end, _) in &acks {
+            let at = first_ack.entry(*term).or_insert(*end);
+            *at = (*at).min(*end);
+        }
+        // term -> the earliest acknowledgement of any newer term, (newer term, time)
+        let mut newer: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+        let mut best: Option<(u64, u64)> = None;
+        for (term, at) in first_ack.iter().rev() {
+            if let Some(b) = best {
+                newer.insert(*term, b);
+            }
+            if best.is_none_or(|(_, t)| *at < t) {
+                best = Some((*term, *at));
+            }
+        }
+        for (term, start, _, key) in acks {
+            if let Some((newer_term, newer_ms)) = newer.get(&term).copied()
+                && start > newer_ms
+            {
+                result.violations.push(Violation::AckAfterNewerTerm {
+                    broker_group: group.to_owned(),
+                    key: key.to_owned(),
+                    term,
+                    start_ms: start,
+                    newer_term,
+                    newer_ms,
+                });
+            }
+        }
+    }
+    result.count("acknowledgements with a term", checked);
     result
 }

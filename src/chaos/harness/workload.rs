@@ -39,6 +39,7 @@ fn outcome_of(result: &Result<SendResult, ClientError>, index: usize) -> (SendOu
                 queue_offset: r.queue_offset + i64::try_from(index).unwrap_or(0),
                 offset_msg_id: r.offset_msg_id.split(',').nth(index).map(str::to_owned),
                 phys_offset: None,
+                term: r.raft_term,
             },
             r.attempt.saturating_sub(1),
         ),

@@ -1,8 +1,10 @@
 //! Committed offsets, masters, terms, replicas and nodes.
 
-use super::{N1, N2, clean, committed, replica, result, route, violations, without};
+use super::{N1, N2, acked, clean, committed, replica, result, route, violations, without};
 use crate::chaos::check::{Check, CheckConfig, run_all};
-use crate::chaos::history::{Event, History, NodeStatus, Role, TermSample};
+use crate::chaos::history::{
+    Event, History, NodeStatus, Role, SendAttempt, SendOutcome, TermSample,
+};
 use crate::chaos::violation::Violation;
 
 #[test]
@@ -121,6 +123,34 @@ fn two_leaders_in_one_term_are_flagged() {
         role: Role::Leader,
     });
     assert_eq!(violations(&h, Check::Terms), vec![]);
+}
+
+/// An acknowledgement in `term`, sent at `start`.
+fn acked_in(key: &str, term: u64, offset: i64, start: u64) -> SendAttempt {
+    let mut send = acked("p1", key, 0, offset, start);
+    if let SendOutcome::Ok { term: t, .. } = &mut send.outcome {
+        *t = Some(term);
+    }
+    send
+}
+
+#[test]
+fn an_acknowledgement_from_an_older_term_after_a_newer_one_acknowledged_is_flagged() {
+    let mut h = History::new();
+    h.push(acked_in("a", 2, 0, 100)); // term 2 acknowledges at 105
+    h.push(acked_in("b", 1, 1, 200)); // begun at 200, acknowledged in term 1: stale
+    let found = violations(&h, Check::StaleAcks);
+    assert!(
+        matches!(&found[..], [Violation::AckAfterNewerTerm { key, term: 1, newer_term: 2, newer_ms: 105, .. }] if key == "b"),
+        "{found:?}"
+    );
+    // Overlapping sends may finish in either order: begun before term 2's first
+    // acknowledgement, an older term's acknowledgement is legitimate.
+    let mut h = History::new();
+    h.push(acked_in("a", 2, 0, 100));
+    h.push(acked_in("b", 1, 1, 104));
+    h.push(acked_in("c", 3, 2, 300));
+    assert_eq!(violations(&h, Check::StaleAcks), vec![]);
 }
 
 #[test]

@@ -40,6 +40,7 @@ pub(super) fn acked(client: &str, key: &str, queue: i32, offset: i64, start: u64
             queue_offset: offset,
             offset_msg_id: None,
             phys_offset: None,
+            term: None,
         },
     }
 }

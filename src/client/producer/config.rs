@@ -71,6 +71,9 @@ pub struct SendResult {
     /// Which attempt of the call was stored: 1 for the first; a later one means earlier
     /// attempts got no usable answer and may have been stored too (a possible duplicate).
     pub attempt: u32,
+    /// The Raft term of the entry that stored it, when the broker says (this broker does;
+    /// Apache RocketMQ's do not).
+    pub raft_term: Option<u64>,
 }
 
 /// The queue for `sharding_key` among `queue_count` queues: Java's `String.hashCode`, made

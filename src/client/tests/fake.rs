@@ -254,6 +254,7 @@ impl FakeBroker {
                 transaction_id: None,
                 msg_region: Some("DefaultRegion".into()),
                 trace_on: Some(true),
+                raft_term: None,
             })
     }
 

@@ -125,6 +125,9 @@ command_header! {
         msg_region: Option<String> => "MSG_REGION",
         /// Broker `traceOn`.
         trace_on: Option<bool> => "TRACE_ON",
+        /// This broker's extension: the Raft term of the entry that stored the message (the
+        /// term of the leader that appended it). Clients that do not know it ignore it.
+        raft_term: Option<i64> => "raftTerm",
     }
 }
 

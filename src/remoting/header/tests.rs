@@ -52,6 +52,7 @@ fn every_header_round_trips_through_its_fields() {
         transaction_id: None,
         msg_region: Some("DefaultRegion".into()),
         trace_on: Some(true),
+        raft_term: Some(7),
     });
     round_trips(PullMessageRequestHeader {
         consumer_group: "cg".into(),
