@@ -21,7 +21,7 @@ use dledger_broker::broker::server::{client_expiry_loop, offset_flush_loop};
 use dledger_broker::broker::{Broker, BrokerHandler};
 use dledger_broker::config::{BrokerConfig, ConfigWarning};
 use dledger_broker::raft::{RaftNode, RaftOptions};
-use dledger_broker::remoting::serve;
+use dledger_broker::remoting::server::{ServerConfig, serve_with};
 use dledger_broker::store::scrub::refuse_if_marked;
 use dledger_broker::store::{MessageStore, MessageStoreOptions};
 use tokio::net::TcpListener;
@@ -160,8 +160,18 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
     let (corrupt_tx, corrupt_rx) = tokio::sync::oneshot::channel();
     let handler = Arc::new(BrokerHandler(broker.clone()));
     let servers = vec![
-        tokio::spawn(serve(main_listener, handler.clone(), shutdown_rx.clone())),
-        tokio::spawn(serve(fast_listener, handler, shutdown_rx.clone())),
+        tokio::spawn(serve_with(
+            main_listener,
+            handler.clone(),
+            server_config(broker.config()),
+            shutdown_rx.clone(),
+        )),
+        tokio::spawn(serve_with(
+            fast_listener,
+            handler,
+            server_config(broker.config()),
+            shutdown_rx.clone(),
+        )),
     ];
     let loops = vec![
         tokio::spawn(registration_loop(
@@ -223,6 +233,19 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
             tracing::warn!("the broker is still referenced; skipping the clean close");
             Ok(())
         }
+    }
+}
+
+/// The client listeners' limits from broker.conf; the rest as the remoting defaults.
+fn server_config(config: &BrokerConfig) -> ServerConfig {
+    let defaults = ServerConfig::default();
+    ServerConfig {
+        max_connections: match config.server_max_connections {
+            0 => defaults.max_connections,
+            n => n,
+        },
+        idle_timeout: Duration::from_secs(config.server_channel_max_idle_time_seconds),
+        ..defaults
     }
 }
 

@@ -195,6 +195,13 @@ pub struct BrokerConfig {
     pub default_topic_queue_nums: u32,
     /// `autoCreateTopicEnable`, default true: create a topic on its first send.
     pub auto_create_topic_enable: bool,
+    /// `serverMaxConnections` (this broker's key), default 0: connections each client
+    /// listener serves at once; 0 is a quarter of the open-file limit, within 64..=16384. One
+    /// past it is closed at once and said in the log.
+    pub server_max_connections: usize,
+    /// `serverChannelMaxIdleTimeSeconds`, default 120 (Java's): a client connection with no
+    /// bytes for this long is closed.
+    pub server_channel_max_idle_time_seconds: u64,
     /// `autoCreateSubscriptionGroup`, default true: create a group on its first pull.
     pub auto_create_subscription_group: bool,
     /// `slaveReadEnable`, default false: followers serve reads.
@@ -374,6 +381,14 @@ impl BrokerConfig {
             (
                 "autoCreateTopicEnable",
                 self.auto_create_topic_enable.to_string(),
+            ),
+            (
+                "serverMaxConnections",
+                self.server_max_connections.to_string(),
+            ),
+            (
+                "serverChannelMaxIdleTimeSeconds",
+                self.server_channel_max_idle_time_seconds.to_string(),
             ),
             (
                 "autoCreateSubscriptionGroup",

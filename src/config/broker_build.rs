@@ -185,6 +185,9 @@ impl BrokerConfig {
         );
         let default_topic_queue_nums = f.value_of("defaultTopicQueueNums", 8, positive);
         let auto_create_topic_enable = f.boolean("autoCreateTopicEnable", true);
+        let server_max_connections = f.int("serverMaxConnections", 0usize);
+        let server_channel_max_idle_time_seconds =
+            f.value_of("serverChannelMaxIdleTimeSeconds", 120u64, positive);
         let auto_create_subscription_group = f.boolean("autoCreateSubscriptionGroup", true);
         let slave_read_enable = f.boolean("slaveReadEnable", false);
         let broker_permission = f.value_of("brokerPermission", 6, |v| match parse_int::<u32>(v)? {
@@ -288,6 +291,8 @@ impl BrokerConfig {
             pull_message_thread_pool_nums,
             default_topic_queue_nums,
             auto_create_topic_enable,
+            server_max_connections,
+            server_channel_max_idle_time_seconds,
             auto_create_subscription_group,
             slave_read_enable,
             broker_permission,

@@ -11,7 +11,7 @@
 //! Limits are checked from the first 8 bytes, before the rest of a frame is waited for or any
 //! buffer is grown: the whole frame (prefix included, as Java's decoder counts it) must fit
 //! [`FrameCodec::max_frame`] (16 MiB by default), `total_length ≥ 4`, the header must fit the
-//! frame, the type byte must be 0 or 1. "Need more bytes" is `Ok(None)`; everything else wrong
+//! frame and its own limit ([`DEFAULT_MAX_HEADER`]), the type byte must be 0 or 1. "Need more bytes" is `Ok(None)`; everything else wrong
 //! is a [`DecodeError`], after which the stream cannot be resynchronised (close it). The body is
 //! a zero-copy slice of the frame. No input panics.
 //!
@@ -31,6 +31,11 @@ pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 /// Largest header the 24-bit length can express.
 const MAX_HEADER: usize = 0x00FF_FFFF;
 
+/// Largest header accepted by default: real headers are a few KiB (a message's properties,
+/// RocketMQ's largest field, are capped at 32 KiB before JSON escaping), so 256 KiB leaves
+/// room while a flood of frames with megabyte headers can no longer tie up memory and parsing.
+pub const DEFAULT_MAX_HEADER: usize = 256 * 1024;
+
 /// Why bytes are not a frame. Any of these leaves the stream unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -43,6 +48,8 @@ pub enum DecodeError {
         header_length: u32,
         total_length: u32,
     },
+    #[error("header of {header_length} bytes exceeds the {max}-byte header limit")]
+    HeaderTooLarge { header_length: u32, max: usize },
     #[error("unknown serialize type byte {0}")]
     UnknownSerializeType(u8),
     #[error("JSON header: {0}")]
@@ -79,6 +86,7 @@ pub enum EncodeError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameCodec {
     max_frame: usize,
+    max_header: usize,
 }
 
 impl Default for FrameCodec {
@@ -93,7 +101,13 @@ impl FrameCodec {
     pub fn new(max_frame: usize) -> Self {
         FrameCodec {
             max_frame: max_frame.max(8),
+            max_header: DEFAULT_MAX_HEADER,
         }
+    }
+
+    /// The same codec refusing headers longer than `max_header` bytes when decoding.
+    pub fn with_max_header(self, max_header: usize) -> Self {
+        FrameCodec { max_header, ..self }
     }
 
     /// The frame limit in bytes, length prefix included.
@@ -128,6 +142,12 @@ impl FrameCodec {
             return Err(DecodeError::HeaderTooLong {
                 header_length,
                 total_length,
+            });
+        }
+        if header_length as usize > self.max_header {
+            return Err(DecodeError::HeaderTooLarge {
+                header_length,
+                max: self.max_header,
             });
         }
         // Both fit usize: frame_length <= max_frame.

@@ -244,6 +244,27 @@ fn a_percentage_above_100_is_an_error() {
 }
 
 #[test]
+fn the_client_listener_limits_are_read() {
+    let (c, warnings) = valid("serverMaxConnections=500\nserverChannelMaxIdleTimeSeconds=30\n");
+    assert_eq!(c.server_max_connections, 500);
+    assert_eq!(c.server_channel_max_idle_time_seconds, 30);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (d, _) = valid("");
+    assert_eq!(
+        (
+            d.server_max_connections,
+            d.server_channel_max_idle_time_seconds
+        ),
+        (0, 120)
+    );
+    let found = problems("serverChannelMaxIdleTimeSeconds=0\n");
+    assert_eq!(
+        found,
+        vec!["test.conf:1: serverChannelMaxIdleTimeSeconds: \"0\" must be greater than 0"]
+    );
+}
+
+#[test]
 fn the_key_index_size_keys_are_read_and_must_be_positive() {
     let (c, warnings) = valid("maxHashSlotNum=5000\nmaxIndexNum=20000\n");
     assert_eq!((c.max_hash_slot_num, c.max_index_num), (5000, 20000));

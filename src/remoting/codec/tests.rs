@@ -406,6 +406,34 @@ fn frames_back_to_back_decode_one_at_a_time() {
 }
 
 #[test]
+fn an_oversized_header_is_rejected_from_the_prefix_before_it_arrives() {
+    let header_length = DEFAULT_MAX_HEADER + 1;
+    let mut buf = BytesMut::new();
+    buf.put_u32((4 + header_length) as u32);
+    buf.put_u32(header_length as u32); // JSON, u24 length
+    assert!(matches!(
+        decode(&mut buf),
+        Err(DecodeError::HeaderTooLarge {
+            max: DEFAULT_MAX_HEADER,
+            ..
+        })
+    ));
+    // At the limit it waits for the bytes, as any frame does.
+    let mut at_limit = BytesMut::new();
+    at_limit.put_u32((4 + DEFAULT_MAX_HEADER) as u32);
+    at_limit.put_u32(DEFAULT_MAX_HEADER as u32);
+    assert!(decode(&mut at_limit).unwrap().is_none());
+    let small = FrameCodec::default().with_max_header(16);
+    let mut big = BytesMut::new();
+    big.put_u32(4 + 17);
+    big.put_u32(17);
+    assert!(matches!(
+        small.decode(&mut big),
+        Err(DecodeError::HeaderTooLarge { max: 16, .. })
+    ));
+}
+
+#[test]
 fn an_oversized_length_is_rejected_from_the_prefix_without_growing_the_buffer() {
     let mut buf = BytesMut::with_capacity(16);
     buf.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF]);
