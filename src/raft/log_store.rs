@@ -115,15 +115,28 @@ impl LogStore {
     }
 
     /// Runs blocking disk work off the reactor.
+    /// Runs `f` (idempotent: it may run again) in a blocking thread. A resource that ran out
+    /// (a full disk: a vote, a truncation or a purge's checkpoint needs a few bytes) is waited
+    /// for, as appends wait, so it never stops openraft's core; `what` names the work in the
+    /// log line.
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&MessageStore) -> Result<T, StoreError> + Send + 'static,
+        what: &'static str,
+        f: impl Fn(&MessageStore) -> Result<T, StoreError> + Send + Sync + 'static,
     ) -> Result<T, io::Error> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(io::Error::other)?
-            .map_err(io_err)
+        let f = Arc::new(f);
+        let mut wait = ResourceWait::new(&self.store, what);
+        loop {
+            let (store, f) = (self.store.clone(), f.clone());
+            let done = tokio::task::spawn_blocking(move || f(&store))
+                .await
+                .map_err(io::Error::other)?;
+            match done {
+                Ok(value) => return Ok(value),
+                Err(e) if e.is_resource_exhausted() => wait.pause(&e).await,
+                Err(e) => return Err(io_err(e)),
+            }
+        }
     }
 }
 
@@ -194,7 +207,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_vote(&mut self, vote: &VoteOf<TypeConfig>) -> Result<(), io::Error> {
         let vote = to_store_vote(vote);
-        self.blocking(move |s| s.commitlog().save_vote(vote)).await
+        self.blocking("vote", move |s| s.commitlog().save_vote(vote))
+            .await
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
@@ -249,13 +263,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let keep = last_log_id.map(|l| l.index);
-        self.blocking(move |s| s.commitlog().truncate_after(keep))
+        self.blocking("truncation", move |s| s.commitlog().truncate_after(keep))
             .await
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         let id = to_store_log_id(&log_id);
-        self.blocking(move |s| {
+        self.blocking("purge", move |s| {
             // After a crash, queue units of purged records could not be replayed (their
             // records are gone): the checkpoint's applied point must be past the purge first.
             s.checkpoint_derived()?;

@@ -381,11 +381,24 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     type SnapshotData = SnapshotBytes;
 
+    /// Builds in a blocking thread; a resource that ran out (a full disk, which is also what
+    /// makes retention ask for a snapshot) is waited for like an append, never an error that
+    /// would stop openraft's core.
     async fn build_snapshot(&mut self) -> Result<SnapshotOf<TypeConfig, SnapshotBytes>, io::Error> {
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.build())
-            .await
-            .map_err(io::Error::other)?
+        let mut wait = ResourceWait::new(&self.shared.store, "snapshot");
+        loop {
+            let shared = self.shared.clone();
+            let built = tokio::task::spawn_blocking(move || shared.build())
+                .await
+                .map_err(io::Error::other)?;
+            match built {
+                Ok(snapshot) => return Ok(snapshot),
+                Err(e) => match ResourceWait::exhausted(&e) {
+                    Some(exhausted) => wait.pause(exhausted).await,
+                    None => return Err(e),
+                },
+            }
+        }
     }
 }
 

@@ -522,7 +522,14 @@ impl Nemesis {
     /// how long that took, or `None` at `within`.
     pub async fn recover(&mut self, group: usize, within: Duration) -> Option<Duration> {
         let started = Instant::now();
+        let mut restarted_at: Option<Instant> = None;
         while started.elapsed() < within {
+            // A node that exited on its own is a finding; it is started again (at most every
+            // 5 s, as a supervisor would), so the run goes on.
+            if restarted_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(5)) {
+                restarted_at = Some(Instant::now());
+                self.check_unexpected_exits();
+            }
             let all_running = self
                 .group_nodes(group)
                 .into_iter()

@@ -83,11 +83,11 @@ impl SmShared {
     }
 
     pub(crate) fn build(&self) -> io::Result<SnapshotOf<TypeConfig, SnapshotBytes>> {
-        let target = self
+        // Read, not taken: a build that fails (a full disk) is retried with the same target.
+        let target = *self
             .snapshot_target
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+            .unwrap_or_else(PoisonError::into_inner);
         let state = self.read().clone();
         let Some(applied) = state.last_applied else {
             return self.build_at(state, None);
@@ -107,7 +107,15 @@ impl SmShared {
             Some(p) => Some(p),
             None => self.point_at(applied.index)?,
         };
-        self.build_at(state, point)
+        let built = self.build_at(state, point)?;
+        let mut pending = self
+            .snapshot_target
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *pending == target {
+            *pending = None;
+        }
+        Ok(built)
     }
 
     fn build_at(

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::snapshot::INSTALLING_MAGIC;
 use super::*;
@@ -153,4 +154,49 @@ fn an_install_interrupted_by_a_crash_is_redone_at_open() {
         .commitlog()
         .append_raw(&[record.as_bytes()])
         .expect("the next record lands at the leader's position");
+}
+
+/// Found by the fault campaign: a full disk on the leader made retention build a snapshot,
+/// whose checkpoint write failed with ENOSPC; openraft stopped the core and the node exited.
+/// The builder now waits for the space like appends and applies do, and keeps its target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_build_on_a_full_disk_waits_for_space_and_keeps_its_target() {
+    let disk = match crate::store::small_disk::SmallDisk::mount(2 << 20) {
+        Ok(disk) => disk,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let dir = disk.path().join("node");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut options = MessageStoreOptions::in_dir(&dir, SEG);
+    options.commitlog.index_entries_per_file = 1024;
+    options.key_index_slots = 64;
+    options.key_index_entries = 256;
+    let store = Arc::new(MessageStore::open(options).expect("store"));
+    let shared = SmShared::open(store.clone(), &dir).expect("state machine");
+    append_and_apply(&store, &shared, 0..40);
+    shared.set_snapshot_target(20);
+    let filler = disk.path().join("filler");
+    let mut file = std::fs::File::create(&filler).expect("filler");
+    let chunk = vec![0u8; 4096];
+    while std::io::Write::write_all(&mut file, &chunk).is_ok() {}
+    drop(file);
+    let mut builder = StateMachine::new(shared.clone());
+    let building = tokio::spawn(async move { builder.build_snapshot().await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !building.is_finished(),
+        "the build waits while the disk is full"
+    );
+    assert!(store.blocked().is_some(), "and the node says why");
+    std::fs::remove_file(&filler).expect("free the space");
+    let snapshot = tokio::time::timeout(Duration::from_secs(10), building)
+        .await
+        .expect("the build finishes once there is space")
+        .expect("task")
+        .expect("snapshot");
+    assert_eq!(snapshot.meta.last_log_id.map(|id| id.index), Some(20));
+    assert!(store.blocked().is_none());
 }
