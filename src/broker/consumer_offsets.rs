@@ -108,7 +108,6 @@ pub fn offset_without_commit(queue_min_offset: u64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raft::tables::encode;
 
     #[test]
     fn commits_coalesce_to_the_highest_offset_per_queue() {
@@ -123,7 +122,7 @@ mod tests {
         assert_eq!(commit.updates.len(), 2);
         assert!(c.take(1).is_none());
         let mut tables = Tables::default();
-        tables.apply_offsets(&encode(&commit).unwrap()).unwrap();
+        tables.apply_offset_commit(commit);
         assert_eq!(c.query(&tables, "g", "T", 0), Some(9));
         assert_eq!(c.query(&tables, "g", "T", 2), None);
     }

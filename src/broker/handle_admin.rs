@@ -13,16 +13,12 @@ use super::names::check_create_topic;
 use super::register::topic_wrapper;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::namesrv::JsonBody;
-use crate::raft::ProposalKind;
-use crate::raft::tables::{AdminOp, TopicConfig, encode};
+use crate::raft::tables::{AdminOp, TopicConfig};
 use crate::remoting::header::admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
 use crate::remoting::{RemotingCommand, ResponseCode};
 
 async fn propose_admin(broker: &Broker, op: &AdminOp) -> Result<(), BrokerError> {
-    let body = encode(op).map_err(BrokerError::system)?;
-    broker
-        .propose(ProposalKind::Admin, Bytes::from(body))
-        .await?;
+    broker.propose_admin(op).await?;
     broker.topics_changed.notify_one();
     Ok(())
 }
@@ -107,7 +103,7 @@ pub(crate) fn runtime_info(broker: &Broker, req: &RemotingCommand) -> HandlerRes
         "raftStorageBlocked".to_string(),
         broker.store.blocked().unwrap_or_else(|| "-".into()),
     );
-    table.insert("raftRole".to_string(), status.role.clone());
+    table.insert("raftRole".to_string(), status.role.to_string());
     table.insert("raftTerm".to_string(), status.term.to_string());
     table.insert(
         "raftLeader".to_string(),

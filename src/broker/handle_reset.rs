@@ -15,8 +15,7 @@ use bytes::Bytes;
 use super::handle_stats::{field, number};
 use super::offsets;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
-use crate::raft::ProposalKind;
-use crate::raft::tables::{OffsetCommit, OffsetUpdate, encode};
+use crate::raft::tables::{OffsetCommit, OffsetUpdate};
 use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
 
 /// The reset table as fastjson writes a `ResetOffsetBody`: MessageQueue objects as keys.
@@ -80,10 +79,7 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Hand
             .collect(),
         reset: true,
     };
-    let entry = encode(&commit).map_err(BrokerError::system)?;
-    broker
-        .propose(ProposalKind::ConsumerOffsets, Bytes::from(entry))
-        .await?;
+    broker.propose_offsets(&commit).await?;
     drop(ordered);
 
     let body = reset_body(&broker.config.broker_name, &topic, &table);

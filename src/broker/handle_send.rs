@@ -16,7 +16,7 @@ use super::send::{SendContext, build_batch, build_message, parse_batch, parse_se
 use super::server::{Broker, BrokerError, HandlerResult, now_ms};
 use super::topics::{SendTopic, resolve_for_send};
 use crate::raft::ProposalKind;
-use crate::raft::tables::{AdminOp, PERM_WRITE, encode};
+use crate::raft::tables::{AdminOp, PERM_WRITE};
 use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};
 use crate::store::{offset_msg_id, property};
@@ -94,10 +94,7 @@ pub(crate) async fn send(
     ) {
         SendTopic::Exists(t) => t,
         SendTopic::Create(t) => {
-            let body = encode(&AdminOp::PutTopic(t.clone())).map_err(BrokerError::system)?;
-            broker
-                .propose(ProposalKind::Admin, Bytes::from(body))
-                .await?;
+            broker.propose_admin(&AdminOp::PutTopic(t.clone())).await?;
             broker.topics_changed.notify_one();
             tracing::info!(topic = %t.name, queues = t.write_queue_nums, "topic auto-created");
             t

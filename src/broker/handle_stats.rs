@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 use super::offsets;
 use super::server::{Broker, BrokerError, HandlerResult, lock, now_ms};
 use super::topics::effective_topics;
-use crate::raft::ProposalKind;
-use crate::raft::tables::{AdminOp, GroupConfig, encode};
+use crate::raft::tables::{AdminOp, GroupConfig};
 use crate::remoting::{RemotingCommand, ResponseCode};
 use crate::store::{decode_message, message_keys, property};
 
@@ -112,10 +111,7 @@ pub(crate) async fn create_group(broker: &Broker, req: &RemotingCommand) -> Hand
         retry_queue_nums: int("retryQueueNums", 1),
         retry_max_times: int("retryMaxTimes", 16),
     };
-    let body = encode(&AdminOp::PutGroup(group)).map_err(BrokerError::system)?;
-    broker
-        .propose(ProposalKind::Admin, Bytes::from(body))
-        .await?;
+    broker.propose_admin(&AdminOp::PutGroup(group)).await?;
     Ok(req.success_response())
 }
 
@@ -135,10 +131,7 @@ pub(crate) async fn delete_group(broker: &Broker, req: &RemotingCommand) -> Hand
     } else {
         AdminOp::DeleteGroupConfig(name)
     };
-    let body = encode(&op).map_err(BrokerError::system)?;
-    broker
-        .propose(ProposalKind::Admin, Bytes::from(body))
-        .await?;
+    broker.propose_admin(&op).await?;
     Ok(req.success_response())
 }
 

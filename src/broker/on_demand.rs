@@ -2,12 +2,9 @@
 //! (when `autoCreateSubscriptionGroup`), its `%RETRY%` topic, its `%DLQ%` topic. Each is a
 //! replicated admin entry the leader proposes; once applied every replica has it.
 
-use bytes::Bytes;
-
 use super::retry::retry_topic_config;
 use super::server::{Broker, BrokerError};
-use crate::raft::ProposalKind;
-use crate::raft::tables::{AdminOp, GroupConfig, TopicConfig, encode};
+use crate::raft::tables::{AdminOp, GroupConfig, TopicConfig};
 use crate::remoting::ResponseCode;
 
 /// A group's config as auto-creation makes it (RocketMQ's defaults).
@@ -22,11 +19,7 @@ pub(super) fn default_group_config(group: &str) -> GroupConfig {
 }
 
 async fn propose_admin(broker: &Broker, op: &AdminOp) -> Result<(), BrokerError> {
-    let body = encode(op).map_err(BrokerError::system)?;
-    broker
-        .propose(ProposalKind::Admin, Bytes::from(body))
-        .await
-        .map(|_| ())
+    broker.propose_admin(op).await.map(|_| ())
 }
 
 /// The group's config, created with the defaults if it is missing and auto-creation is on;

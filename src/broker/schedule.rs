@@ -24,7 +24,7 @@ use bytes::Bytes;
 use super::delay::SCHEDULE_TOPIC;
 use super::server::{Broker, now_ms};
 use crate::raft::ProposalKind;
-use crate::raft::tables::{AdminOp, encode};
+use crate::raft::tables::AdminOp;
 use crate::store::{
     CqUnit, MessageToStore, ScheduleSource, StoreError, decode_message, encode_message_into,
     property,
@@ -200,10 +200,9 @@ async fn skip(broker: &Broker, source: ScheduleSource, why: &str) -> Result<(), 
         level: source.level,
         offset: source.offset,
     };
-    let body = encode(&op)?;
     broker
         .node
-        .propose_in_term(ProposalKind::Admin, Bytes::from(body))
+        .propose_admin_in_term(&op)
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())

@@ -21,6 +21,7 @@ use super::consumer_offsets::OffsetCoalescer;
 use super::disk_guard::DiskGuard;
 use super::topics::TopicDefaults;
 use crate::config::BrokerConfig;
+use crate::raft::tables::{AdminOp, OffsetCommit};
 use crate::raft::{Applied, Leadership, ProposalKind, ProposeError, RaftNode};
 use crate::remoting::{ConnectionInfo, Handler, RemotingCommand, RequestCode, ResponseCode};
 use crate::store::MessageStore;
@@ -188,18 +189,23 @@ impl Broker {
         kind: ProposalKind,
         body: Bytes,
     ) -> Result<Applied, BrokerError> {
-        self.node.propose(kind, body).await.map_err(|e| match e {
-            ProposeError::NotLeader { leader } => BrokerError::new(
-                ResponseCode::ServiceNotAvailable,
-                format!("not the leader (leader: {leader:?})"),
-            ),
-            ProposeError::Timeout(t) => BrokerError::system(format!(
-                "[PC_SYNCHRONIZED]broker busy: not committed by a majority within {t:?}"
-            )),
-            ProposeError::Unknown(why) => BrokerError::system(format!("outcome unknown: {why}")),
-            ProposeError::Stopped(why) => BrokerError::new(ResponseCode::ServiceNotAvailable, why),
-            ProposeError::TooLarge(why) => BrokerError::new(ResponseCode::MessageIllegal, why),
-        })
+        self.node.propose(kind, body).await.map_err(propose_error)
+    }
+
+    /// Proposes a table change; outcomes mapped as [`propose`](Self::propose) does.
+    pub(crate) async fn propose_admin(&self, op: &AdminOp) -> Result<Applied, BrokerError> {
+        self.node.propose_admin(op).await.map_err(propose_error)
+    }
+
+    /// Proposes consumer offsets; outcomes mapped as [`propose`](Self::propose) does.
+    pub(crate) async fn propose_offsets(
+        &self,
+        commit: &OffsetCommit,
+    ) -> Result<Applied, BrokerError> {
+        self.node
+            .propose_offsets(commit)
+            .await
+            .map_err(propose_error)
     }
 
     /// Answers one request; see the module docs.
@@ -264,6 +270,25 @@ impl Broker {
     }
 }
 
+/// Raft's outcome of a proposal as RocketMQ's codes: not the leader is SERVICE_NOT_AVAILABLE;
+/// a quorum timeout or an unknown outcome is SYSTEM_ERROR (never a code clients count as
+/// success); an entry too large for a segment is MESSAGE_ILLEGAL.
+fn propose_error(e: ProposeError) -> BrokerError {
+    match e {
+        ProposeError::NotLeader { leader } => BrokerError::new(
+            ResponseCode::ServiceNotAvailable,
+            format!("not the leader (leader: {leader:?})"),
+        ),
+        ProposeError::Timeout(t) => BrokerError::system(format!(
+            "[PC_SYNCHRONIZED]broker busy: not committed by a majority within {t:?}"
+        )),
+        ProposeError::Unknown(why) => BrokerError::system(format!("outcome unknown: {why}")),
+        ProposeError::Stopped(why) => BrokerError::new(ResponseCode::ServiceNotAvailable, why),
+        ProposeError::TooLarge(why) => BrokerError::new(ResponseCode::MessageIllegal, why),
+        ProposeError::Encode(why) => BrokerError::system(why),
+    }
+}
+
 /// The remoting server's view of a broker.
 #[derive(Debug, Clone)]
 pub struct BrokerHandler(pub Arc<Broker>);
@@ -313,14 +338,7 @@ pub async fn flush_offsets(broker: &Broker) {
     let Some(commit) = lock(&broker.offsets).take(term) else {
         return;
     };
-    let body = match crate::raft::tables::encode(&commit) {
-        Ok(b) => Bytes::from(b),
-        Err(e) => {
-            tracing::warn!(%e, "could not encode consumer offsets");
-            return;
-        }
-    };
-    if let Err(e) = broker.propose(ProposalKind::ConsumerOffsets, body).await {
+    if let Err(e) = broker.propose_offsets(&commit).await {
         tracing::debug!(%e, "consumer offsets not committed yet");
         lock(&broker.offsets).restore(term, commit);
     }

@@ -13,5 +13,5 @@ mod tests;
 mod types;
 mod upgrade;
 
-pub use node::{Leadership, ProposeError, RaftNode, RaftNodeError, RaftOptions, RaftStatus};
+pub use node::{Leadership, ProposeError, RaftNode, RaftNodeError, RaftOptions, RaftStatus, Role};
 pub use types::{Applied, AppliedMessage, PeerNode, Proposal, ProposalKind};

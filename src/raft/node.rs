@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use super::log_store::{Durability, LogStore};
 use super::network::{NetworkFaults, PeerIds, PeerNetwork, serve};
 use super::state_machine::{SmShared, StateMachine};
-use super::tables::Tables;
+use super::tables::{AdminOp, OffsetCommit, Tables, encode};
 use super::types::{Applied, PeerNode, Proposal, ProposalKind, TypeConfig};
 use crate::store::{HEADER_LEN, MessageStore, record_align};
 
@@ -73,6 +73,49 @@ pub enum ProposeError {
     /// Refused before proposing: the record would not fit in a commitlog segment.
     #[error("{0}")]
     TooLarge(String),
+    /// The entry could not be encoded (a bug: entries are plain data).
+    #[error("cannot encode the entry: {0}")]
+    Encode(String),
+}
+
+/// A node's Raft role, as status output names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Leader,
+    Follower,
+    Candidate,
+    Learner,
+    /// The core has stopped.
+    Shutdown,
+}
+
+impl Role {
+    /// The name status output uses (`raftRole`, mqadmin).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Leader => "Leader",
+            Role::Follower => "Follower",
+            Role::Candidate => "Candidate",
+            Role::Learner => "Learner",
+            Role::Shutdown => "Shutdown",
+        }
+    }
+
+    fn of(state: openraft::ServerState) -> Role {
+        match state {
+            openraft::ServerState::Leader => Role::Leader,
+            openraft::ServerState::Follower => Role::Follower,
+            openraft::ServerState::Candidate => Role::Candidate,
+            openraft::ServerState::Learner => Role::Learner,
+            openraft::ServerState::Shutdown => Role::Shutdown,
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why a node could not start or stop cleanly.
@@ -90,7 +133,7 @@ pub enum RaftNodeError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RaftStatus {
     pub id: u64,
-    pub role: String,
+    pub role: Role,
     pub term: u64,
     pub leader: Option<u64>,
     pub last_log_index: Option<u64>,
@@ -254,6 +297,28 @@ impl RaftNode {
         }
     }
 
+    /// Proposes a table change (topic, group, delivered delay, retention floor) and waits until
+    /// it is applied, like [`propose`](Self::propose).
+    pub async fn propose_admin(&self, op: &AdminOp) -> Result<Applied, ProposeError> {
+        let body = encode(op).map_err(ProposeError::Encode)?;
+        self.propose(ProposalKind::Admin, Bytes::from(body)).await
+    }
+
+    /// [`propose_admin`](Self::propose_admin) bound to this term, like
+    /// [`propose_in_term`](Self::propose_in_term).
+    pub async fn propose_admin_in_term(&self, op: &AdminOp) -> Result<Applied, ProposeError> {
+        let body = encode(op).map_err(ProposeError::Encode)?;
+        self.propose_in_term(ProposalKind::Admin, Bytes::from(body))
+            .await
+    }
+
+    /// Proposes consumer offsets (coalesced commits or a reset) and waits until applied.
+    pub async fn propose_offsets(&self, commit: &OffsetCommit) -> Result<Applied, ProposeError> {
+        let body = encode(commit).map_err(ProposeError::Encode)?;
+        self.propose(ProposalKind::ConsumerOffsets, Bytes::from(body))
+            .await
+    }
+
     /// Proposes one entry and waits, with no timeout, until it is applied or this node's raft
     /// term ends. Within one term an entry in the leader's log is committed unless leadership
     /// is lost, and losing it ends the term; the next leader settles the entry (keeps or drops
@@ -362,7 +427,7 @@ impl RaftNode {
         let m = self.raft.metrics().borrow_watched().clone();
         RaftStatus {
             id: m.id,
-            role: format!("{:?}", m.state),
+            role: Role::of(m.state),
             term: m.current_term,
             leader: m.current_leader,
             last_log_index: m.last_log_index,

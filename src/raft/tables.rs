@@ -98,8 +98,9 @@ pub struct Tables {
 }
 
 /// Encodes an [`AdminOp`] or an [`OffsetCommit`] as the body of an `Admin` or
-/// `ConsumerOffsets` proposal.
-pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+/// `ConsumerOffsets` proposal (only the raft layer encodes entries: see
+/// [`RaftNode::propose_admin`](super::RaftNode::propose_admin)).
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
     bincode::serde::encode_to_vec(value, bincode::config::standard()).map_err(|e| e.to_string())
 }
 
@@ -140,7 +141,12 @@ impl Tables {
     /// Applies a consumer-offsets entry body. Committed offsets never go backwards except
     /// through an explicit reset.
     pub(crate) fn apply_offsets(&mut self, body: &[u8]) -> Result<(), String> {
-        let commit = decode::<OffsetCommit>(body)?;
+        self.apply_offset_commit(decode::<OffsetCommit>(body)?);
+        Ok(())
+    }
+
+    /// Applies decoded consumer offsets: each one raises its queue's offset (a reset sets it).
+    pub fn apply_offset_commit(&mut self, commit: OffsetCommit) {
         for u in commit.updates {
             let queues = self.offsets.entry((u.group, u.topic)).or_default();
             let slot = queues.entry(u.queue_id).or_insert(0);
@@ -148,7 +154,6 @@ impl Tables {
                 *slot = u.offset;
             }
         }
-        Ok(())
     }
 
     /// Records that the schedule-queue entry `offset` of delay `level` has been delivered:
