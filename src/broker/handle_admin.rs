@@ -14,8 +14,8 @@ use super::register::topic_wrapper;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::namesrv::JsonBody;
 use crate::raft::tables::{AdminOp, TopicConfig};
+use crate::remoting::RemotingCommand;
 use crate::remoting::header::admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
-use crate::remoting::{RemotingCommand, ResponseCode};
 
 async fn propose_admin(broker: &Broker, op: &AdminOp) -> Result<(), BrokerError> {
     broker.propose_admin(op).await?;
@@ -27,7 +27,7 @@ pub(crate) async fn create_topic(broker: &Broker, req: &RemotingCommand) -> Hand
     let h: CreateTopicRequestHeader = req
         .header()
         .map_err(|e| BrokerError::system(e.to_string()))?;
-    check_create_topic(&h.topic).map_err(super::handle_send::name_error)?;
+    check_create_topic(&h.topic)?;
     broker.require_leader()?;
     let queues = |n: i32, what: &str| {
         u32::try_from(n)
@@ -141,9 +141,8 @@ pub(crate) fn view_message(broker: &Broker, req: &RemotingCommand) -> HandlerRes
         .map_err(|e| BrokerError::system(e.to_string()))?;
     match message {
         Some(bytes) => Ok(req.success_response().with_body(bytes)),
-        None => Err(BrokerError::new(
-            ResponseCode::SystemError,
-            format!("can not find message by the offset {offset}"),
-        )),
+        None => Err(BrokerError::System(format!(
+            "can not find message by the offset {offset}"
+        ))),
     }
 }

@@ -40,7 +40,7 @@ pub(crate) async fn heartbeat(
 /// the next heartbeat tries again).
 async fn ensure_group(broker: &Broker, group: &str) {
     if let Err(e) = on_demand::consumer_group(broker, group).await {
-        tracing::debug!(group, error = %e.remark, "could not create the group's config yet");
+        tracing::debug!(group, error = %e, "could not create the group's config yet");
     }
 }
 

@@ -22,9 +22,8 @@ fn leader_term(broker: &Broker) -> Result<u64, BrokerError> {
     match *broker.node.leadership().borrow() {
         Leadership::Leader { term } => Ok(term),
         // Leadership changed between the two reads: refuse like a follower.
-        _ => Err(BrokerError::new(
-            crate::remoting::ResponseCode::ServiceNotAvailable,
-            "this broker is no longer the leader of its group",
+        _ => Err(BrokerError::Unavailable(
+            "this broker is no longer the leader of its group".into(),
         )),
     }
 }

@@ -17,7 +17,7 @@ use crate::remoting::header::offset::{
     QueryConsumerOffsetResponseHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
     UpdateConsumerOffsetRequestHeader,
 };
-use crate::remoting::{CommandHeader, RemotingCommand, ResponseCode};
+use crate::remoting::{CommandHeader, RemotingCommand};
 
 fn header<H: CommandHeader>(req: &RemotingCommand) -> Result<H, BrokerError> {
     req.header().map_err(|e| BrokerError::system(e.to_string()))
@@ -48,9 +48,8 @@ pub(crate) async fn query_consumer_offset(broker: &Broker, req: &RemotingCommand
                     offset: offset as i64,
                 }))
         }
-        None => Err(BrokerError::new(
-            ResponseCode::QueryNotFound,
-            "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
+        None => Err(BrokerError::QueryNotFound(
+            "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first".into(),
         )),
     }
 }

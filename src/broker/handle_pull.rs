@@ -14,7 +14,7 @@ use super::server::{Broker, BrokerError, HandlerResult, lock};
 use super::topics::effective_topics;
 use crate::raft::tables::PERM_READ;
 use crate::remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
-use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};
+use crate::remoting::{ConnectionInfo, RemotingCommand};
 
 /// PullSysFlag bits.
 const COMMIT_OFFSET: i32 = 1;
@@ -31,29 +31,26 @@ pub(crate) async fn pull(
     let h: PullMessageRequestHeader = req
         .header()
         .map_err(|e| BrokerError::system(e.to_string()))?;
-    check_topic(&h.topic).map_err(super::handle_send::name_error)?;
+    check_topic(&h.topic)?;
     let topics = effective_topics(&broker.node.tables(), &broker.topic_defaults);
     let Some(topic) = topics.get(&h.topic) else {
-        return Err(BrokerError::new(
-            ResponseCode::TopicNotExist,
-            format!("topic[{}] not exist, apply first please!", h.topic),
-        ));
+        return Err(BrokerError::TopicNotExist(format!(
+            "topic[{}] not exist, apply first please!",
+            h.topic
+        )));
     };
     if broker.config.broker_permission & PERM_READ == 0 {
-        return Err(BrokerError::new(
-            ResponseCode::NoPermission,
-            format!(
-                "the broker[{}] pulling message is forbidden",
-                broker.config.broker_ip1
-            ),
-        ));
+        return Err(BrokerError::NoPermission(format!(
+            "the broker[{}] pulling message is forbidden",
+            broker.config.broker_ip1
+        )));
     }
     if topic.perm & PERM_READ == 0 {
         // A dead-letter topic (write-only) until an operator grants read permission.
-        return Err(BrokerError::new(
-            ResponseCode::NoPermission,
-            format!("the topic[{}] pulling message is forbidden", h.topic),
-        ));
+        return Err(BrokerError::NoPermission(format!(
+            "the topic[{}] pulling message is forbidden",
+            h.topic
+        )));
     }
     let queue_id = match u32::try_from(h.queue_id) {
         Ok(q) if q < topic.read_queue_nums.max(topic.write_queue_nums) => q,
@@ -76,13 +73,10 @@ pub(crate) async fn pull(
     } else {
         let clients = lock(&broker.clients);
         let Some(sub) = clients.subscription(&h.consumer_group, &h.topic) else {
-            return Err(BrokerError::new(
-                ResponseCode::SubscriptionNotExist,
-                format!(
-                    "the consumer's subscription not exist, group: {} topic: {}",
-                    h.consumer_group, h.topic
-                ),
-            ));
+            return Err(BrokerError::SubscriptionNotExist(format!(
+                "the consumer's subscription not exist, group: {} topic: {}",
+                h.consumer_group, h.topic
+            )));
         };
         subscription_filter(Some(&sub.expression_type), &sub.expression)?
     };
@@ -125,7 +119,7 @@ pub(crate) async fn pull(
     }
     .map_err(|e| BrokerError::system(e.to_string()))?;
 
-    let code = ResponseCode::from_i32(outcome.status.response_code(request.offset));
+    let code = outcome.status.response_code(request.offset);
     let header = PullMessageResponseHeader {
         next_begin_offset: outcome.next_begin_offset as i64,
         min_offset: outcome.min_offset as i64,

@@ -16,7 +16,7 @@ use super::handle_stats::{field, number};
 use super::offsets;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::raft::tables::{OffsetCommit, OffsetUpdate};
-use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
+use crate::remoting::{RemotingCommand, RequestCode};
 
 /// The reset table as fastjson writes a `ResetOffsetBody`: MessageQueue objects as keys.
 fn reset_body(broker_name: &str, topic: &str, table: &[(u32, u64)]) -> String {
@@ -44,10 +44,9 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Hand
     broker.require_leader()?;
     let tables = broker.node.tables();
     let Some(config) = tables.topics.get(&topic) else {
-        return Err(BrokerError::new(
-            ResponseCode::TopicNotExist,
-            format!("topic[{topic}] not exist"),
-        ));
+        return Err(BrokerError::TopicNotExist(format!(
+            "topic[{topic}] not exist"
+        )));
     };
     let mut table = Vec::new();
     for queue_id in 0..config.read_queue_nums {

@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use bytes::Bytes;
 
 use super::delay::{Placement, place};
-use super::names::{NameError, RETRY_PREFIX, check_send_topic};
+use super::names::{RETRY_PREFIX, check_send_topic};
 use super::on_demand;
 use super::retry::dlq_topic_config;
 use super::send::{SendContext, build_batch, build_message, parse_batch, parse_send_properties};
@@ -18,17 +18,8 @@ use super::topics::{SendTopic, resolve_for_send};
 use crate::raft::ProposalKind;
 use crate::raft::tables::{AdminOp, PERM_WRITE};
 use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
-use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};
+use crate::remoting::{ConnectionInfo, RemotingCommand};
 use crate::store::{offset_msg_id, property};
-
-/// Maps a name problem onto the code Java answers.
-pub(crate) fn name_error(e: NameError) -> BrokerError {
-    let code = match e {
-        NameError::SendForbidden(_) => ResponseCode::NoPermission,
-        _ => ResponseCode::SystemError,
-    };
-    BrokerError::new(code, e.to_string())
-}
 
 /// The producer's address as stored in BORNHOST: IPv4-mapped IPv6 peers are stored as IPv4,
 /// so strict 4.x decoders (ali-ons) always see 4-byte hosts.
@@ -78,12 +69,12 @@ pub(crate) async fn send(
 ) -> HandlerResult {
     let header = SendMessageRequestHeader::from_command(req)
         .map_err(|e| BrokerError::system(e.to_string()))?;
-    check_send_topic(&header.topic).map_err(name_error)?;
+    check_send_topic(&header.topic).map_err(BrokerError::from)?;
     broker.require_leader()?;
     broker
         .disk_guard
         .check()
-        .map_err(|remark| BrokerError::new(ResponseCode::ServiceNotAvailable, remark))?;
+        .map_err(BrokerError::Unavailable)?;
 
     let topic = match resolve_for_send(
         &broker.node.tables(),
@@ -100,24 +91,21 @@ pub(crate) async fn send(
             t
         }
         SendTopic::NotExist(remark) => {
-            return Err(BrokerError::new(ResponseCode::TopicNotExist, remark));
+            return Err(BrokerError::TopicNotExist(remark));
         }
     };
     if topic.order && broker.config.broker_permission & PERM_WRITE == 0 {
         // Java refuses only order topics here; others are steered away by the advertised perm.
-        return Err(BrokerError::new(
-            ResponseCode::NoPermission,
-            format!(
-                "the broker[{}] sending message is forbidden",
-                broker.config.broker_ip1
-            ),
-        ));
+        return Err(BrokerError::NoPermission(format!(
+            "the broker[{}] sending message is forbidden",
+            broker.config.broker_ip1
+        )));
     }
     if topic.perm & PERM_WRITE == 0 {
-        return Err(BrokerError::new(
-            ResponseCode::NoPermission,
-            format!("the topic[{}] sending message is forbidden", header.topic),
-        ));
+        return Err(BrokerError::NoPermission(format!(
+            "the topic[{}] sending message is forbidden",
+            header.topic
+        )));
     }
     let queues = topic.write_queue_nums.max(topic.read_queue_nums);
     let queue_id = match u32::try_from(header.queue_id) {
@@ -132,7 +120,7 @@ pub(crate) async fn send(
     };
 
     let properties = parse_send_properties(header.properties.as_deref().unwrap_or(""))
-        .map_err(|e| BrokerError::new(ResponseCode::MessageIllegal, e.to_string()))?;
+        .map_err(BrokerError::from)?;
     let reconsume_times = header.reconsume_times.unwrap_or(0);
     let mut placement = Placement {
         topic: header.topic.clone(),
@@ -166,8 +154,7 @@ pub(crate) async fn send(
         cluster: &broker.config.broker_cluster_name,
         max_body: broker.config.max_message_size,
     };
-    let illegal =
-        |e: super::send::SendError| BrokerError::new(ResponseCode::MessageIllegal, e.to_string());
+    let illegal = BrokerError::from;
     let (kind, body) = if batch || header.batch == Some(true) {
         let items = parse_batch(&req.body).map_err(illegal)?;
         (

@@ -12,8 +12,8 @@ use super::retry::{
 };
 use super::server::{Broker, BrokerError, HandlerResult, now_ms};
 use crate::raft::ProposalKind;
+use crate::remoting::RemotingCommand;
 use crate::remoting::header::send::ConsumerSendMsgBackRequestHeader;
-use crate::remoting::{RemotingCommand, ResponseCode};
 use crate::store::{decode_message, encode_message_into, offset_msg_id, property};
 
 pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
@@ -24,7 +24,7 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Handler
     broker
         .disk_guard
         .check()
-        .map_err(|remark| BrokerError::new(ResponseCode::ServiceNotAvailable, remark))?;
+        .map_err(BrokerError::Unavailable)?;
     let group = on_demand::group_config(broker, &h.group).await?;
     if group.retry_queue_nums == 0 {
         // RocketMQ: a group without retry queues drops failed messages.

@@ -172,10 +172,9 @@ pub(crate) fn topic_stats(broker: &Broker, req: &RemotingCommand) -> HandlerResu
     let topic = field(req, "topic")?;
     let topics = effective_topics(&broker.node.tables(), &broker.topic_defaults);
     let Some(config) = topics.get(topic) else {
-        return Err(BrokerError::new(
-            ResponseCode::TopicNotExist,
-            format!("topic[{topic}] not exist"),
-        ));
+        return Err(BrokerError::TopicNotExist(format!(
+            "topic[{topic}] not exist"
+        )));
     };
     let mut body = String::from("{\"offsetTable\":{");
     for q in 0..config.write_queue_nums.max(config.read_queue_nums) {
@@ -275,10 +274,9 @@ pub(crate) fn consumer_connections(broker: &Broker, req: &RemotingCommand) -> Ha
     let clients = lock(&broker.clients);
     let members = clients.consumer_connections(group);
     if members.is_empty() {
-        return Err(BrokerError::new(
-            ResponseCode::ConsumerNotOnline,
-            format!("the consumer group[{group}] not online"),
-        ));
+        return Err(BrokerError::ConsumerNotOnline(format!(
+            "the consumer group[{group}] not online"
+        )));
     }
     let conns = lock(&broker.connections);
     let meta = lock(&broker.client_meta);

@@ -4,6 +4,7 @@
 //!
 //! | module | owns |
 //! | --- | --- |
+//! | `error` | `BrokerError`: why a handler failed; the one place that picks its response code |
 //! | `names` | topic and group name rules, with the remarks Java brokers send |
 //! | `topics` | advertised topics (replicated + system) and send-time resolution (auto-create, retry, TOPIC_NOT_EXIST) |
 //! | `send` | stored messages and batches built from a send's fields; MESSAGE_ILLEGAL checks |
@@ -28,6 +29,7 @@ pub mod clients;
 pub mod consumer_offsets;
 pub mod delay;
 pub mod disk_guard;
+pub mod error;
 mod handle_admin;
 mod handle_clients;
 mod handle_lock;

@@ -5,7 +5,6 @@
 use super::retry::retry_topic_config;
 use super::server::{Broker, BrokerError};
 use crate::raft::tables::{AdminOp, GroupConfig, TopicConfig};
-use crate::remoting::ResponseCode;
 
 /// A group's config as auto-creation makes it (RocketMQ's defaults).
 pub(super) fn default_group_config(group: &str) -> GroupConfig {
@@ -29,10 +28,9 @@ pub(super) async fn group_config(broker: &Broker, group: &str) -> Result<GroupCo
         return Ok(g);
     }
     if !broker.config.auto_create_subscription_group {
-        return Err(BrokerError::new(
-            ResponseCode::SubscriptionGroupNotExist,
-            format!("subscription group [{group}] does not exist"),
-        ));
+        return Err(BrokerError::GroupNotExist(format!(
+            "subscription group [{group}] does not exist"
+        )));
     }
     let config = default_group_config(group);
     propose_admin(broker, &AdminOp::PutGroup(config.clone())).await?;

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 
+use crate::remoting::ResponseCode;
 use crate::store::{MessageStore, StoreResult, tags_code};
 
 /// Default byte budget of one pull (Java's in-memory transfer limit).
@@ -101,16 +102,20 @@ impl PullStatus {
         }
     }
 
-    /// The response code: 0 SUCCESS, 19 PULL_NOT_FOUND, 20 PULL_RETRY_IMMEDIATELY,
-    /// 21 PULL_OFFSET_MOVED (`requested` is the request's queue offset).
-    pub fn response_code(self, requested: u64) -> i32 {
+    /// The response code: SUCCESS, PULL_NOT_FOUND (19), PULL_RETRY_IMMEDIATELY (20) or
+    /// PULL_OFFSET_MOVED (21) (`requested` is the request's queue offset).
+    pub fn response_code(self, requested: u64) -> ResponseCode {
         match self {
-            PullStatus::Found => 0,
-            PullStatus::NoMatchedMessage => 20,
-            PullStatus::NoMessageInQueue if requested == 0 => 19,
-            PullStatus::NoMessageInQueue => 21,
-            PullStatus::OffsetTooSmall | PullStatus::OffsetOverflowBadly => 21,
-            PullStatus::OffsetOverflowOne | PullStatus::OffsetFoundNull => 19,
+            PullStatus::Found => ResponseCode::Success,
+            PullStatus::NoMatchedMessage => ResponseCode::PullRetryImmediately,
+            PullStatus::NoMessageInQueue if requested == 0 => ResponseCode::PullNotFound,
+            PullStatus::NoMessageInQueue => ResponseCode::PullOffsetMoved,
+            PullStatus::OffsetTooSmall | PullStatus::OffsetOverflowBadly => {
+                ResponseCode::PullOffsetMoved
+            }
+            PullStatus::OffsetOverflowOne | PullStatus::OffsetFoundNull => {
+                ResponseCode::PullNotFound
+            }
         }
     }
 }
@@ -219,7 +224,7 @@ pub async fn pull_or_wait(
     loop {
         applied.borrow_and_update();
         let out = pull(store, req)?;
-        let nothing_new = out.status.response_code(req.offset) == 19;
+        let nothing_new = out.status.response_code(req.offset) == ResponseCode::PullNotFound;
         if !nothing_new || tokio::time::Instant::now() >= deadline {
             return Ok(out);
         }

@@ -21,15 +21,6 @@ pub enum SendError {
     MessageIllegal(String),
 }
 
-impl SendError {
-    /// The RocketMQ response code.
-    pub fn response_code(&self) -> i32 {
-        match self {
-            SendError::MessageIllegal(_) => 13,
-        }
-    }
-}
-
 /// The fields every message of one send shares.
 #[derive(Debug, Clone)]
 pub struct SendContext<'a> {
@@ -167,6 +158,7 @@ pub fn build_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::BrokerError;
     use crate::store::{decode_message, walk_messages};
 
     fn ctx() -> SendContext<'static> {
@@ -227,11 +219,13 @@ mod tests {
     fn a_body_over_max_message_size_is_message_illegal() {
         let err =
             build_message(&ctx(), 0, &[0u8; 17], Properties::new(), &mut Vec::new()).unwrap_err();
-        assert_eq!(err.response_code(), 13);
+        assert_eq!(BrokerError::from(err.clone()).code().as_i32(), 13);
         assert!(err.to_string().contains("over the limit 16"));
         let long = "k\u{1}".to_string() + &"v".repeat(MAX_PROPERTIES_LEN);
         assert_eq!(
-            parse_send_properties(&long).unwrap_err().response_code(),
+            BrokerError::from(parse_send_properties(&long).unwrap_err())
+                .code()
+                .as_i32(),
             13
         );
     }

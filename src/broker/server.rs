@@ -23,32 +23,10 @@ use super::topics::TopicDefaults;
 use crate::config::BrokerConfig;
 use crate::raft::tables::{AdminOp, OffsetCommit};
 use crate::raft::{Applied, Leadership, ProposalKind, ProposeError, RaftNode};
-use crate::remoting::{ConnectionInfo, Handler, RemotingCommand, RequestCode, ResponseCode};
+use crate::remoting::{ConnectionInfo, Handler, RemotingCommand, RequestCode};
 use crate::store::MessageStore;
 
-/// A handler's failure, with the response code RocketMQ clients expect for it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{remark}")]
-pub struct BrokerError {
-    pub code: ResponseCode,
-    pub remark: String,
-}
-
-impl BrokerError {
-    pub fn new(code: ResponseCode, remark: impl Into<String>) -> BrokerError {
-        BrokerError {
-            code,
-            remark: remark.into(),
-        }
-    }
-
-    pub fn system(remark: impl Into<String>) -> BrokerError {
-        BrokerError::new(ResponseCode::SystemError, remark)
-    }
-}
-
-/// What handlers return.
-pub type HandlerResult = Result<RemotingCommand, BrokerError>;
+pub use super::error::{BrokerError, HandlerResult};
 
 /// Lock helper: the broker's mutexes guard plain data and are never held across `.await`.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -164,19 +142,16 @@ impl Broker {
     pub(crate) fn require_leader(&self) -> Result<(), BrokerError> {
         match &*self.node.leadership().borrow() {
             Leadership::Leader { .. } => Ok(()),
-            Leadership::Follower { leader, .. } => Err(BrokerError::new(
-                ResponseCode::ServiceNotAvailable,
-                match leader {
-                    Some(id) => {
-                        format!("this broker is a follower; the leader of the group is node {id}")
-                    }
-                    None => "this broker is not the leader of its group (no leader elected yet)"
-                        .to_string(),
-                },
-            )),
-            Leadership::Stopped => Err(BrokerError::new(
-                ResponseCode::ServiceNotAvailable,
-                "this broker's raft node stopped after a storage failure",
+            Leadership::Follower { leader, .. } => Err(BrokerError::Unavailable(match leader {
+                Some(id) => {
+                    format!("this broker is a follower; the leader of the group is node {id}")
+                }
+                None => {
+                    "this broker is not the leader of its group (no leader elected yet)".to_string()
+                }
+            })),
+            Leadership::Stopped => Err(BrokerError::Unavailable(
+                "this broker's raft node stopped after a storage failure".into(),
             )),
         }
     }
@@ -255,10 +230,10 @@ impl Broker {
             RequestCode::ConsumerSendMsgBack => handle_send_back::send_back(self, req).await,
             RequestCode::LockBatchMq => super::handle_lock::lock_batch(self, req),
             RequestCode::UnlockBatchMq => super::handle_lock::unlock_batch(self, req),
-            code => Err(BrokerError::new(
-                ResponseCode::RequestCodeNotSupported,
-                format!("request type {} not supported", code.as_i32()),
-            )),
+            code => Err(BrokerError::NotSupported(format!(
+                "request type {} not supported",
+                code.as_i32()
+            ))),
         };
         if req.is_oneway() {
             if let Err(e) = &result {
@@ -266,7 +241,7 @@ impl Broker {
             }
             return None;
         }
-        Some(result.unwrap_or_else(|e| req.error_response(e.code, e.remark)))
+        Some(result.unwrap_or_else(|e| e.response_to(req)))
     }
 }
 
@@ -275,16 +250,15 @@ impl Broker {
 /// success); an entry too large for a segment is MESSAGE_ILLEGAL.
 fn propose_error(e: ProposeError) -> BrokerError {
     match e {
-        ProposeError::NotLeader { leader } => BrokerError::new(
-            ResponseCode::ServiceNotAvailable,
-            format!("not the leader (leader: {leader:?})"),
-        ),
+        ProposeError::NotLeader { leader } => {
+            BrokerError::Unavailable(format!("not the leader (leader: {leader:?})"))
+        }
         ProposeError::Timeout(t) => BrokerError::system(format!(
             "[PC_SYNCHRONIZED]broker busy: not committed by a majority within {t:?}"
         )),
         ProposeError::Unknown(why) => BrokerError::system(format!("outcome unknown: {why}")),
-        ProposeError::Stopped(why) => BrokerError::new(ResponseCode::ServiceNotAvailable, why),
-        ProposeError::TooLarge(why) => BrokerError::new(ResponseCode::MessageIllegal, why),
+        ProposeError::Stopped(why) => BrokerError::Unavailable(why),
+        ProposeError::TooLarge(why) => BrokerError::MessageIllegal(why),
         ProposeError::Encode(why) => BrokerError::system(why),
     }
 }

@@ -107,7 +107,7 @@ fn tag_filters_match_by_hash_and_offsets_advance_over_the_rest() {
     let none = TagFilter::parse("TagC");
     let out = pull(&store, &request(0, 32, &none)).unwrap();
     assert_eq!(out.status, PullStatus::NoMatchedMessage);
-    assert_eq!(out.status.response_code(0), 20);
+    assert_eq!(out.status.response_code(0).as_i32(), 20);
     assert_eq!(out.next_begin_offset, 20);
 }
 
@@ -120,19 +120,19 @@ fn offsets_outside_the_queue_get_the_statuses_clients_expect() {
         (at_end.status, at_end.next_begin_offset),
         (PullStatus::OffsetOverflowOne, 5)
     );
-    assert_eq!(at_end.status.response_code(5), 19);
+    assert_eq!(at_end.status.response_code(5).as_i32(), 19);
     let past = pull(&store, &request(9, 32, &all)).unwrap();
     assert_eq!(
         (past.status, past.next_begin_offset),
         (PullStatus::OffsetOverflowBadly, 5)
     );
-    assert_eq!(past.status.response_code(9), 21);
+    assert_eq!(past.status.response_code(9).as_i32(), 21);
     let mut unknown = request(0, 32, &all);
     unknown.queue_id = 3;
     let out = pull(&store, &unknown).unwrap();
     assert_eq!(out.status, PullStatus::NoMessageInQueue);
-    assert_eq!(out.status.response_code(0), 19);
-    assert_eq!(out.status.response_code(7), 21);
+    assert_eq!(out.status.response_code(0).as_i32(), 19);
+    assert_eq!(out.status.response_code(7).as_i32(), 21);
 }
 
 #[tokio::test]
