@@ -16,7 +16,7 @@ use super::offsets;
 use super::server::{Broker, BrokerError, HandlerResult, lock, now_ms};
 use super::topics::effective_topics;
 use crate::raft::tables::{AdminOp, GroupConfig};
-use crate::remoting::{RemotingCommand, ResponseCode};
+use crate::remoting::RemotingCommand;
 use crate::store::{decode_message, message_keys, property};
 
 /// A required ext field, or Java's "the custom field … is null".
@@ -75,11 +75,9 @@ pub(crate) fn query_message(broker: &Broker, req: &RemotingCommand) -> HandlerRe
         }
     }
     let mut response = if found == 0 {
-        RemotingCommand::response_to(
-            req,
-            ResponseCode::QueryNotFound,
-            Some("can not find message, maybe time range not correct".into()),
-        )
+        // Not found still carries the index fields below, as Java's answer does.
+        BrokerError::QueryNotFound("can not find message, maybe time range not correct".into())
+            .response_to(req)
     } else {
         req.success_response().with_body(Bytes::from(body))
     };
