@@ -13,11 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use dledger_broker::broker::preferred_leader::preferred_leader_loop;
-use dledger_broker::broker::register::{namesrv_clients, registration_loop, unregister_all};
-use dledger_broker::broker::schedule::schedule_loop;
-use dledger_broker::broker::scrubbing::scrub_loop;
-use dledger_broker::broker::server::{client_expiry_loop, offset_flush_loop};
+use dledger_broker::broker::tasks::Workers;
+use dledger_broker::broker::tasks::register::{namesrv_clients, unregister_all};
 use dledger_broker::broker::{Broker, BrokerHandler};
 use dledger_broker::config::{BrokerConfig, ConfigWarning};
 use dledger_broker::raft::{RaftNode, RaftOptions};
@@ -153,8 +150,6 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
         .collect::<Vec<_>>()
         .join(";");
     let broker = Broker::new(config, node, store_host);
-    let flush_every =
-        Duration::from_millis(broker.config().flush_interval_consume_queue_ms.max(100));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (corrupt_tx, corrupt_rx) = tokio::sync::oneshot::channel();
@@ -173,27 +168,7 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
             shutdown_rx.clone(),
         )),
     ];
-    let loops = vec![
-        tokio::spawn(registration_loop(
-            broker.clone(),
-            namesrv_clients(&broker),
-            shutdown_rx.clone(),
-        )),
-        tokio::spawn(offset_flush_loop(
-            broker.clone(),
-            flush_every,
-            shutdown_rx.clone(),
-        )),
-        tokio::spawn(schedule_loop(broker.clone(), shutdown_rx.clone())),
-        tokio::spawn(preferred_leader_loop(broker.clone(), shutdown_rx.clone())),
-        tokio::spawn(scrub_loop(
-            broker.node().store().clone(),
-            broker.config().store_path_root_dir.clone(),
-            shutdown_rx.clone(),
-            corrupt_tx,
-        )),
-        tokio::spawn(client_expiry_loop(broker.clone(), shutdown_rx)),
-    ];
+    let workers = Workers::start(&broker, corrupt_tx);
     println!(
         "The broker[{}, {store_host}] boot success. serializeType=JSON and name server is {namesrv}",
         broker.config().broker_name
@@ -213,10 +188,13 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
             tracing::error!(%reason, "leaving the cluster and exiting")
         }
     }
+    // Servers first (no new requests), then the background tasks, then the nameservers
+    // are told this broker is gone.
     let _ = shutdown.send(true);
-    for task in servers.into_iter().chain(loops) {
+    for task in servers {
         let _ = task.await;
     }
+    workers.stop().await;
     let clients = namesrv_clients(&broker);
     unregister_all(&broker, &clients).await;
     for c in &clients {

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use super::names::check_create_topic;
-use super::register::topic_wrapper;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
+use super::tasks::register::topic_wrapper;
 use crate::namesrv::JsonBody;
 use crate::raft::tables::{AdminOp, TopicConfig};
 use crate::remoting::RemotingCommand;

@@ -10,7 +10,8 @@
 
 use super::consumer_offsets::offset_without_commit;
 use super::offsets;
-use super::server::{Broker, BrokerError, HandlerResult, flush_offsets, lock};
+use super::server::{Broker, BrokerError, HandlerResult, lock};
+use super::tasks::flush_offsets;
 use crate::remoting::header::offset::{
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
     GetMinOffsetResponseHeader, QueryConsumerOffsetRequestHeader,

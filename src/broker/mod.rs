@@ -18,7 +18,7 @@
 //! | `retry` | where a handed-back message goes (`%RETRY%` after a delay, or `%DLQ%`) and its new copy |
 //! | `queue_locks` | orderly consumers' queue locks: holder and expiry per group and queue (leader-only soft state) |
 //! | `lock_body` | LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies, read leniently, and the reply |
-//! | `scrubbing` | the commitlog's CRC scrub at start and daily; damage stops the node |
+//! | `tasks/` | background work: registration, offset flushing, client expiry, delayed delivery, preferred leader, scrub ([`tasks::Workers`]) |
 //!
 //! The request handlers (a `match` on the request code), registration with the nameservers and
 //! long polling join them on top of the remoting layer; `on_demand` creates group configs and
@@ -44,15 +44,12 @@ pub mod lock_body;
 pub mod names;
 pub mod offsets;
 mod on_demand;
-pub mod preferred_leader;
 pub mod pull;
 pub mod queue_locks;
-pub mod register;
 pub mod retry;
-pub mod schedule;
-pub mod scrubbing;
 pub mod send;
 pub mod server;
+pub mod tasks;
 pub mod topics;
 
 pub use server::{Broker, BrokerError, BrokerHandler};

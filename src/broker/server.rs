@@ -287,59 +287,12 @@ impl Handler for BrokerHandler {
     }
 }
 
-/// Proposes the coalesced consumer offsets every `interval` while this node leads.
-pub async fn offset_flush_loop(
-    broker: Arc<Broker>,
-    interval: std::time::Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
-        }
-        flush_offsets(&broker).await;
-    }
-}
-
-/// Proposes whatever consumer offsets are pending (leader only); a failed proposal puts them
-/// back for the next round.
-pub async fn flush_offsets(broker: &Broker) {
-    let Some(term) = broker.leader_term() else {
-        return;
-    };
-    let _ordered = broker.offset_proposals.lock().await;
-    let Some(commit) = lock(&broker.offsets).take(term) else {
-        return;
-    };
-    if let Err(e) = broker.propose_offsets(&commit).await {
-        tracing::debug!(%e, "consumer offsets not committed yet");
-        lock(&broker.offsets).restore(term, commit);
-    }
-}
-
-/// Drops clients not heard from for 120 s (checked every 10 s) and notifies their groups.
-pub async fn client_expiry_loop(
-    broker: Arc<Broker>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(10)) => {}
-            _ = shutdown.changed() => return,
-        }
-        let changed = lock(&broker.clients).expire(std::time::Instant::now(), TIMEOUT);
-        super::handle_clients::notify_groups(&broker, &changed).await;
-    }
-}
-
 impl Broker {
     /// Before a planned stop: flushes pending consumer offsets and, if this node leads, hands
     /// leadership to the most caught-up follower and waits (bounded) until it took over, so a
     /// restart costs no failed sends.
     pub async fn step_down(&self) {
-        flush_offsets(self).await;
+        super::tasks::flush_offsets(self).await;
         if !self.is_leader() {
             return;
         }

@@ -3,15 +3,16 @@
 //! node: the marker is written and the reason goes to the binary, which leaves the group and
 //! exits non-zero; the next start refuses until an operator acts (see the store module).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
+use crate::broker::server::Broker;
+use crate::store::StoreError;
 use crate::store::scrub::{scrub, write_marker};
-use crate::store::{MessageStore, StoreError};
 
 /// Read rate of a pass: far below what a disk gives, so sends and pulls do not notice.
 const RATE: u64 = 64 << 20;
@@ -19,18 +20,19 @@ const RATE: u64 = 64 << 20;
 const FIRST_PASS_AFTER: Duration = Duration::from_secs(1);
 const EVERY: Duration = Duration::from_secs(24 * 3600);
 
-/// Scrubs until shutdown; sends the reason on `found` when damage stops the node.
-pub async fn scrub_loop(
-    store: Arc<MessageStore>,
-    root: PathBuf,
-    mut shutdown: watch::Receiver<bool>,
+/// Scrubs until cancelled; sends the reason on `found` when damage stops the node.
+pub(super) async fn run(
+    broker: Arc<Broker>,
+    cancel: CancellationToken,
     found: oneshot::Sender<String>,
 ) {
+    let store = broker.node().store().clone();
+    let root = broker.config().store_path_root_dir.clone();
     let mut wait = FIRST_PASS_AFTER;
     loop {
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
-            _ = shutdown.changed() => return,
+            () = cancel.cancelled() => return,
         }
         wait = EVERY;
         let stop = Arc::new(AtomicBool::new(false));
@@ -42,7 +44,7 @@ pub async fn scrub_loop(
         };
         let outcome = tokio::select! {
             outcome = pass => outcome,
-            _ = shutdown.changed() => {
+            () = cancel.cancelled() => {
                 stop.store(true, Ordering::Relaxed);
                 return;
             }

@@ -14,8 +14,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use super::server::{Broker, now_ms};
-use super::topics::effective_topics;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::server::{Broker, now_ms};
+use crate::broker::topics::effective_topics;
 use crate::namesrv::{
     DataVersion, JsonBody, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
 };
@@ -153,10 +155,10 @@ pub fn namesrv_clients(broker: &Broker) -> Vec<RemotingClient> {
 /// master reaches the others at once. A worker whose registration failed tries again after
 /// 500 ms (`RETRY_AFTER_FAILURE`) instead of waiting for the next period, so routes heal within a
 /// second of a partition healing.
-pub async fn registration_loop(
+pub(super) async fn run(
     broker: Arc<Broker>,
     clients: Vec<RemotingClient>,
-    mut shutdown: watch::Receiver<bool>,
+    cancel: CancellationToken,
 ) {
     let period = Duration::from_millis(broker.config.register_name_server_period_ms.max(1000));
     let mut leadership = broker.node.leadership();
@@ -167,7 +169,7 @@ pub async fn registration_loop(
             broker.clone(),
             client,
             rounds.subscribe(),
-            shutdown.clone(),
+            cancel.clone(),
         ));
     }
     loop {
@@ -180,7 +182,7 @@ pub async fn registration_loop(
             changed = leadership.changed() => if changed.is_err() { break },
             () = broker.topics_changed.notified() => {}
             _ = tokio::time::sleep(period) => {}
-            _ = shutdown.changed() => break,
+            () = cancel.cancelled() => break,
         }
     }
     drop(rounds);
@@ -197,7 +199,7 @@ async fn registration_worker(
     broker: Arc<Broker>,
     client: RemotingClient,
     mut rounds: watch::Receiver<i64>,
-    mut shutdown: watch::Receiver<bool>,
+    cancel: CancellationToken,
 ) {
     let mut reported: Option<std::time::Instant> = None;
     loop {
@@ -220,7 +222,7 @@ async fn registration_worker(
         tokio::select! {
             changed = rounds.changed() => if changed.is_err() { return },
             _ = tokio::time::sleep(RETRY_AFTER_FAILURE), if failed => {}
-            _ = shutdown.changed() => return,
+            () = cancel.cancelled() => return,
         }
     }
 }

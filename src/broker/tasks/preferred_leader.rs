@@ -5,12 +5,14 @@
 //! graceful shutdown's; a transfer that does not take is tried again no sooner than
 //! [`BACKOFF`] later, so a preferred member that cannot win never makes the group flap.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::server::Broker;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::server::{Broker, lock};
 
 /// How often the leader looks.
 const CHECK: Duration = Duration::from_millis(200);
@@ -28,41 +30,47 @@ fn preferred_node(broker: &Broker) -> Option<u64> {
         .map(|peer| peer.node_id)
 }
 
-/// Runs until `shutdown` flips; does nothing without `preferredLeaderId`.
-pub async fn preferred_leader_loop(
-    broker: Arc<Broker>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
+/// Runs until cancelled; does nothing without `preferredLeaderId`.
+pub(super) async fn run(broker: Arc<Broker>, cancel: CancellationToken) {
     let Some(preferred) = preferred_node(&broker) else {
         return;
     };
     if preferred == broker.node.id() {
         return;
     }
-    let mut leading_since: Option<Instant> = None;
-    let mut next_try = Instant::now();
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(CHECK) => {}
-            _ = shutdown.changed() => return,
-        }
+    let progress = Mutex::new(Progress {
+        leading_since: None,
+        next_try: Instant::now(),
+    });
+    super::every(CHECK, &cancel, || async {
         if !broker.is_leader() {
-            leading_since = None;
-            continue;
+            lock(&progress).leading_since = None;
+            return;
         }
-        let since = *leading_since.get_or_insert_with(Instant::now);
-        if since.elapsed() < BACKOFF || Instant::now() < next_try {
-            continue;
+        let due = {
+            let mut p = lock(&progress);
+            let since = *p.leading_since.get_or_insert_with(Instant::now);
+            since.elapsed() >= BACKOFF && Instant::now() >= p.next_try
+        };
+        if !due {
+            return;
         }
         let status = broker.node.status();
         let matched = status.matched.get(&preferred).copied().flatten();
         if status.last_log_index.is_none() || matched != status.last_log_index {
-            continue;
+            return;
         }
-        next_try = Instant::now() + BACKOFF;
+        lock(&progress).next_try = Instant::now() + BACKOFF;
         tracing::info!(preferred, "handing leadership to the preferred leader");
         if let Err(e) = broker.node.transfer_leadership(preferred).await {
             tracing::warn!(%e, preferred, "leadership transfer to the preferred leader failed");
         }
-    }
+    })
+    .await;
+}
+
+/// Since when this node leads, and when it may try a handover again.
+struct Progress {
+    leading_since: Option<Instant>,
+    next_try: Instant,
 }

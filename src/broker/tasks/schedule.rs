@@ -1,7 +1,7 @@
 //! The delay scheduler: while this node leads, it delivers delayed messages once they are due
 //! (remoting.md §5.7, "Delay levels").
 //!
-//! A delayed message waits in `SCHEDULE_TOPIC_XXXX`, queue `level - 1` (see [`super::delay`]).
+//! A delayed message waits in `SCHEDULE_TOPIC_XXXX`, queue `level - 1` (see [`crate::broker::delay`]).
 //! Every [`TICK`] the leader walks each level's queue from that level's replicated progress
 //! and, for the due messages at its head (store time + the level's delay), proposes copies in
 //! their real topic and queue: `DELAY` removed, a fresh store time, and property
@@ -21,8 +21,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::delay::SCHEDULE_TOPIC;
-use super::server::{Broker, now_ms};
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::delay::SCHEDULE_TOPIC;
+use crate::broker::server::{Broker, now_ms};
 use crate::raft::ProposalKind;
 use crate::raft::tables::AdminOp;
 use crate::store::{
@@ -37,21 +39,14 @@ pub const TICK: Duration = Duration::from_millis(100);
 /// Most messages delivered per level in one entry.
 const MAX_PER_ENTRY: usize = 64;
 
-/// Runs until `shutdown` flips, delivering due messages whenever this node leads.
-pub async fn schedule_loop(broker: Arc<Broker>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(TICK) => {}
-            _ = shutdown.changed() => return,
+/// Runs until cancelled, delivering due messages whenever this node leads.
+pub(super) async fn run(broker: Arc<Broker>, cancel: CancellationToken) {
+    super::every(TICK, &cancel, || async {
+        if broker.is_leader() {
+            deliver_all_levels(&broker).await;
         }
-        if !broker.is_leader() {
-            continue;
-        }
-        tokio::select! {
-            () = deliver_all_levels(&broker) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
+    })
+    .await;
 }
 
 /// One round: every level that has a schedule queue, until none has a due message at its

@@ -1,0 +1,76 @@
+//! The broker's background work. Each task is a worker in one [`Workers`] set: started
+//! together by [`Workers::start`], stopped one way by [`Workers::stop`] (one cancellation
+//! token, then every worker joined). A periodic task is a tick handed to [`every`], which owns
+//! the sleep-or-stop loop. A new background task goes here, started in `start`.
+//!
+//! | file | task |
+//! | --- | --- |
+//! | `register` | registration with every nameserver: one worker per nameserver, a round per period or leadership change |
+//! | `offsets` | the leader's coalesced consumer offsets, proposed every `flushIntervalConsumeQueue` |
+//! | `expiry` | clients not heard from for 120 s dropped, their groups told |
+//! | `schedule` | delayed messages delivered when due (leader only) |
+//! | `preferred_leader` | leadership handed to `preferredLeaderId` once it caught up |
+//! | `scrub` | the commitlog's CRC scrub; damage stops the node |
+
+mod expiry;
+mod offsets;
+pub mod preferred_leader;
+pub mod register;
+pub mod schedule;
+pub mod scrub;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::server::Broker;
+pub use offsets::flush_offsets;
+
+/// Runs `tick` every `period` until `cancel` fires, which also interrupts a tick in flight.
+pub async fn every<F, Fut>(period: Duration, cancel: &CancellationToken, mut tick: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            () = cancel.cancelled() => return,
+        }
+        if cancel.run_until_cancelled(tick()).await.is_none() {
+            return;
+        }
+    }
+}
+
+/// The running background tasks of one broker.
+pub struct Workers {
+    cancel: CancellationToken,
+    set: JoinSet<()>,
+}
+
+impl Workers {
+    /// Starts every task. `corrupt` receives the reason if the scrub finds the store damaged.
+    pub fn start(broker: &Arc<Broker>, corrupt: oneshot::Sender<String>) -> Workers {
+        let cancel = CancellationToken::new();
+        let mut set = JoinSet::new();
+        let clients = register::namesrv_clients(broker);
+        set.spawn(register::run(broker.clone(), clients, cancel.clone()));
+        set.spawn(offsets::run(broker.clone(), cancel.clone()));
+        set.spawn(expiry::run(broker.clone(), cancel.clone()));
+        set.spawn(schedule::run(broker.clone(), cancel.clone()));
+        set.spawn(preferred_leader::run(broker.clone(), cancel.clone()));
+        set.spawn(scrub::run(broker.clone(), cancel.clone(), corrupt));
+        Workers { cancel, set }
+    }
+
+    /// Stops every task and waits until all have returned.
+    pub async fn stop(mut self) {
+        self.cancel.cancel();
+        while self.set.join_next().await.is_some() {}
+    }
+}
