@@ -20,25 +20,18 @@
 //! | `lock_body` | LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies, read leniently, and the reply |
 //! | `tasks/` | background work: registration, offset flushing, client expiry, delayed delivery, preferred leader, scrub ([`tasks::Workers`]) |
 //!
-//! The request handlers (a `match` on the request code), registration with the nameservers and
-//! long polling join them on top of the remoting layer; `on_demand` creates group configs and
-//! retry / dead-letter topics as requests need them, and `schedule` delivers due delayed
-//! messages while this node leads.
+//! On top of the remoting layer: `server` (the `Broker` state and the remoting handler),
+//! `handlers/` (one file per request family and the one `dispatch` that names them) and
+//! `on_demand` (group configs and retry / dead-letter topics created as requests need them).
+//! Where new code goes: a request handler in `handlers/`, a background task in `tasks/`, a
+//! rule that needs no wire types in its own module here.
 
 pub mod clients;
 pub mod consumer_offsets;
 pub mod delay;
 pub mod disk_guard;
 pub mod error;
-mod handle_admin;
-mod handle_clients;
-mod handle_lock;
-mod handle_offsets;
-mod handle_pull;
-mod handle_reset;
-mod handle_send;
-mod handle_send_back;
-mod handle_stats;
+mod handlers;
 pub mod heartbeat;
 pub mod lock_body;
 pub mod names;

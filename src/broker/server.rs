@@ -1,11 +1,8 @@
-//! `Broker`: the request handler of one broker-group node, and the state it serves from.
+//! `Broker`: the state one broker-group node serves from, and the remoting server's view of
+//! it ([`BrokerHandler`], which hands every request to `handlers::dispatch`).
 //!
-//! [`Broker::dispatch`] is a `match` on the request code into one module per family
-//! (`handle_send`, `handle_pull`, `handle_offsets`, `handle_clients`, `handle_admin`); each
-//! handler borrows the request and returns a response, errors become error responses with
-//! RocketMQ's codes, and an unknown code gets REQUEST_CODE_NOT_SUPPORTED while the connection
-//! lives. Writes go through the raft node and are refused at once with SERVICE_NOT_AVAILABLE
-//! on a node that is not the leader (clients retry another broker); reads are served from the
+//! Writes go through the raft node and are refused at once with SERVICE_NOT_AVAILABLE on a
+//! node that is not the leader (clients retry another broker); reads are served from the
 //! node's applied data on any replica.
 
 use std::collections::BTreeMap;
@@ -23,7 +20,7 @@ use super::topics::TopicDefaults;
 use crate::config::BrokerConfig;
 use crate::raft::tables::{AdminOp, OffsetCommit};
 use crate::raft::{Applied, Leadership, ProposalKind, ProposeError, RaftNode};
-use crate::remoting::{ConnectionInfo, Handler, RemotingCommand, RequestCode};
+use crate::remoting::{ConnectionInfo, Handler, RemotingCommand};
 use crate::store::MessageStore;
 
 pub use super::error::{BrokerError, HandlerResult};
@@ -182,67 +179,6 @@ impl Broker {
             .await
             .map_err(propose_error)
     }
-
-    /// Answers one request; see the module docs.
-    pub async fn dispatch(
-        &self,
-        conn: &ConnectionInfo,
-        req: &RemotingCommand,
-    ) -> Option<RemotingCommand> {
-        use super::{
-            handle_admin, handle_clients, handle_offsets, handle_pull, handle_reset, handle_send,
-            handle_send_back, handle_stats,
-        };
-        let result = match req.request_code() {
-            RequestCode::SendMessage | RequestCode::SendMessageV2 => {
-                handle_send::send(self, conn, req, false).await
-            }
-            RequestCode::SendBatchMessage => handle_send::send(self, conn, req, true).await,
-            RequestCode::PullMessage => handle_pull::pull(self, conn, req).await,
-            RequestCode::QueryConsumerOffset => {
-                handle_offsets::query_consumer_offset(self, req).await
-            }
-            RequestCode::UpdateConsumerOffset => handle_offsets::update_consumer_offset(self, req),
-            RequestCode::GetMaxOffset => handle_offsets::max_offset(self, req),
-            RequestCode::GetMinOffset => handle_offsets::min_offset(self, req),
-            RequestCode::SearchOffsetByTimestamp => handle_offsets::search_offset(self, req),
-            RequestCode::GetEarliestMsgStoretime => handle_offsets::earliest_store_time(self, req),
-            RequestCode::HeartBeat => handle_clients::heartbeat(self, conn, req).await,
-            RequestCode::UnregisterClient => handle_clients::unregister_client(self, req).await,
-            RequestCode::GetConsumerListByGroup => handle_clients::consumer_list(self, req),
-            RequestCode::UpdateAndCreateTopic => handle_admin::create_topic(self, req).await,
-            RequestCode::DeleteTopicInBroker => handle_admin::delete_topic(self, req).await,
-            RequestCode::GetAllTopicConfig => handle_admin::all_topic_config(self, req),
-            RequestCode::GetBrokerConfig => handle_admin::broker_config(self, req),
-            RequestCode::GetBrokerRuntimeInfo => handle_admin::runtime_info(self, req),
-            RequestCode::ViewMessageById => handle_admin::view_message(self, req),
-            RequestCode::QueryMessage => handle_stats::query_message(self, req),
-            RequestCode::UpdateAndCreateSubscriptiongroup => {
-                handle_stats::create_group(self, req).await
-            }
-            RequestCode::GetAllSubscriptiongroupConfig => handle_stats::all_groups(self, req),
-            RequestCode::GetTopicStatsInfo => handle_stats::topic_stats(self, req),
-            RequestCode::GetConsumeStats => handle_stats::consume_stats(self, req),
-            RequestCode::GetConsumerConnectionList => handle_stats::consumer_connections(self, req),
-            RequestCode::GetProducerConnectionList => handle_stats::producer_connections(self, req),
-            RequestCode::DeleteSubscriptiongroup => handle_stats::delete_group(self, req).await,
-            RequestCode::InvokeBrokerToResetOffset => handle_reset::reset_offset(self, req).await,
-            RequestCode::ConsumerSendMsgBack => handle_send_back::send_back(self, req).await,
-            RequestCode::LockBatchMq => super::handle_lock::lock_batch(self, req),
-            RequestCode::UnlockBatchMq => super::handle_lock::unlock_batch(self, req),
-            code => Err(BrokerError::NotSupported(format!(
-                "request type {} not supported",
-                code.as_i32()
-            ))),
-        };
-        if req.is_oneway() {
-            if let Err(e) = &result {
-                tracing::debug!(code = %req.request_code(), error = %e, "oneway request failed");
-            }
-            return None;
-        }
-        Some(result.unwrap_or_else(|e| e.response_to(req)))
-    }
 }
 
 /// Raft's outcome of a proposal as RocketMQ's codes: not the leader is SERVICE_NOT_AVAILABLE;
@@ -276,14 +212,14 @@ impl Handler for BrokerHandler {
         lock(&self.0.connections)
             .entry(conn.id())
             .or_insert_with(|| conn.clone());
-        self.0.dispatch(conn, &request).await
+        super::handlers::dispatch(&self.0, conn, &request).await
     }
 
     async fn connection_closed(&self, conn: &ConnectionInfo) {
         lock(&self.0.connections).remove(&conn.id());
         lock(&self.0.client_meta).remove(&conn.id());
         let changed = lock(&self.0.clients).connection_closed(conn.id());
-        super::handle_clients::notify_groups(&self.0, &changed).await;
+        super::handlers::clients::notify_groups(&self.0, &changed).await;
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::handle_clients::notify_groups;
+use crate::broker::handlers::clients::notify_groups;
 use crate::broker::server::{Broker, lock};
 
 const TIMEOUT: Duration = Duration::from_secs(120);

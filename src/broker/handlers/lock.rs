@@ -3,16 +3,16 @@
 //!
 //! Only the leader answers; a follower replies SERVICE_NOT_AVAILABLE, as for sends, so a
 //! client never holds a lock on a node that is not the master. The table
-//! ([`QueueLocks`](super::queue_locks::QueueLocks)) is soft state of the current leader term:
+//! ([`QueueLocks`](crate::broker::queue_locks::QueueLocks)) is soft state of the current leader term:
 //! it is not replicated, and a failover starts it empty (clients re-lock within their 20 s
-//! renewal). Bodies are parsed by [`lock_body`](super::lock_body).
+//! renewal). Bodies are parsed by [`lock_body`](crate::broker::lock_body).
 
 use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::lock_body::{lock_response_body, parse_lock_request};
-use super::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::broker::lock_body::{lock_response_body, parse_lock_request};
+use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::raft::Leadership;
 use crate::remoting::RemotingCommand;
 

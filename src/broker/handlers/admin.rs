@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::names::check_create_topic;
-use super::server::{Broker, BrokerError, HandlerResult, lock};
-use super::tasks::register::topic_wrapper;
+use crate::broker::names::check_create_topic;
+use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::broker::tasks::register::topic_wrapper;
 use crate::namesrv::JsonBody;
 use crate::raft::tables::{AdminOp, TopicConfig};
 use crate::remoting::RemotingCommand;

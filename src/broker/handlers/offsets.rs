@@ -8,21 +8,19 @@
 //! (read-your-writes at the cost of one replication round trip, on a rare request). Lookups
 //! read applied data on any replica.
 
-use super::consumer_offsets::offset_without_commit;
-use super::offsets;
-use super::server::{Broker, BrokerError, HandlerResult, lock};
-use super::tasks::flush_offsets;
+use crate::broker::consumer_offsets::offset_without_commit;
+use crate::broker::offsets;
+use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::broker::tasks::flush_offsets;
+use crate::remoting::RemotingCommand;
 use crate::remoting::header::offset::{
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
     GetMinOffsetResponseHeader, QueryConsumerOffsetRequestHeader,
     QueryConsumerOffsetResponseHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
     UpdateConsumerOffsetRequestHeader,
 };
-use crate::remoting::{CommandHeader, RemotingCommand};
 
-fn header<H: CommandHeader>(req: &RemotingCommand) -> Result<H, BrokerError> {
-    req.header().map_err(|e| BrokerError::system(e.to_string()))
-}
+use super::request::header;
 
 fn queue(queue_id: i32) -> Result<u32, BrokerError> {
     u32::try_from(queue_id)

@@ -12,28 +12,14 @@ use std::fmt::Write as _;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::offsets;
-use super::server::{Broker, BrokerError, HandlerResult, lock, now_ms};
-use super::topics::effective_topics;
+use crate::broker::offsets;
+use crate::broker::server::{Broker, BrokerError, HandlerResult, lock, now_ms};
+use crate::broker::topics::effective_topics;
 use crate::raft::tables::{AdminOp, GroupConfig};
 use crate::remoting::RemotingCommand;
+
+use super::request::{field, number};
 use crate::store::{decode_message, message_keys, property};
-
-/// A required ext field, or Java's "the custom field … is null".
-pub(super) fn field<'a>(req: &'a RemotingCommand, key: &str) -> Result<&'a str, BrokerError> {
-    req.ext_fields
-        .get(key)
-        .map(String::as_str)
-        .ok_or_else(|| BrokerError::system(format!("the custom field {key} is null")))
-}
-
-/// A required ext field that must be an integer.
-pub(super) fn number(req: &RemotingCommand, key: &str) -> Result<i64, BrokerError> {
-    field(req, key)?
-        .trim()
-        .parse()
-        .map_err(|_| BrokerError::system(format!("the custom field {key} is not a number")))
-}
 
 /// QUERY_MESSAGE: messages of a topic by KEYS or UNIQ_KEY within a store-time range.
 pub(crate) fn query_message(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
@@ -95,7 +81,7 @@ pub(crate) async fn create_group(broker: &Broker, req: &RemotingCommand) -> Hand
     let v: Value = serde_json::from_slice(&req.body)
         .map_err(|e| BrokerError::system(format!("bad SubscriptionGroupConfig body: {e}")))?;
     let name = v["groupName"].as_str().unwrap_or_default().to_string();
-    super::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
+    crate::broker::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
     broker.require_leader()?;
     let int = |k: &str, d: u32| {
         v[k].as_u64()
@@ -118,7 +104,7 @@ pub(crate) async fn create_group(broker: &Broker, req: &RemotingCommand) -> Hand
 /// in Java.
 pub(crate) async fn delete_group(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
     let name = field(req, "groupName")?.to_owned();
-    super::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
+    crate::broker::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
     let clean = req
         .ext_fields
         .get("cleanOffset")

@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::heartbeat::parse_heartbeat;
-use super::on_demand;
-use super::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::broker::heartbeat::parse_heartbeat;
+use crate::broker::on_demand;
+use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::remoting::header::admin::{
     GetConsumerListByGroupRequestHeader, NotifyConsumerIdsChangedRequestHeader,
 };

@@ -12,9 +12,9 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use super::handle_stats::{field, number};
-use super::offsets;
-use super::server::{Broker, BrokerError, HandlerResult, lock};
+use super::request::{field, number};
+use crate::broker::offsets;
+use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::raft::tables::{OffsetCommit, OffsetUpdate};
 use crate::remoting::{RemotingCommand, RequestCode};
 

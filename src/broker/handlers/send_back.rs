@@ -1,16 +1,16 @@
 //! CONSUMER_SEND_MSG_BACK (36): a consumer could not process a message and hands it back
 //! (remoting.md §5.7). The broker reads the original by its commitlog offset and stores a new
 //! copy in `%RETRY%<group>` behind the next delay level, or in `%DLQ%<group>` once the group's
-//! retries are used up ([`super::retry`] decides, [`super::delay`] routes the delay).
+//! retries are used up ([`crate::broker::retry`] decides, [`crate::broker::delay`] routes the delay).
 
 use bytes::Bytes;
 
-use super::delay::{Placement, place};
-use super::on_demand;
-use super::retry::{
+use crate::broker::delay::{Placement, place};
+use crate::broker::on_demand;
+use crate::broker::retry::{
     Destination, Resend, destination, dlq_topic_config, resend_message, retry_topic_config,
 };
-use super::server::{Broker, BrokerError, HandlerResult, now_ms};
+use crate::broker::server::{Broker, BrokerError, HandlerResult, now_ms};
 use crate::raft::ProposalKind;
 use crate::remoting::RemotingCommand;
 use crate::remoting::header::send::ConsumerSendMsgBackRequestHeader;

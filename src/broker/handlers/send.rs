@@ -8,13 +8,15 @@ use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
 
-use super::delay::{Placement, place};
-use super::names::{RETRY_PREFIX, check_send_topic};
-use super::on_demand;
-use super::retry::dlq_topic_config;
-use super::send::{SendContext, build_batch, build_message, parse_batch, parse_send_properties};
-use super::server::{Broker, BrokerError, HandlerResult, now_ms};
-use super::topics::{SendTopic, resolve_for_send};
+use crate::broker::delay::{Placement, place};
+use crate::broker::names::{RETRY_PREFIX, check_send_topic};
+use crate::broker::on_demand;
+use crate::broker::retry::dlq_topic_config;
+use crate::broker::send::{
+    SendContext, build_batch, build_message, parse_batch, parse_send_properties,
+};
+use crate::broker::server::{Broker, BrokerError, HandlerResult, now_ms};
+use crate::broker::topics::{SendTopic, resolve_for_send};
 use crate::raft::ProposalKind;
 use crate::raft::tables::{AdminOp, PERM_WRITE};
 use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};

@@ -1,0 +1,88 @@
+//! The request handlers, one file per family, and [`dispatch`]: the only place that maps a
+//! request code to its handler. A handler takes the broker and the request and returns a
+//! [`HandlerResult`]; failures are [`BrokerError`]s, whose response code is chosen in one
+//! place. A new request code gets its handler in the file of its family (or a new one) and one
+//! line in `dispatch`. Helpers every handler may use (ext fields, typed headers) are in
+//! `request`.
+//!
+//! | file | requests |
+//! | --- | --- |
+//! | `send` | SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE |
+//! | `pull` | PULL_MESSAGE, long polling |
+//! | `offsets` | consumer offsets and offset lookups |
+//! | `clients` | HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, group notifications |
+//! | `admin` | topics, broker config and runtime info, message by id |
+//! | `stats` | QUERY_MESSAGE, subscription groups, topic and consume stats, connections |
+//! | `reset` | INVOKE_BROKER_TO_RESET_OFFSET |
+//! | `send_back` | CONSUMER_SEND_MSG_BACK |
+//! | `lock` | LOCK_BATCH_MQ, UNLOCK_BATCH_MQ |
+
+mod admin;
+pub(crate) mod clients;
+mod lock;
+mod offsets;
+mod pull;
+mod request;
+mod reset;
+mod send;
+mod send_back;
+mod stats;
+
+use crate::remoting::{ConnectionInfo, RemotingCommand, RequestCode};
+
+use super::error::BrokerError;
+use super::server::Broker;
+
+/// Answers one request: the handler its code names, or REQUEST_CODE_NOT_SUPPORTED; a oneway
+/// request gets no answer (a failure is only logged).
+pub(crate) async fn dispatch(
+    broker: &Broker,
+    conn: &ConnectionInfo,
+    req: &RemotingCommand,
+) -> Option<RemotingCommand> {
+    let result = match req.request_code() {
+        RequestCode::SendMessage | RequestCode::SendMessageV2 => {
+            send::send(broker, conn, req, false).await
+        }
+        RequestCode::SendBatchMessage => send::send(broker, conn, req, true).await,
+        RequestCode::PullMessage => pull::pull(broker, conn, req).await,
+        RequestCode::QueryConsumerOffset => offsets::query_consumer_offset(broker, req).await,
+        RequestCode::UpdateConsumerOffset => offsets::update_consumer_offset(broker, req),
+        RequestCode::GetMaxOffset => offsets::max_offset(broker, req),
+        RequestCode::GetMinOffset => offsets::min_offset(broker, req),
+        RequestCode::SearchOffsetByTimestamp => offsets::search_offset(broker, req),
+        RequestCode::GetEarliestMsgStoretime => offsets::earliest_store_time(broker, req),
+        RequestCode::HeartBeat => clients::heartbeat(broker, conn, req).await,
+        RequestCode::UnregisterClient => clients::unregister_client(broker, req).await,
+        RequestCode::GetConsumerListByGroup => clients::consumer_list(broker, req),
+        RequestCode::UpdateAndCreateTopic => admin::create_topic(broker, req).await,
+        RequestCode::DeleteTopicInBroker => admin::delete_topic(broker, req).await,
+        RequestCode::GetAllTopicConfig => admin::all_topic_config(broker, req),
+        RequestCode::GetBrokerConfig => admin::broker_config(broker, req),
+        RequestCode::GetBrokerRuntimeInfo => admin::runtime_info(broker, req),
+        RequestCode::ViewMessageById => admin::view_message(broker, req),
+        RequestCode::QueryMessage => stats::query_message(broker, req),
+        RequestCode::UpdateAndCreateSubscriptiongroup => stats::create_group(broker, req).await,
+        RequestCode::GetAllSubscriptiongroupConfig => stats::all_groups(broker, req),
+        RequestCode::GetTopicStatsInfo => stats::topic_stats(broker, req),
+        RequestCode::GetConsumeStats => stats::consume_stats(broker, req),
+        RequestCode::GetConsumerConnectionList => stats::consumer_connections(broker, req),
+        RequestCode::GetProducerConnectionList => stats::producer_connections(broker, req),
+        RequestCode::DeleteSubscriptiongroup => stats::delete_group(broker, req).await,
+        RequestCode::InvokeBrokerToResetOffset => reset::reset_offset(broker, req).await,
+        RequestCode::ConsumerSendMsgBack => send_back::send_back(broker, req).await,
+        RequestCode::LockBatchMq => lock::lock_batch(broker, req),
+        RequestCode::UnlockBatchMq => lock::unlock_batch(broker, req),
+        code => Err(BrokerError::NotSupported(format!(
+            "request type {} not supported",
+            code.as_i32()
+        ))),
+    };
+    if req.is_oneway() {
+        if let Err(e) = &result {
+            tracing::debug!(code = %req.request_code(), error = %e, "oneway request failed");
+        }
+        return None;
+    }
+    Some(result.unwrap_or_else(|e| e.response_to(req)))
+}
