@@ -60,7 +60,7 @@ struct RunArgs {
     /// Where the binaries are (default: beside this one).
     #[arg(long)]
     bin_dir: Option<PathBuf>,
-    /// The run's directory (default: /tmp/dledger-chaos/<seed>).
+    /// The run's directory (default: `/tmp/dledger-chaos/SEED`).
     #[arg(long)]
     work_dir: Option<PathBuf>,
     /// Keep the run's directory even when the run passed.

@@ -1,6 +1,6 @@
 //! Delay levels at send time (remoting.md §4.2 step 9): a message with property `DELAY=n`
 //! (n > 0) is stored in `SCHEDULE_TOPIC_XXXX`, queue `n - 1`, with its real topic and queue in
-//! `REAL_TOPIC` / `REAL_QID`; [`super::schedule`] delivers it there once it is due.
+//! `REAL_TOPIC` / `REAL_QID`; [`super::tasks::schedule`] delivers it there once it is due.
 
 use crate::config::DelayLevels;
 use crate::store::{Properties, property};

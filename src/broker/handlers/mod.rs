@@ -1,6 +1,6 @@
 //! The request handlers, one file per family, and [`dispatch`]: the only place that maps a
 //! request code to its handler. A handler takes the broker and the request and returns a
-//! [`HandlerResult`]; failures are [`BrokerError`]s, whose response code is chosen in one
+//! [`HandlerResult`](super::error::HandlerResult); failures are [`BrokerError`]s, whose response code is chosen in one
 //! place. A new request code gets its handler in the file of its family (or a new one) and one
 //! line in `dispatch`. Helpers every handler may use (ext fields, typed headers) are in
 //! `request`.
