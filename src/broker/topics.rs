@@ -40,18 +40,16 @@ fn topic(name: &str, queues: u32, perm: u32) -> TopicConfig {
     }
 }
 
-/// The topics this broker group advertises: the replicated ones plus the system topics.
-pub fn effective_topics(
-    tables: &Tables,
-    defaults: &TopicDefaults,
-) -> BTreeMap<String, TopicConfig> {
-    let mut all = BTreeMap::new();
+/// The system topics this broker advertises, derived from the config alone.
+fn system_topics(defaults: &TopicDefaults) -> Vec<TopicConfig> {
     let rw = PERM_READ | PERM_WRITE;
+    let mut all = Vec::new();
     if defaults.auto_create {
-        all.insert(
-            TBW102.to_string(),
-            topic(TBW102, defaults.default_queue_nums, rw | PERM_INHERIT),
-        );
+        all.push(topic(
+            TBW102,
+            defaults.default_queue_nums,
+            rw | PERM_INHERIT,
+        ));
     }
     // BenchmarkTest has 1024 queues on Java brokers; here each queue preallocates its consume-
     // queue file on first use (mappedFileSizeConsumeQueue, 6 MB by default), so it gets 8.
@@ -61,19 +59,46 @@ pub fn effective_topics(
         ("OFFSET_MOVED_EVENT", 1),
         (SCHEDULE_TOPIC, defaults.delay_levels),
     ] {
-        all.insert(name.to_string(), topic(name, queues, rw));
+        all.push(topic(name, queues, rw));
     }
     // Writable, as Java's clusterTopicEnable / brokerTopicEnable (both on by default) make
     // them: `mqadmin clusterRT` and `sendMsgStatus` send to the topic named after each group.
     for name in [&defaults.cluster_name, &defaults.broker_name] {
         if !name.is_empty() {
-            all.insert(name.clone(), topic(name, 1, rw | PERM_INHERIT));
+            all.push(topic(name, 1, rw | PERM_INHERIT));
         }
     }
+    all
+}
+
+/// The topics this broker group advertises: the replicated ones plus the system topics (a
+/// replicated topic of a system topic's name wins).
+pub fn effective_topics(
+    tables: &Tables,
+    defaults: &TopicDefaults,
+) -> BTreeMap<String, TopicConfig> {
+    let mut all: BTreeMap<String, TopicConfig> = system_topics(defaults)
+        .into_iter()
+        .map(|t| (t.name.clone(), t))
+        .collect();
     for (name, config) in &tables.topics {
         all.insert(name.clone(), config.clone());
     }
     all
+}
+
+/// One advertised topic, as [`effective_topics`] has it, without building the whole map (the
+/// send and pull paths ask for one topic per request).
+pub fn effective_topic(
+    tables: &Tables,
+    defaults: &TopicDefaults,
+    name: &str,
+) -> Option<TopicConfig> {
+    tables
+        .topics
+        .get(name)
+        .cloned()
+        .or_else(|| system_topics(defaults).into_iter().find(|t| t.name == name))
 }
 
 /// What to do with a send to `topic`.
@@ -96,11 +121,10 @@ pub fn resolve_for_send(
     default_topic: &str,
     requested_queues: u32,
 ) -> SendTopic {
-    let topics = effective_topics(tables, defaults);
-    if let Some(t) = topics.get(name) {
-        return SendTopic::Exists(t.clone());
+    if let Some(t) = effective_topic(tables, defaults, name) {
+        return SendTopic::Exists(t);
     }
-    if let Some(template) = topics.get(default_topic)
+    if let Some(template) = effective_topic(tables, defaults, default_topic)
         && template.perm & PERM_INHERIT != 0
     {
         let queues = requested_queues.clamp(1, template.write_queue_nums.max(1));
@@ -123,6 +147,36 @@ mod tests {
             cluster_name: "RaftCluster".into(),
             broker_name: "RaftNode00".into(),
             delay_levels: 18,
+        }
+    }
+
+    #[test]
+    fn one_topic_looked_up_is_the_one_the_whole_map_has() {
+        let mut tables = Tables::default();
+        tables
+            .topics
+            .insert("T".into(), topic("T", 4, PERM_READ | PERM_WRITE));
+        // A replicated topic of a system topic's name wins, in both.
+        tables
+            .topics
+            .insert("BenchmarkTest".into(), topic("BenchmarkTest", 2, PERM_READ));
+        for auto_create in [true, false] {
+            let d = defaults(auto_create);
+            let all = effective_topics(&tables, &d);
+            for name in [
+                "T",
+                "BenchmarkTest",
+                TBW102,
+                "RaftCluster",
+                "RaftNode00",
+                "nope",
+            ] {
+                assert_eq!(
+                    effective_topic(&tables, &d, name).as_ref(),
+                    all.get(name),
+                    "{name}"
+                );
+            }
         }
     }
 

@@ -30,12 +30,18 @@ fn queue(queue_id: i32) -> Result<u32, BrokerError> {
 pub(crate) async fn query_consumer_offset(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
     let h: QueryConsumerOffsetRequestHeader = header(req)?;
     let q = queue(h.queue_id)?;
-    let pending =
-        lock(&broker.offsets).query(&broker.node.tables(), &h.consumer_group, &h.topic, q);
-    let mut committed = broker.node.tables().offset(&h.consumer_group, &h.topic, q);
+    let replicated = || {
+        broker
+            .node
+            .with_tables(|t| t.offset(&h.consumer_group, &h.topic, q))
+    };
+    let pending = broker
+        .node
+        .with_tables(|t| lock(&broker.offsets).query(t, &h.consumer_group, &h.topic, q));
+    let mut committed = replicated();
     if pending > committed {
         flush_offsets(broker).await;
-        committed = broker.node.tables().offset(&h.consumer_group, &h.topic, q);
+        committed = replicated();
     }
     let offset = committed
         .or_else(|| offset_without_commit(offsets::min_offset(&broker.store, &h.topic, q)));

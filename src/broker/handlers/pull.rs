@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::broker::names::check_topic;
 use crate::broker::pull::{DEFAULT_MAX_BYTES, PullRequest, TagFilter, pull_or_wait};
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
-use crate::broker::topics::effective_topics;
+use crate::broker::topics::effective_topic;
 use crate::raft::tables::PERM_READ;
 use crate::remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand};
@@ -32,8 +32,10 @@ pub(crate) async fn pull(
         .header()
         .map_err(|e| BrokerError::system(e.to_string()))?;
     check_topic(&h.topic)?;
-    let topics = effective_topics(&broker.node.tables(), &broker.topic_defaults);
-    let Some(topic) = topics.get(&h.topic) else {
+    let found = broker
+        .node
+        .with_tables(|tables| effective_topic(tables, &broker.topic_defaults, &h.topic));
+    let Some(topic) = found else {
         return Err(BrokerError::TopicNotExist(format!(
             "topic[{}] not exist, apply first please!",
             h.topic

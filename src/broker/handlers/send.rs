@@ -78,13 +78,16 @@ pub(crate) async fn send(
         .check()
         .map_err(BrokerError::Unavailable)?;
 
-    let topic = match resolve_for_send(
-        &broker.node.tables(),
-        &broker.topic_defaults,
-        &header.topic,
-        &header.default_topic,
-        u32::try_from(header.default_topic_queue_nums).unwrap_or(4),
-    ) {
+    let resolved = broker.node.with_tables(|tables| {
+        resolve_for_send(
+            tables,
+            &broker.topic_defaults,
+            &header.topic,
+            &header.default_topic,
+            u32::try_from(header.default_topic_queue_nums).unwrap_or(4),
+        )
+    });
+    let topic = match resolved {
         SendTopic::Exists(t) => t,
         SendTopic::Create(t) => {
             broker.propose_admin(&AdminOp::PutTopic(t.clone())).await?;
