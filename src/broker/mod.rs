@@ -9,6 +9,7 @@
 //! | `topics` | advertised topics (replicated + system) and send-time resolution (auto-create, retry, TOPIC_NOT_EXIST) |
 //! | `send` | stored messages and batches built from a send's fields; MESSAGE_ILLEGAL checks |
 //! | `pull` | tag filters and one pull's read of a consume queue, with RocketMQ's statuses and offsets |
+//! | `pull_waiters` | held pulls wait per queue; the store's dispatch wakes that queue only |
 //! | `offsets` | max / min / earliest store time / offset for a timestamp |
 //! | `heartbeat` | the HEART_BEAT body, read leniently (every real client's quirks) |
 //! | `clients` | producer and consumer groups from heartbeats; which groups to notify |
@@ -38,6 +39,7 @@ pub mod names;
 pub mod offsets;
 mod on_demand;
 pub mod pull;
+pub mod pull_waiters;
 pub mod queue_locks;
 pub mod retry;
 pub mod send;

@@ -211,27 +211,29 @@ pub fn pull(store: &MessageStore, req: &PullRequest<'_>) -> StoreResult<PullOutc
 }
 
 /// Long polling (remoting.md §5.4 step 7): runs [`pull`] and, while it finds nothing new
-/// (`PULL_NOT_FOUND`), waits for entries to be applied and tries again, until `hold` has
-/// passed. `applied` changes whenever the state machine applies entries. Statuses that are
-/// not "nothing new yet" (offset moved, retry immediately) are answered at once.
+/// (`PULL_NOT_FOUND`), waits until messages land in the queue (`arrived`, woken by the store's
+/// dispatch of that queue) and tries again, until `hold` has passed. Statuses that are not
+/// "nothing new yet" (offset moved, retry immediately) are answered at once.
 pub async fn pull_or_wait(
     store: &MessageStore,
     req: &PullRequest<'_>,
-    applied: &mut tokio::sync::watch::Receiver<u64>,
+    arrived: &tokio::sync::Notify,
     hold: std::time::Duration,
 ) -> StoreResult<PullOutcome> {
     let deadline = tokio::time::Instant::now() + hold;
     loop {
-        applied.borrow_and_update();
+        // Registered before the pull looks, so an arrival in between is not missed.
+        let notified = arrived.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
         let out = pull(store, req)?;
         let nothing_new = out.status.response_code(req.offset) == ResponseCode::PullNotFound;
         if !nothing_new || tokio::time::Instant::now() >= deadline {
             return Ok(out);
         }
-        match tokio::time::timeout_at(deadline, applied.changed()).await {
-            Ok(Ok(())) => {}
-            // Timed out, or the node is going away: answer with what there is.
-            _ => return pull(store, req),
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            // Held long enough: answer with what there is.
+            return pull(store, req);
         }
     }
 }

@@ -60,6 +60,8 @@ pub struct Broker {
     /// Refuses new messages while the store's disk is above `diskSpaceWarningLevelRatio`.
     pub(crate) disk_guard: DiskGuard,
     /// Orderly consumers' queue locks (leader only, soft state of one term).
+    /// Held pulls, per queue; the store's dispatch wakes them.
+    pub(crate) pull_waiters: Arc<super::pull_waiters::PullWaiters>,
     pub(crate) queue_locks: Mutex<super::queue_locks::QueueLocks>,
 }
 
@@ -86,7 +88,10 @@ impl Broker {
             node.store().commitlog().segments_dir().to_path_buf(),
             config.disk_space_warning_level_ratio,
         );
+        let pull_waiters = Arc::new(super::pull_waiters::PullWaiters::default());
+        node.store().set_arrival_listener(pull_waiters.clone());
         Arc::new(Broker {
+            pull_waiters,
             store: node.store().clone(),
             node,
             clients: Mutex::new(ClientRegistry::default()),

@@ -19,7 +19,7 @@
 //! committed records, and keep consumers below [`MessageStore::applied`].
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
@@ -138,6 +138,15 @@ pub struct MessageStore {
     applied: Mutex<Option<RecordPoint>>,
     /// Why writes are waiting for a resource (a full disk), while they are.
     blocked: Mutex<Option<String>>,
+    /// Told which queues a dispatch added messages to (the broker wakes held pulls).
+    arrivals: Mutex<Option<Arc<dyn ArrivalListener>>>,
+}
+
+/// Something that wants to know when messages land in a consume queue: called after a
+/// dispatch placed them, once per queue, so a reader of that queue finds them. It must not
+/// block or call back into the store.
+pub trait ArrivalListener: Send + Sync + std::fmt::Debug {
+    fn arrived(&self, topic: &str, queue_id: u32);
 }
 
 impl MessageStore {
@@ -188,6 +197,7 @@ impl MessageStore {
             retention: opts.retention,
             applied: Mutex::new(applied),
             blocked: Mutex::new(None),
+            arrivals: Mutex::new(None),
         };
         // Queue minimums are not stored: move them past what retention already purged.
         if let Some(first) = store.log.segments().first() {
@@ -266,7 +276,34 @@ impl MessageStore {
             term: record.term(),
             position: record.position(),
         });
+        drop(applied);
+        self.tell_arrivals(&out);
         Ok(out)
+    }
+
+    /// Registers who is told about new messages in a queue (one listener; a later call
+    /// replaces it).
+    pub fn set_arrival_listener(&self, listener: Arc<dyn ArrivalListener>) {
+        *self.arrivals.lock().unwrap_or_else(PoisonError::into_inner) = Some(listener);
+    }
+
+    fn tell_arrivals(&self, placed: &[DispatchedMessage]) {
+        let Some(listener) = self
+            .arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        else {
+            return;
+        };
+        let mut told: Vec<(&str, u32)> = Vec::new();
+        for m in placed {
+            let queue = (m.topic.as_str(), m.queue_id);
+            if !told.contains(&queue) {
+                told.push(queue);
+                listener.arrived(queue.0, queue.1);
+            }
+        }
     }
 
     /// What dispatching `record` placed, read back from its stamped messages: the state

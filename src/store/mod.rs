@@ -67,7 +67,7 @@ pub use message::{
     encode_message_into, message_keys, offset_msg_id, parse_offset_msg_id, parse_properties,
     property, stamp_u64, tags_code, walk_messages,
 };
-pub use message_store::{DispatchedMessage, MessageStore, MessageStoreOptions};
+pub use message_store::{ArrivalListener, DispatchedMessage, MessageStore, MessageStoreOptions};
 pub use meta::{LogBase, LogId, NodeMeta, Vote};
 pub(crate) use record::align as record_align;
 pub use record::{HEADER_LEN, RECORD_MAGIC, Record, RecordHeader, RecordKind, verify_record};

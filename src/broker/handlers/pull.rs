@@ -113,10 +113,10 @@ pub(crate) async fn pull(
     } else {
         Duration::ZERO
     };
-    let mut applied = broker.node.applied_watch();
+    let arrived = broker.pull_waiters.queue(&h.topic, queue_id);
     let store = broker.store.as_ref();
     let outcome = tokio::select! {
-        r = pull_or_wait(store, &request, &mut applied, hold) => r,
+        r = pull_or_wait(store, &request, &arrived, hold) => r,
         () = conn.closed() => return Err(BrokerError::system("the client disconnected")),
     }
     .map_err(|e| BrokerError::system(e.to_string()))?;

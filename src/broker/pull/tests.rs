@@ -2,6 +2,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use super::*;
+use crate::broker::pull_waiters::PullWaiters;
+use crate::store::ArrivalListener;
 use crate::store::{
     MessageStoreOptions, MessageToStore, NewEntry, RecordKind, decode_message, encode_message,
     property, walk_messages,
@@ -139,7 +141,9 @@ fn offsets_outside_the_queue_get_the_statuses_clients_expect() {
 async fn a_held_pull_returns_as_soon_as_a_message_is_applied() {
     let (_dir, store) = store_with(3);
     let store = std::sync::Arc::new(store);
-    let (tx, mut rx) = tokio::sync::watch::channel(0u64);
+    let waiters = std::sync::Arc::new(PullWaiters::default());
+    store.set_arrival_listener(waiters.clone());
+    let arrived = waiters.queue("TopicA", 0);
     let all = TagFilter::parse("*");
     let writer = {
         let store = store.clone();
@@ -150,14 +154,13 @@ async fn a_held_pull_returns_as_soon_as_a_message_is_applied() {
             store.commitlog().append_raw(&[record.as_bytes()]).unwrap();
             let copy = store.commitlog().get(4).unwrap().unwrap();
             store.dispatch(&copy).unwrap();
-            tx.send_replace(4);
         })
     };
     let started = std::time::Instant::now();
     let out = pull_or_wait(
         &store,
         &request(3, 32, &all),
-        &mut rx,
+        &arrived,
         std::time::Duration::from_secs(5),
     )
     .await
@@ -171,13 +174,13 @@ async fn a_held_pull_returns_as_soon_as_a_message_is_applied() {
 #[tokio::test]
 async fn a_held_pull_gives_up_after_its_hold_time() {
     let (_dir, store) = store_with(2);
-    let (_tx, mut rx) = tokio::sync::watch::channel(0u64);
+    let arrived = tokio::sync::Notify::new();
     let all = TagFilter::parse("*");
     let started = std::time::Instant::now();
     let out = pull_or_wait(
         &store,
         &request(2, 32, &all),
-        &mut rx,
+        &arrived,
         std::time::Duration::from_millis(150),
     )
     .await
@@ -189,7 +192,7 @@ async fn a_held_pull_gives_up_after_its_hold_time() {
     let out = pull_or_wait(
         &store,
         &request(9, 32, &all),
-        &mut rx,
+        &arrived,
         std::time::Duration::from_secs(5),
     )
     .await
@@ -222,4 +225,33 @@ fn a_damaged_message_is_reported_never_served() {
         err.contains("corrupt") && err.contains(&segment.display().to_string()),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_held_pull_is_not_woken_by_messages_of_another_queue() {
+    let (_dir, store) = store_with(3);
+    let waiters = std::sync::Arc::new(PullWaiters::default());
+    let mine = waiters.queue("TopicA", 0);
+    let _other = waiters.queue("TopicA", 1);
+    let elsewhere = {
+        let waiters = waiters.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            waiters.arrived("TopicA", 1);
+            waiters.arrived("TopicB", 0);
+        })
+    };
+    let all = TagFilter::parse("*");
+    let started = std::time::Instant::now();
+    let out = pull_or_wait(
+        &store,
+        &request(3, 32, &all),
+        &mine,
+        std::time::Duration::from_millis(200),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, PullStatus::OffsetOverflowOne);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(190));
+    elsewhere.await.unwrap();
 }
