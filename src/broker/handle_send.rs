@@ -15,11 +15,11 @@ use super::retry::dlq_topic_config;
 use super::send::{SendContext, build_batch, build_message, parse_batch, parse_send_properties};
 use super::server::{Broker, BrokerError, HandlerResult, now_ms};
 use super::topics::{SendTopic, resolve_for_send};
+use crate::message::{offset_msg_id, property};
 use crate::raft::ProposalKind;
 use crate::raft::tables::{AdminOp, PERM_WRITE, encode};
 use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};
-use crate::store::{offset_msg_id, property};
 
 /// Maps a name problem onto the code Java answers.
 pub(crate) fn name_error(e: NameError) -> BrokerError {

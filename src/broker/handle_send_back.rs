@@ -11,10 +11,10 @@ use super::retry::{
     Destination, Resend, destination, dlq_topic_config, resend_message, retry_topic_config,
 };
 use super::server::{Broker, BrokerError, HandlerResult, now_ms};
+use crate::message::{decode_message, encode_message_into, offset_msg_id, property};
 use crate::raft::ProposalKind;
 use crate::remoting::header::send::ConsumerSendMsgBackRequestHeader;
 use crate::remoting::{RemotingCommand, ResponseCode};
-use crate::store::{decode_message, encode_message_into, offset_msg_id, property};
 
 pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
     let h: ConsumerSendMsgBackRequestHeader = req

@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 use super::offsets;
 use super::server::{Broker, BrokerError, HandlerResult, lock, now_ms};
 use super::topics::effective_topics;
+use crate::message::{decode_message, message_keys, property};
 use crate::raft::ProposalKind;
 use crate::raft::tables::{AdminOp, GroupConfig, encode};
 use crate::remoting::{RemotingCommand, ResponseCode};
-use crate::store::{decode_message, message_keys, property};
 
 /// A required ext field, or Java's "the custom field … is null".
 pub(super) fn field<'a>(req: &'a RemotingCommand, key: &str) -> Result<&'a str, BrokerError> {

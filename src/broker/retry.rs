@@ -10,8 +10,8 @@
 use std::net::SocketAddr;
 
 use super::names::{DLQ_PREFIX, RETRY_PREFIX};
+use crate::message::{MessageToStore, property};
 use crate::raft::tables::{PERM_READ, PERM_WRITE, TopicConfig};
-use crate::store::{MessageToStore, property};
 
 /// A dead-letter topic is written by the broker only; consumers cannot read it until an
 /// operator grants read permission (RocketMQ's default).

@@ -23,12 +23,12 @@ use bytes::Bytes;
 
 use super::delay::SCHEDULE_TOPIC;
 use super::server::{Broker, now_ms};
+use crate::message::{
+    MessageToStore, ScheduleSource, decode_message, encode_message_into, property,
+};
 use crate::raft::ProposalKind;
 use crate::raft::tables::{AdminOp, encode};
-use crate::store::{
-    CqUnit, MessageToStore, ScheduleSource, StoreError, decode_message, encode_message_into,
-    property,
-};
+use crate::store::{CqUnit, StoreError};
 
 /// How often the leader looks for due messages: deliveries are at most this late (plus the
 /// commit time).

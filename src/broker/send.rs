@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 
-use crate::store::{
+use crate::message::{
     MAX_PROPERTIES_LEN, MessageToStore, Properties, encode_message_into, parse_properties, property,
 };
 
@@ -167,7 +167,7 @@ pub fn build_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{decode_message, walk_messages};
+    use crate::message::{decode_message, walk_messages};
 
     fn ctx() -> SendContext<'static> {
         SendContext {

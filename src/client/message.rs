@@ -2,7 +2,7 @@
 //! [`MessageQueue`], UNIQ_KEY message ids (remoting.md §8.5), the properties string (§8.3),
 //! the SEND_BATCH_MESSAGE body (§4.4) and TAG subscriptions (§9.2, client-side filtering §9.3).
 //!
-//! Pulled bodies are decoded with [`crate::store::decode_message`]; this module never sends
+//! Pulled bodies are decoded with [`crate::message::decode_message`]; this module never sends
 //! anything. Compressed bodies (message SYSFLAG bit 0) are handed over as stored: this crate
 //! has no zlib, and its own producer never compresses.
 
@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::ClientError;
-use crate::store::{
+use crate::message::{
     MessageToStore, Properties, decode_message, offset_msg_id, property, tags_code,
 };
 
@@ -308,7 +308,7 @@ impl MessageExt {
 
     /// The KEYS property split on spaces.
     pub fn keys(&self) -> Vec<&str> {
-        crate::store::message_keys(&self.stored.properties).collect()
+        crate::message::message_keys(&self.stored.properties).collect()
     }
 
     pub fn property(&self, name: &str) -> Option<&str> {

@@ -80,7 +80,7 @@ pub struct SendResult {
 /// non-negative, modulo the count. The same key always maps to the same queue while the
 /// route is unchanged, which is what orderly sending needs.
 pub fn queue_for_key(sharding_key: &str, queue_count: usize) -> usize {
-    let hash = crate::store::tags_code(sharding_key) as i32;
+    let hash = crate::message::tags_code(sharding_key) as i32;
     (hash.unsigned_abs() as usize) % queue_count.max(1)
 }
 

@@ -14,13 +14,13 @@ use tokio::sync::watch;
 
 use crate::broker::heartbeat::parse_heartbeat;
 use crate::broker::send::parse_batch;
+use crate::message::{MessageToStore, encode_message, offset_msg_id, parse_properties};
 use crate::namesrv::bodies::{BrokerData, ClusterInfo, QueueData, TopicList, TopicRouteData};
 use crate::namesrv::{JsonBody, bodies::TopicConfig};
 use crate::remoting::header::*;
 use crate::remoting::{
     ConnectionInfo, ExtFields, Handler, RemotingCommand, RequestCode, ResponseCode, serve,
 };
-use crate::store::{MessageToStore, encode_message, offset_msg_id, parse_properties};
 
 /// A running fake; the server stops when this is dropped.
 pub(super) struct Running<H> {
@@ -418,7 +418,7 @@ impl FakeBroker {
 }
 
 /// Properties back to their wire text.
-fn props_text(props: &crate::store::Properties) -> String {
+fn props_text(props: &crate::message::Properties) -> String {
     props
         .iter()
         .map(|(k, v)| format!("{k}\u{1}{v}"))
