@@ -11,7 +11,7 @@
 //! | [`store`] | mmap segments, the commitlog that *is* the Raft log, its raft index file, consume queues, key index, recovery, retention | `message`, `config` |
 //! | [`raft`] | openraft over the commitlog: log storage, state machine, peer network, leadership | `store`, `config` |
 //! | [`remoting`] | the RocketMQ 4.x remoting protocol: frames, commands, codes, typed headers, TCP server and client | – |
-//! | [`broker`] | what a broker does for clients: names, topics, send, pull, offsets, clients (handlers join with remoting) | `raft`, `store` |
+//! | [`broker`] | what a broker does for clients: topics, send, pull, offsets, clients (handlers join with remoting) | `raft`, `store` |
 //! | [`namesrv`] | the nameserver's route table (registration, master changes, routes, liveness) and its JSON bodies | – |
 //! | [`client`] | the project's RocketMQ client: producer, pull consumer, admin calls (for the tools and `raft-tests/`) | `remoting`, `namesrv` bodies, `message` |
 //! | [`local_ip`] | this host's IPv4 address for ids and `brokerIP1` (route probe, then interfaces) | – |

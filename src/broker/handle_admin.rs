@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::names::check_create_topic;
 use super::register::topic_wrapper;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::message::names::check_create_topic;
 use crate::namesrv::JsonBody;
 use crate::raft::ProposalKind;
 use crate::raft::tables::{AdminOp, TopicConfig, encode};

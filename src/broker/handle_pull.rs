@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use super::names::check_topic;
 use super::pull::{DEFAULT_MAX_BYTES, PullRequest, TagFilter, pull_or_wait};
 use super::server::{Broker, BrokerError, HandlerResult, lock};
 use super::topics::effective_topics;
+use crate::message::names::check_topic;
 use crate::raft::tables::PERM_READ;
 use crate::remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};

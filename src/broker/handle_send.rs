@@ -9,12 +9,12 @@ use std::net::{IpAddr, SocketAddr};
 use bytes::Bytes;
 
 use super::delay::{Placement, place};
-use super::names::{NameError, RETRY_PREFIX, check_send_topic};
 use super::on_demand;
 use super::retry::dlq_topic_config;
 use super::send::{SendContext, build_batch, build_message, parse_batch, parse_send_properties};
 use super::server::{Broker, BrokerError, HandlerResult, now_ms};
 use super::topics::{SendTopic, resolve_for_send};
+use crate::message::names::{NameError, RETRY_PREFIX, check_send_topic};
 use crate::message::{offset_msg_id, property};
 use crate::raft::ProposalKind;
 use crate::raft::tables::{AdminOp, PERM_WRITE, encode};

@@ -98,7 +98,7 @@ pub(crate) async fn create_group(broker: &Broker, req: &RemotingCommand) -> Hand
     let v: Value = serde_json::from_slice(&req.body)
         .map_err(|e| BrokerError::system(format!("bad SubscriptionGroupConfig body: {e}")))?;
     let name = v["groupName"].as_str().unwrap_or_default().to_string();
-    super::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
+    crate::message::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
     broker.require_leader()?;
     let int = |k: &str, d: u32| {
         v[k].as_u64()
@@ -124,7 +124,7 @@ pub(crate) async fn create_group(broker: &Broker, req: &RemotingCommand) -> Hand
 /// in Java.
 pub(crate) async fn delete_group(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
     let name = field(req, "groupName")?.to_owned();
-    super::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
+    crate::message::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
     let clean = req
         .ext_fields
         .get("cleanOffset")

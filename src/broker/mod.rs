@@ -1,10 +1,10 @@
 //! The broker: what a RocketMQ broker does for clients, on top of the raft layer.
 //!
-//! The pieces that need no wire types come first, each pure and tested on its own:
+//! The pieces that need no wire types come first, each pure and tested on its own (the name
+//! rules they apply are RocketMQ's vocabulary, in [`crate::message::names`]):
 //!
 //! | module | owns |
 //! | --- | --- |
-//! | `names` | topic and group name rules, with the remarks Java brokers send |
 //! | `topics` | advertised topics (replicated + system) and send-time resolution (auto-create, retry, TOPIC_NOT_EXIST) |
 //! | `send` | stored messages and batches built from a send's fields; MESSAGE_ILLEGAL checks |
 //! | `pull` | tag filters and one pull's read of a consume queue, with RocketMQ's statuses and offsets |
@@ -39,7 +39,6 @@ mod handle_send_back;
 mod handle_stats;
 pub mod heartbeat;
 pub mod lock_body;
-pub mod names;
 pub mod offsets;
 mod on_demand;
 pub mod preferred_leader;

@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 
-use super::names::{DLQ_PREFIX, RETRY_PREFIX};
+use crate::message::names::{DLQ_PREFIX, RETRY_PREFIX};
 use crate::message::{MessageToStore, property};
 use crate::raft::tables::{PERM_READ, PERM_WRITE, TopicConfig};
 

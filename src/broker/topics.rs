@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::delay::SCHEDULE_TOPIC;
-use super::names::{RETRY_PREFIX, TBW102};
+use crate::message::names::{RETRY_PREFIX, TBW102};
 use crate::raft::tables::{PERM_READ, PERM_WRITE, Tables, TopicConfig};
 
 /// Permission bit that lets a topic be used as an auto-create template.

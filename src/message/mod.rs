@@ -7,8 +7,10 @@
 //!
 //! | module | owns |
 //! | --- | --- |
+//! | [`names`] | topic and group name rules with Java's remarks; system names and prefixes (`TBW102`, `%RETRY%`, `%DLQ%`) |
 //! | [`stored`] | the stored message layout (remoting.md §8): decode, encode, walk a batch, stamp offsets, tag hash; its children: the [`property`] names, the properties string, offset msgIds |
 
+pub mod names;
 pub mod stored;
 
 pub use stored::{

@@ -66,7 +66,7 @@ pub fn restore_retry_topic(message: &mut MessageExt) {
         && message
             .stored
             .topic
-            .starts_with(crate::broker::names::RETRY_PREFIX)
+            .starts_with(crate::message::names::RETRY_PREFIX)
     {
         message.stored.topic = topic.clone();
     }
