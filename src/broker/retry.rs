@@ -9,23 +9,13 @@
 
 use std::net::SocketAddr;
 
-use crate::message::names::{DLQ_PREFIX, RETRY_PREFIX};
+use crate::message::names::{dlq_topic_name, retry_topic_name};
 use crate::message::{MessageToStore, property};
 use crate::raft::tables::{PERM_READ, PERM_WRITE, TopicConfig};
 
 /// A dead-letter topic is written by the broker only; consumers cannot read it until an
 /// operator grants read permission (RocketMQ's default).
 pub const DLQ_PERM: u32 = PERM_WRITE;
-
-/// `%RETRY%<group>`.
-pub fn retry_topic_name(group: &str) -> String {
-    format!("{RETRY_PREFIX}{group}")
-}
-
-/// `%DLQ%<group>`.
-pub fn dlq_topic_name(group: &str) -> String {
-    format!("{DLQ_PREFIX}{group}")
-}
 
 /// The config a group's retry topic is created with.
 pub fn retry_topic_config(group: &str, queues: u32) -> TopicConfig {

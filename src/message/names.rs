@@ -20,6 +20,16 @@ pub const RETRY_PREFIX: &str = "%RETRY%";
 /// Prefix of per-group dead-letter topics.
 pub const DLQ_PREFIX: &str = "%DLQ%";
 
+/// `%RETRY%<group>`.
+pub fn retry_topic_name(group: &str) -> String {
+    format!("{RETRY_PREFIX}{group}")
+}
+
+/// `%DLQ%<group>`.
+pub fn dlq_topic_name(group: &str) -> String {
+    format!("{DLQ_PREFIX}{group}")
+}
+
 /// Topics clients may not send to (remoting.md §10.2).
 const NO_SEND_TOPICS: &[&str] = &[
     "SCHEDULE_TOPIC_XXXX",
