@@ -8,10 +8,16 @@
 //! | module | owns |
 //! | --- | --- |
 //! | [`names`] | topic and group name rules with Java's remarks; system names and prefixes (`TBW102`, `%RETRY%`, `%DLQ%`) |
+//! | [`perm`] | permission bits (`PermName`): read, write, inherit; one definition, `i32` as in Java and JSON |
+//! | [`topic`] | [`TopicConfig`], the one topic configuration type (JSON form of the wire), `topicSysFlag` bits |
 //! | [`stored`] | the stored message layout (remoting.md §8): decode, encode, walk a batch, stamp offsets, tag hash; its children: the [`property`] names, the properties string, offset msgIds |
 
 pub mod names;
+pub mod perm;
 pub mod stored;
+pub mod topic;
+
+pub use perm::{PERM_INHERIT, PERM_READ, PERM_WRITE};
 
 pub use stored::{
     MAGIC_V1, MAGIC_V2, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN, MessageError, MessageToStore,
@@ -20,3 +26,4 @@ pub use stored::{
     encode_message_into, message_keys, offset_msg_id, parse_offset_msg_id, parse_properties,
     property, stamp_u64, tags_code, walk_messages,
 };
+pub use topic::{TOPIC_SYS_FLAG_UNIT, TOPIC_SYS_FLAG_UNIT_SUB, TopicConfig, TopicFilterType};

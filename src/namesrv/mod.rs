@@ -25,7 +25,7 @@ mod tests;
 
 pub use bodies::{
     BrokerData, ClusterInfo, DataVersion, KvTable, QueueData, RegisterBrokerBody,
-    RegisterBrokerResult, TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
+    RegisterBrokerResult, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
 pub use json::{BodyError, JsonBody};
 pub use kv::KvConfig;

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::client::{ClientError, MessageQueue, NameServers};
+use crate::message::PERM_WRITE;
 use crate::namesrv::TopicRouteData;
-use crate::namesrv::bodies::PERM_WRITE;
 
 /// Producer settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +177,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::namesrv::bodies::{BrokerData, PERM_READ, QueueData};
+    use crate::message::PERM_READ;
+    use crate::namesrv::bodies::{BrokerData, QueueData};
 
     fn route(masters: &[(&str, Option<&str>)]) -> TopicRouteData {
         TopicRouteData {

@@ -14,9 +14,10 @@ use tokio::sync::watch;
 
 use crate::broker::heartbeat::parse_heartbeat;
 use crate::broker::send::parse_batch;
+use crate::message::TopicConfig;
 use crate::message::{MessageToStore, encode_message, offset_msg_id, parse_properties};
+use crate::namesrv::JsonBody;
 use crate::namesrv::bodies::{BrokerData, ClusterInfo, QueueData, TopicList, TopicRouteData};
-use crate::namesrv::{JsonBody, bodies::TopicConfig};
 use crate::remoting::header::*;
 use crate::remoting::{
     ConnectionInfo, ExtFields, Handler, RemotingCommand, RequestCode, ResponseCode, serve,

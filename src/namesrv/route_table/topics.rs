@@ -7,9 +7,9 @@
 use std::collections::BTreeSet;
 
 use super::RouteTable;
+use crate::message::{PERM_READ, PERM_WRITE, TOPIC_SYS_FLAG_UNIT, TOPIC_SYS_FLAG_UNIT_SUB};
 use crate::namesrv::bodies::{
-    BrokerData, ClusterInfo, ORDER_TOPIC_CONFIG, PERM_READ, PERM_WRITE, QueueData,
-    TOPIC_SYS_FLAG_UNIT, TOPIC_SYS_FLAG_UNIT_SUB, TopicList, TopicRouteData,
+    BrokerData, ClusterInfo, ORDER_TOPIC_CONFIG, QueueData, TopicList, TopicRouteData,
 };
 
 /// Which unit-topic list to build (GET_UNIT_TOPIC_LIST 311, GET_HAS_UNIT_SUB_TOPIC_LIST 312,

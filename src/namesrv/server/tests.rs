@@ -11,9 +11,9 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 
 use super::*;
+use crate::message::{PERM_READ, PERM_WRITE, TopicConfig};
 use crate::namesrv::bodies::{
-    ClusterInfo, KvTable, PERM_READ, PERM_WRITE, TopicConfig, TopicConfigSerializeWrapper,
-    TopicList, TopicRouteData,
+    ClusterInfo, KvTable, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
 use crate::remoting::{CommandHeader, ExtFields};
 

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use crate::namesrv::bodies::TopicFilterType;
+use crate::message::TopicConfig;
+use crate::message::TopicFilterType;
 use crate::namesrv::{
     BrokerData, ClusterInfo, DataVersion, JsonBody, KvTable, QueueData, RegisterBrokerBody,
-    RegisterBrokerResult, TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
+    RegisterBrokerResult, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
 
 fn round_trips<T: JsonBody + PartialEq + Debug>(value: T) {

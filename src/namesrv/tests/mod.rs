@@ -10,8 +10,8 @@ mod route_table;
 
 use std::collections::BTreeMap;
 
-use super::bodies::TopicConfig;
 use super::{ConnectionId, DataVersion, RegisterRequest, TopicConfigSerializeWrapper};
+use crate::message::TopicConfig;
 
 const CLUSTER: &str = "DefaultCluster";
 
