@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dledger_broker::message::TopicConfig;
-use dledger_broker::namesrv::{
+use dledger_broker::message::body::{
     ClusterInfo, DataVersion, JsonBody, RegisterBrokerBody, TopicConfigSerializeWrapper,
     TopicRouteData,
 };

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
+use dledger_broker::message::body::{JsonBody, TopicRouteData};
 use dledger_broker::message::{decode_message, walk_messages};
-use dledger_broker::namesrv::{JsonBody, TopicRouteData};
 use dledger_broker::remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use dledger_broker::remoting::header::send::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,

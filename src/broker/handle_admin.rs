@@ -11,8 +11,8 @@ use bytes::Bytes;
 
 use super::register::topic_wrapper;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::message::body::JsonBody;
 use crate::message::names::check_create_topic;
-use crate::namesrv::JsonBody;
 use crate::raft::ProposalKind;
 use crate::raft::tables::{AdminOp, TopicConfig, encode};
 use crate::remoting::header::admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};

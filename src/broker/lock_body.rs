@@ -56,7 +56,7 @@ fn queue(v: &Value) -> Option<QueueKey> {
 /// Parses a LockBatchRequestBody or UnlockBatchRequestBody.
 pub fn parse_lock_request(body: &[u8]) -> Result<LockRequest, LockBodyError> {
     let value: Value =
-        crate::namesrv::json::decode_lenient(body).map_err(|e| LockBodyError(e.to_string()))?;
+        crate::message::body::decode_lenient(body).map_err(|e| LockBodyError(e.to_string()))?;
     if !value.is_object() {
         return Err(LockBodyError("not a JSON object".into()));
     }

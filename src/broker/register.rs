@@ -17,7 +17,9 @@ use tokio::sync::watch;
 use super::server::{Broker, now_ms};
 use super::topics::effective_topics;
 use crate::message::TopicConfig;
-use crate::namesrv::{DataVersion, JsonBody, RegisterBrokerBody, TopicConfigSerializeWrapper};
+use crate::message::body::{
+    DataVersion, JsonBody, RegisterBrokerBody, TopicConfigSerializeWrapper,
+};
 use crate::raft::Leadership;
 use crate::raft::tables::{PERM_READ, PERM_WRITE};
 use crate::remoting::header::namesrv::{

@@ -15,7 +15,7 @@
 //!
 //! Every network wait is bounded by a timeout, and every network error names the address and
 //! the request code ([`ClientError`]). This module reads the nameserver's JSON bodies from
-//! [`crate::namesrv::bodies`] and the stored message layout from [`crate::message`]; it never
+//! [`crate::message::body`] and the stored message layout from [`crate::message`]; it never
 //! touches a broker's or nameserver's state.
 
 pub mod admin;

@@ -15,7 +15,7 @@ use super::{MessageModel, PullConsumer, QueueState};
 use crate::client::connections::Connections;
 use crate::client::{ClientError, MessageQueue, calls};
 use crate::message::PERM_READ;
-use crate::namesrv::TopicRouteData;
+use crate::message::body::TopicRouteData;
 use crate::remoting::{RequestCode, ResponseCode};
 
 impl PullConsumer {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::client::{ClientError, MessageQueue, NameServers};
 use crate::message::PERM_WRITE;
-use crate::namesrv::TopicRouteData;
+use crate::message::body::TopicRouteData;
 
 /// Producer settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,7 +178,7 @@ mod tests {
 
     use super::*;
     use crate::message::PERM_READ;
-    use crate::namesrv::bodies::{BrokerData, QueueData};
+    use crate::message::body::{BrokerData, QueueData};
 
     fn route(masters: &[(&str, Option<&str>)]) -> TopicRouteData {
         TopicRouteData {

@@ -15,9 +15,10 @@ use tokio::sync::watch;
 use crate::broker::heartbeat::parse_heartbeat;
 use crate::broker::send::parse_batch;
 use crate::message::TopicConfig;
+use crate::message::body::{
+    BrokerData, ClusterInfo, JsonBody, QueueData, TopicList, TopicRouteData,
+};
 use crate::message::{MessageToStore, encode_message, offset_msg_id, parse_properties};
-use crate::namesrv::JsonBody;
-use crate::namesrv::bodies::{BrokerData, ClusterInfo, QueueData, TopicList, TopicRouteData};
 use crate::remoting::header::*;
 use crate::remoting::{
     ConnectionInfo, ExtFields, Handler, RemotingCommand, RequestCode, ResponseCode, serve,

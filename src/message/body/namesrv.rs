@@ -1,11 +1,12 @@
-//! The JSON bodies a nameserver reads and writes, with Java's member names (remoting.md §3, §7.2).
+//! The JSON bodies a nameserver reads and writes, with Java's member names (remoting.md §3, §7.2);
+//! the broker's GET_ALL_TOPIC_CONFIG answer is the same [`TopicConfigSerializeWrapper`].
 //!
 //! Owns the shapes only: [`DataVersion`], [`TopicConfigSerializeWrapper`],
 //! [`RegisterBrokerBody`], [`RegisterBrokerResult`], [`QueueData`], [`BrokerData`],
 //! [`TopicRouteData`], [`ClusterInfo`], [`TopicList`], [`KvTable`]. Never decides what goes in
-//! them: the [`RouteTable`](super::RouteTable) fills them, [`json`](super::json) reads and writes
-//! them, the remoting layer carries the bytes. The broker, the admin tool and the client reuse
-//! them.
+//! them: the nameserver's route table and the broker fill them, [`JsonBody`] reads and writes
+//! them, the remoting layer carries the bytes. The broker, the nameserver, the admin tool and the
+//! client share them.
 //!
 //! Members are declared alphabetically so the output matches fastjson's member order. Every
 //! member a strict client needs is always written, even when empty, false or 0 (remoting.md §3.5:
@@ -16,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::json::JsonBody;
+use super::JsonBody;
 use crate::message::TopicConfig;
 
 /// KV namespace whose entries (`topic` → `brokerName:queueNum;...`) make `orderTopicConf`.
@@ -132,7 +133,7 @@ impl From<QueueData> for QueueDataWire {
 /// One broker group: its cluster, name and the address of each replica by broker id (0 = the
 /// master, which producers send to).
 ///
-/// `brokerAddrs` keys are written quoted (`{"0":"ip:port"}`), see [`json`](super::json); read
+/// `brokerAddrs` keys are written quoted (`{"0":"ip:port"}`), see [`JsonBody`]; read
 /// quoted or bare. `enableActingMaster` (a 5.x member) is always written as `false`, because
 /// rocketmq-client-rust refuses a route without it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,3 +211,6 @@ impl JsonBody for TopicRouteData {}
 impl JsonBody for ClusterInfo {}
 impl JsonBody for TopicList {}
 impl JsonBody for KvTable {}
+
+#[cfg(test)]
+mod tests;

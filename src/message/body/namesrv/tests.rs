@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use crate::message::TopicConfig;
-use crate::message::TopicFilterType;
-use crate::namesrv::{
+use crate::message::body::{
     BrokerData, ClusterInfo, DataVersion, JsonBody, KvTable, QueueData, RegisterBrokerBody,
     RegisterBrokerResult, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
+use crate::message::{TopicConfig, TopicFilterType};
 
 fn round_trips<T: JsonBody + PartialEq + Debug>(value: T) {
     let bytes = value.encode();
