@@ -11,10 +11,11 @@ use bytes::Bytes;
 
 use super::register::topic_wrapper;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::message::TopicConfig;
 use crate::message::body::JsonBody;
 use crate::message::names::check_create_topic;
 use crate::raft::ProposalKind;
-use crate::raft::tables::{AdminOp, TopicConfig, encode};
+use crate::raft::tables::{AdminOp, encode};
 use crate::remoting::header::admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
 use crate::remoting::{RemotingCommand, ResponseCode};
 
@@ -40,11 +41,12 @@ pub(crate) async fn create_topic(broker: &Broker, req: &RemotingCommand) -> Hand
             .ok_or_else(|| BrokerError::system(format!("{what} {n} is not between 1 and 1024")))
     };
     let topic = TopicConfig {
-        name: h.topic.clone(),
-        read_queue_nums: queues(h.read_queue_nums, "readQueueNums")?,
-        write_queue_nums: queues(h.write_queue_nums, "writeQueueNums")?,
-        perm: u32::try_from(h.perm).unwrap_or(6) & 7,
+        topic_name: h.topic.clone(),
+        read_queue_nums: queues(h.read_queue_nums, "readQueueNums")? as i32,
+        write_queue_nums: queues(h.write_queue_nums, "writeQueueNums")? as i32,
+        perm: (u32::try_from(h.perm).unwrap_or(6) & 7) as i32,
         order: h.order,
+        ..TopicConfig::default()
     };
     propose_admin(broker, &AdminOp::PutTopic(topic)).await?;
     Ok(req.success_response())

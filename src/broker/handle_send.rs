@@ -15,9 +15,9 @@ use super::send::{SendContext, build_batch, build_message, parse_batch, parse_se
 use super::server::{Broker, BrokerError, HandlerResult, now_ms};
 use super::topics::{SendTopic, resolve_for_send};
 use crate::message::names::{NameError, RETRY_PREFIX, check_send_topic};
-use crate::message::{offset_msg_id, property};
+use crate::message::{PERM_WRITE, offset_msg_id, property};
 use crate::raft::ProposalKind;
-use crate::raft::tables::{AdminOp, PERM_WRITE, encode};
+use crate::raft::tables::{AdminOp, encode};
 use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand, ResponseCode};
 
@@ -63,7 +63,7 @@ async fn dead_letter_if_exhausted(
     let mut properties = placement.properties;
     properties.remove(property::DELAY);
     Ok(Placement {
-        topic: dlq.name,
+        topic: dlq.topic_name,
         queue_id: 0,
         properties,
     })
@@ -99,7 +99,7 @@ pub(crate) async fn send(
                 .propose(ProposalKind::Admin, Bytes::from(body))
                 .await?;
             broker.topics_changed.notify_one();
-            tracing::info!(topic = %t.name, queues = t.write_queue_nums, "topic auto-created");
+            tracing::info!(topic = %t.topic_name, queues = t.write_queue_nums, "topic auto-created");
             t
         }
         SendTopic::NotExist(remark) => {
@@ -122,7 +122,7 @@ pub(crate) async fn send(
             format!("the topic[{}] sending message is forbidden", header.topic),
         ));
     }
-    let queues = topic.write_queue_nums.max(topic.read_queue_nums);
+    let queues = (topic.write_queue_nums as u32).max(topic.read_queue_nums as u32);
     let queue_id = match u32::try_from(header.queue_id) {
         Ok(q) if q < queues => q,
         Ok(q) => {
@@ -131,7 +131,7 @@ pub(crate) async fn send(
             )));
         }
         // Negative: the broker picks one.
-        Err(_) => (now_ms() as u64 % u64::from(topic.write_queue_nums.max(1))) as u32,
+        Err(_) => (now_ms() as u64 % u64::from((topic.write_queue_nums as u32).max(1))) as u32,
     };
 
     let properties = parse_send_properties(header.properties.as_deref().unwrap_or(""))

@@ -50,7 +50,7 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Handler
                 on_demand::topic(broker, retry_topic_config(&h.group, group.retry_queue_nums))
                     .await?;
             // Spread by the original's offset: stable, and even across many messages.
-            (offset % u64::from(retry.write_queue_nums.max(1))) as u32
+            (offset % u64::from((retry.write_queue_nums as u32).max(1))) as u32
         }
         Destination::DeadLetter => {
             on_demand::topic(broker, dlq_topic_config(&h.group)).await?;

@@ -185,7 +185,7 @@ pub(crate) fn topic_stats(broker: &Broker, req: &RemotingCommand) -> HandlerResu
         ));
     };
     let mut body = String::from("{\"offsetTable\":{");
-    for q in 0..config.write_queue_nums.max(config.read_queue_nums) {
+    for q in 0..(config.write_queue_nums as u32).max(config.read_queue_nums as u32) {
         if q > 0 {
             body.push(',');
         }

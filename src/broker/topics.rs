@@ -12,10 +12,8 @@ use std::collections::BTreeMap;
 
 use super::delay::SCHEDULE_TOPIC;
 use crate::message::names::{RETRY_PREFIX, TBW102};
-use crate::raft::tables::{PERM_READ, PERM_WRITE, Tables, TopicConfig};
-
-/// Permission bit that lets a topic be used as an auto-create template.
-pub const PERM_INHERIT: u32 = 1;
+use crate::message::{PERM_INHERIT, PERM_READ, PERM_WRITE, TopicConfig};
+use crate::raft::tables::Tables;
 
 /// What the broker config says about topics.
 #[derive(Debug, Clone)]
@@ -30,13 +28,14 @@ pub struct TopicDefaults {
     pub delay_levels: u32,
 }
 
-fn topic(name: &str, queues: u32, perm: u32) -> TopicConfig {
+fn topic(name: &str, queues: u32, perm: i32) -> TopicConfig {
     TopicConfig {
-        name: name.to_string(),
-        read_queue_nums: queues,
-        write_queue_nums: queues,
+        topic_name: name.to_string(),
+        read_queue_nums: queues as i32,
+        write_queue_nums: queues as i32,
         perm,
         order: false,
+        ..TopicConfig::default()
     }
 }
 
@@ -103,7 +102,7 @@ pub fn resolve_for_send(
     if let Some(template) = topics.get(default_topic)
         && template.perm & PERM_INHERIT != 0
     {
-        let queues = requested_queues.clamp(1, template.write_queue_nums.max(1));
+        let queues = requested_queues.clamp(1, (template.write_queue_nums as u32).max(1));
         return SendTopic::Create(topic(name, queues, template.perm & !PERM_INHERIT));
     }
     if name.starts_with(RETRY_PREFIX) {
