@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::heartbeat::parse_heartbeat;
 use super::on_demand;
 use super::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::message::body::heartbeat::parse_heartbeat;
 use crate::remoting::header::admin::{
     GetConsumerListByGroupRequestHeader, NotifyConsumerIdsChangedRequestHeader,
 };

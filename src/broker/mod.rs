@@ -9,7 +9,6 @@
 //! | `send` | stored messages and batches built from a send's fields; MESSAGE_ILLEGAL checks |
 //! | `pull` | tag filters and one pull's read of a consume queue, with RocketMQ's statuses and offsets |
 //! | `offsets` | max / min / earliest store time / offset for a timestamp |
-//! | `heartbeat` | the HEART_BEAT body, read leniently (every real client's quirks) |
 //! | `clients` | producer and consumer groups from heartbeats; which groups to notify |
 //! | `consumer_offsets` | commits coalesced into one replicated entry per interval |
 //! | `disk_guard` | `diskSpaceWarningLevelRatio`: sends refused while the disk is too full |
@@ -37,7 +36,6 @@ mod handle_reset;
 mod handle_send;
 mod handle_send_back;
 mod handle_stats;
-pub mod heartbeat;
 pub mod lock_body;
 pub mod offsets;
 mod on_demand;

@@ -10,6 +10,7 @@
 //!
 //! | file | bodies |
 //! | --- | --- |
+//! | [`heartbeat`] | HEART_BEAT, read leniently (every real client's quirks) |
 //! | [`namesrv`] | broker registration, routes, cluster info, topic lists, KV tables, the topic table wrapper |
 //!
 //! Writing: always standard JSON with quoted keys (`{"0":"127.0.0.1:10911"}`). remoting.md §3.5
@@ -23,6 +24,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub mod heartbeat;
 pub mod namesrv;
 
 pub use namesrv::{

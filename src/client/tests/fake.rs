@@ -12,9 +12,9 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::broker::heartbeat::parse_heartbeat;
 use crate::broker::send::parse_batch;
 use crate::message::TopicConfig;
+use crate::message::body::heartbeat::parse_heartbeat;
 use crate::message::body::{
     BrokerData, ClusterInfo, JsonBody, QueueData, TopicList, TopicRouteData,
 };
