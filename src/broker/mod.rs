@@ -15,7 +15,6 @@
 //! | `delay` | delay levels at send time: a `DELAY` message waits in `SCHEDULE_TOPIC_XXXX` |
 //! | `retry` | where a handed-back message goes (`%RETRY%` after a delay, or `%DLQ%`) and its new copy |
 //! | `queue_locks` | orderly consumers' queue locks: holder and expiry per group and queue (leader-only soft state) |
-//! | `lock_body` | LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies, read leniently, and the reply |
 //! | `scrubbing` | the commitlog's CRC scrub at start and daily; damage stops the node |
 //!
 //! The request handlers (a `match` on the request code), registration with the nameservers and
@@ -36,7 +35,6 @@ mod handle_reset;
 mod handle_send;
 mod handle_send_back;
 mod handle_stats;
-pub mod lock_body;
 pub mod offsets;
 mod on_demand;
 pub mod preferred_leader;

@@ -11,6 +11,7 @@
 //! | file | bodies |
 //! | --- | --- |
 //! | [`heartbeat`] | HEART_BEAT, read leniently (every real client's quirks) |
+//! | [`lock`] | LOCK_BATCH_MQ / UNLOCK_BATCH_MQ requests, read leniently, and the `lockOKMQSet` reply; [`QueueKey`](lock::QueueKey) |
 //! | [`namesrv`] | broker registration, routes, cluster info, topic lists, KV tables, the topic table wrapper |
 //!
 //! Writing: always standard JSON with quoted keys (`{"0":"127.0.0.1:10911"}`). remoting.md §3.5
@@ -25,6 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub mod heartbeat;
+pub mod lock;
 pub mod namesrv;
 
 pub use namesrv::{

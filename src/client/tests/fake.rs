@@ -399,7 +399,7 @@ impl FakeBroker {
                 req.success_response()
             }
             RequestCode::LockBatchMq | RequestCode::UnlockBatchMq => {
-                use crate::broker::lock_body::{lock_response_body, parse_lock_request};
+                use crate::message::body::lock::{lock_response_body, parse_lock_request};
                 let body = parse_lock_request(&req.body).expect("lock body");
                 if req.request_code() == RequestCode::UnlockBatchMq {
                     state

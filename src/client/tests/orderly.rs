@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::bounded;
 use super::fake::{FakeBroker, FakeNameServer, Running, route, run};
-use crate::broker::queue_locks::QueueKey;
 use crate::client::{ConsumeFrom, ConsumerConfig, MessageQueue, PullConsumer};
+use crate::message::body::lock::QueueKey;
 use crate::remoting::RequestCode;
 
 async fn cluster() -> (Running<FakeNameServer>, Running<FakeBroker>) {
