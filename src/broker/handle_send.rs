@@ -11,9 +11,10 @@ use bytes::Bytes;
 use super::delay::{Placement, place};
 use super::on_demand;
 use super::retry::dlq_topic_config;
-use super::send::{SendContext, build_batch, build_message, parse_batch, parse_send_properties};
+use super::send::{SendContext, SendError, build_batch, build_message, parse_send_properties};
 use super::server::{Broker, BrokerError, HandlerResult, now_ms};
 use super::topics::{SendTopic, resolve_for_send};
+use crate::message::batch::parse_batch;
 use crate::message::names::{NameError, RETRY_PREFIX, check_send_topic};
 use crate::message::{PERM_WRITE, offset_msg_id, property};
 use crate::raft::ProposalKind;
@@ -169,10 +170,11 @@ pub(crate) async fn send(
         cluster: &broker.config.broker_cluster_name,
         max_body: broker.config.max_message_size,
     };
-    let illegal =
-        |e: super::send::SendError| BrokerError::new(ResponseCode::MessageIllegal, e.to_string());
+    let illegal = |e: SendError| BrokerError::new(ResponseCode::MessageIllegal, e.to_string());
     let (kind, body) = if batch || header.batch == Some(true) {
-        let items = parse_batch(&req.body).map_err(illegal)?;
+        let items = parse_batch(&req.body)
+            .map_err(SendError::from)
+            .map_err(illegal)?;
         (
             ProposalKind::MessageBatch,
             build_batch(&ctx, items, &properties).map_err(illegal)?,

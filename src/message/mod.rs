@@ -7,12 +7,14 @@
 //!
 //! | module | owns |
 //! | --- | --- |
+//! | [`batch`] | the SEND_BATCH_MESSAGE body: [`encode_batch_item`](batch::encode_batch_item) (client), [`parse_batch`](batch::parse_batch) (broker) |
 //! | [`body`] | the JSON bodies of the remoting protocol ([`JsonBody`](body::JsonBody): strict JSON out, fastjson's dialect in) and the nameserver's bodies (routes, registration, cluster info, KV tables) |
 //! | [`names`] | topic and group name rules with Java's remarks; system names and prefixes (`TBW102`, `%RETRY%`, `%DLQ%`) |
 //! | [`perm`] | permission bits (`PermName`): read, write, inherit; one definition, `i32` as in Java and JSON |
 //! | [`topic`] | [`TopicConfig`], the one topic configuration type (JSON form of the wire), `topicSysFlag` bits |
 //! | [`stored`] | the stored message layout (remoting.md §8): decode, encode, walk a batch, stamp offsets, tag hash; its children: the [`property`] names, the properties string, offset msgIds |
 
+pub mod batch;
 pub mod body;
 pub mod names;
 pub mod perm;

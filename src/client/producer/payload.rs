@@ -5,8 +5,9 @@
 use bytes::Bytes;
 
 use super::Inner;
-use crate::client::message::{UniqKeys, encode_batch_item, properties_string};
+use crate::client::message::{UniqKeys, properties_string};
 use crate::client::{ClientError, Message};
+use crate::message::batch::encode_batch_item;
 use crate::message::property;
 use crate::remoting::RequestCode;
 

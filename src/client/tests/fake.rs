@@ -12,8 +12,8 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::broker::send::parse_batch;
 use crate::message::TopicConfig;
+use crate::message::batch::parse_batch;
 use crate::message::body::heartbeat::parse_heartbeat;
 use crate::message::body::{
     BrokerData, ClusterInfo, JsonBody, QueueData, TopicList, TopicRouteData,

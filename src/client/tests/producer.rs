@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use super::bounded;
 use super::fake::{FakeBroker, FakeNameServer, Running, dead_addr, route, run};
-use crate::broker::send::parse_batch;
 use crate::client::message::UniqKeys;
 use crate::client::{
     ClientError, Message, MessageQueue, Producer, ProducerConfig, SendStatus, queue_for_key,
 };
+use crate::message::batch::parse_batch;
 use crate::message::property;
 use crate::remoting::header::SendMessageRequestHeader;
 use crate::remoting::{RequestCode, ResponseCode};
