@@ -1,6 +1,6 @@
-//! The orderly consumer against the fake broker (which keeps locks with the broker's own
-//! table): only locked queues are pulled, a queue held by another member is picked up once
-//! released, and shutdown commits before it unlocks.
+//! The orderly consumer against the fake broker (which keeps locks by the broker's rules): only
+//! locked queues are pulled, a queue held by another member is picked up once released, and
+//! shutdown commits before it unlocks.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
