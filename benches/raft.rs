@@ -21,8 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use dledger_broker::message::{MessageToStore, encode_message};
 use dledger_broker::raft::{Leadership, ProposalKind, RaftNode, RaftOptions};
-use dledger_broker::store::{MessageStore, MessageStoreOptions, MessageToStore, encode_message};
+use dledger_broker::store::{MessageStore, MessageStoreOptions};
 use futures_util::StreamExt;
 use tokio::net::TcpListener;
 

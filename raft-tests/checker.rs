@@ -16,9 +16,9 @@ use bytes::Bytes;
 use dledger_broker::client::{
     ConsumeFrom, ConsumerConfig, Message, Producer, ProducerConfig, PullConsumer,
 };
-use dledger_broker::namesrv::{ClusterInfo, JsonBody, KvTable};
+use dledger_broker::message::body::{ClusterInfo, JsonBody, KvTable};
+use dledger_broker::message::parse_offset_msg_id;
 use dledger_broker::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
-use dledger_broker::store::parse_offset_msg_id;
 
 use crate::cluster::Cluster;
 

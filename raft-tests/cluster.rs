@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dledger_broker::namesrv::{ClusterInfo, JsonBody};
+use dledger_broker::message::body::{ClusterInfo, JsonBody};
 use dledger_broker::remoting::header::admin::CreateTopicRequestHeader;
 use dledger_broker::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
 

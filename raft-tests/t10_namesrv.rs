@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use dledger_broker::namesrv::{
-    ClusterInfo, DataVersion, JsonBody, RegisterBrokerBody, TopicConfig,
-    TopicConfigSerializeWrapper, TopicRouteData,
+use dledger_broker::message::TopicConfig;
+use dledger_broker::message::body::{
+    ClusterInfo, DataVersion, JsonBody, RegisterBrokerBody, TopicConfigSerializeWrapper,
+    TopicRouteData,
 };
 use dledger_broker::remoting::header::{
     GetRouteInfoRequestHeader, RegisterBrokerRequestHeader, RegisterBrokerResponseHeader,

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use dledger_broker::namesrv::{JsonBody, TopicRouteData};
+use dledger_broker::message::body::{JsonBody, TopicRouteData};
+use dledger_broker::message::{decode_message, walk_messages};
 use dledger_broker::remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use dledger_broker::remoting::header::send::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
@@ -14,7 +15,6 @@ use dledger_broker::remoting::header::send::{
 use dledger_broker::remoting::{
     ClientConfig, RemotingClient, RemotingCommand, RequestCode, ResponseCode,
 };
-use dledger_broker::store::{decode_message, walk_messages};
 
 use crate::cluster::Cluster;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use dledger_broker::client::{
     Admin, ConsumeFrom, ConsumerConfig, Message, Producer, ProducerConfig, PullConsumer,
 };
-use dledger_broker::namesrv::TopicConfig;
+use dledger_broker::message::TopicConfig;
 
 use crate::cluster::Cluster;
 

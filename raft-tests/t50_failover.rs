@@ -115,7 +115,7 @@ async fn killing_the_master_promotes_a_new_one_within_two_seconds_and_loses_noth
             Default::default(),
             Bytes::new(),
         );
-        let (_, offset) = dledger_broker::store::parse_offset_msg_id(&h.msg_id).unwrap();
+        let (_, offset) = dledger_broker::message::parse_offset_msg_id(&h.msg_id).unwrap();
         req.ext_fields.insert("offset".into(), offset.to_string());
         let resp = client.invoke(req, Duration::from_secs(5)).await.unwrap();
         assert_eq!(
@@ -125,7 +125,7 @@ async fn killing_the_master_promotes_a_new_one_within_two_seconds_and_loses_noth
             h.msg_id,
             resp.remark
         );
-        let m = dledger_broker::store::decode_message(&resp.body)
+        let m = dledger_broker::message::decode_message(&resp.body)
             .unwrap()
             .0
             .message;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dledger_broker::client::Admin;
-use dledger_broker::namesrv::TopicConfig;
+use dledger_broker::message::TopicConfig;
 
 use crate::checker::{
     acked_count, check, spawn_producer, wait_ack_after, wait_caught_up, wait_new_master, wait_slave,

@@ -9,8 +9,7 @@ use bytes::Bytes;
 use super::CliError;
 use super::args::Namesrv;
 use crate::client::{Admin, ClientError, DEFAULT_TIMEOUT};
-use crate::namesrv::JsonBody;
-use crate::namesrv::bodies::KvTable;
+use crate::message::body::{JsonBody, KvTable};
 use crate::remoting::{
     ClientConfig, ExtFields, RemotingClient, RemotingCommand, RequestCode, ResponseCode,
 };

@@ -16,7 +16,7 @@ use super::messages::{
 };
 use super::{CliError, groups};
 use crate::client::Admin;
-use crate::namesrv::bodies::TopicConfig;
+use crate::message::TopicConfig;
 use crate::remoting::RequestCode;
 
 pub use super::messages::TOOLS_CONSUMER;

@@ -10,9 +10,9 @@ use super::CliError;
 use super::args::{DeleteSubGroup, Namesrv};
 use super::calls::{broker_or_cluster, broker_request, ext, topic_masters};
 use super::format::{self, ProducerConnection};
-use crate::broker::retry::{dlq_topic_name, retry_topic_name};
 use crate::client::Admin;
 use crate::client::message::now_ms;
+use crate::message::names::{dlq_topic_name, retry_topic_name};
 use crate::remoting::RequestCode;
 
 /// Deletes the group from `-b` or from every master of `-c`, one line per broker as Java

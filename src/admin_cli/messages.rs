@@ -15,9 +15,9 @@ use crate::client::{
     Admin, ConsumeFrom, ConsumerConfig, Message, MessageModel, MessageQueue, Producer,
     ProducerConfig, PullConsumer,
 };
+use crate::message::{MessageToStore, decode_message, offset_msg_id, parse_offset_msg_id};
 use crate::remoting::header::PullMessageRequestHeader;
 use crate::remoting::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
-use crate::store::{MessageToStore, decode_message, offset_msg_id, parse_offset_msg_id};
 
 /// The group `consumeMessage` uses without `-g`.
 pub const TOOLS_CONSUMER: &str = "TOOLS_CONSUMER";

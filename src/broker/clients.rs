@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::heartbeat::{Heartbeat, Subscription};
+use crate::message::body::heartbeat::{Heartbeat, Subscription};
 
 /// A connection, as the remoting server numbers them.
 pub type ConnectionId = u64;
@@ -209,7 +209,7 @@ impl ClientRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::heartbeat::ConsumerData;
+    use crate::message::body::heartbeat::ConsumerData;
 
     fn hb(client: &str, group: &str, topic: &str, version: i64) -> Heartbeat {
         Heartbeat {

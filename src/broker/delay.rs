@@ -3,7 +3,7 @@
 //! `REAL_TOPIC` / `REAL_QID`; [`super::tasks::schedule`] delivers it there once it is due.
 
 use crate::config::DelayLevels;
-use crate::store::{Properties, property};
+use crate::message::{Properties, property};
 
 /// The topic delayed messages wait in; queue `level - 1` per level.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";

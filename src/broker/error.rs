@@ -4,8 +4,8 @@
 
 use crate::remoting::{RemotingCommand, ResponseCode};
 
-use super::names::NameError;
 use super::send::SendError;
+use crate::message::names::NameError;
 
 /// A handler's failure; the remark is what the client is told.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

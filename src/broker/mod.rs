@@ -1,24 +1,22 @@
 //! The broker: what a RocketMQ broker does for clients, on top of the raft layer.
 //!
-//! The pieces that need no wire types come first, each pure and tested on its own:
+//! The pieces that need no wire types come first, each pure and tested on its own (the name
+//! rules they apply are RocketMQ's vocabulary, in [`crate::message::names`]):
 //!
 //! | module | owns |
 //! | --- | --- |
 //! | `error` | `BrokerError`: why a handler failed; the one place that picks its response code |
-//! | `names` | topic and group name rules, with the remarks Java brokers send |
 //! | `topics` | advertised topics (replicated + system) and send-time resolution (auto-create, retry, TOPIC_NOT_EXIST) |
 //! | `send` | stored messages and batches built from a send's fields; MESSAGE_ILLEGAL checks |
 //! | `pull` | tag filters and one pull's read of a consume queue, with RocketMQ's statuses and offsets |
 //! | `pull_waiters` | held pulls wait per queue; the store's dispatch wakes that queue only |
 //! | `offsets` | max / min / earliest store time / offset for a timestamp |
-//! | `heartbeat` | the HEART_BEAT body, read leniently (every real client's quirks) |
 //! | `clients` | producer and consumer groups from heartbeats; which groups to notify |
 //! | `consumer_offsets` | commits coalesced into one replicated entry per interval |
 //! | `disk_guard` | `diskSpaceWarningLevelRatio`: sends refused while the disk is too full |
 //! | `delay` | delay levels at send time: a `DELAY` message waits in `SCHEDULE_TOPIC_XXXX` |
 //! | `retry` | where a handed-back message goes (`%RETRY%` after a delay, or `%DLQ%`) and its new copy |
 //! | `queue_locks` | orderly consumers' queue locks: holder and expiry per group and queue (leader-only soft state) |
-//! | `lock_body` | LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies, read leniently, and the reply |
 //! | `tasks/` | background work: registration, offset flushing, client expiry, delayed delivery, preferred leader, scrub ([`tasks::Workers`]) |
 //!
 //! On top of the remoting layer: `server` (the `Broker` state and the remoting handler),
@@ -33,9 +31,6 @@ pub mod delay;
 pub mod disk_guard;
 pub mod error;
 mod handlers;
-pub mod heartbeat;
-pub mod lock_body;
-pub mod names;
 pub mod offsets;
 mod on_demand;
 pub mod pull;

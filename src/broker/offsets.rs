@@ -95,7 +95,8 @@ mod tests {
     use std::net::SocketAddr;
 
     use super::*;
-    use crate::store::{MessageStoreOptions, MessageToStore, NewEntry, RecordKind, encode_message};
+    use crate::message::{MessageToStore, encode_message};
+    use crate::store::{MessageStoreOptions, NewEntry, RecordKind};
 
     fn store_with_times(times: &[i64], born: &str) -> (tempfile::TempDir, MessageStore) {
         let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,8 @@
 
 use super::retry::retry_topic_config;
 use super::server::{Broker, BrokerError};
-use crate::raft::tables::{AdminOp, GroupConfig, TopicConfig};
+use crate::message::TopicConfig;
+use crate::raft::tables::{AdminOp, GroupConfig};
 
 /// A group's config as auto-creation makes it (RocketMQ's defaults).
 pub(super) fn default_group_config(group: &str) -> GroupConfig {
@@ -38,7 +39,7 @@ pub(super) async fn group_config(broker: &Broker, group: &str) -> Result<GroupCo
     Ok(config)
 }
 
-/// The topic `wanted.name`, created as `wanted` if it is missing (then the nameservers learn
+/// The topic `wanted.topic_name`, created as `wanted` if it is missing (then the nameservers learn
 /// of it at once).
 pub(super) async fn topic(
     broker: &Broker,
@@ -46,13 +47,13 @@ pub(super) async fn topic(
 ) -> Result<TopicConfig, BrokerError> {
     if let Some(t) = broker
         .node
-        .with_tables(|t| t.topics.get(&wanted.name).cloned())
+        .with_tables(|t| t.topics.get(&wanted.topic_name).cloned())
     {
         return Ok(t);
     }
     propose_admin(broker, &AdminOp::PutTopic(wanted.clone())).await?;
     broker.topics_changed.notify_one();
-    tracing::info!(topic = %wanted.name, queues = wanted.write_queue_nums, perm = wanted.perm, "topic created on demand");
+    tracing::info!(topic = %wanted.topic_name, queues = wanted.write_queue_nums, perm = wanted.perm, "topic created on demand");
     Ok(wanted)
 }
 

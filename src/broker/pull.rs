@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 
+use crate::message::tags_code;
 use crate::remoting::ResponseCode;
-use crate::store::{MessageStore, StoreResult, tags_code};
+use crate::store::{MessageStore, StoreResult};
 
 /// Default byte budget of one pull (Java's in-memory transfer limit).
 pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024;

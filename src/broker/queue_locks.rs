@@ -15,18 +15,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use crate::message::body::lock::QueueKey;
+
 /// How long a lock lives without a refresh: Java's `rocketmq.broker.rebalance.lockMaxLiveTime`
 /// (a JVM property there, not a broker.conf key), 60 s by default. Clients renew every 20 s
 /// and stop trusting their own lock after 30 s, so a live holder never reaches it.
 pub const LOCK_MAX_LIVE_TIME: Duration = Duration::from_secs(60);
-
-/// One message queue as lock bodies name it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct QueueKey {
-    pub topic: String,
-    pub broker_name: String,
-    pub queue_id: i32,
-}
 
 /// Who holds a queue, and since when it last said so.
 #[derive(Debug, Clone, PartialEq, Eq)]

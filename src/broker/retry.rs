@@ -9,43 +9,34 @@
 
 use std::net::SocketAddr;
 
-use super::names::{DLQ_PREFIX, RETRY_PREFIX};
-use crate::raft::tables::{PERM_READ, PERM_WRITE, TopicConfig};
-use crate::store::{MessageToStore, property};
+use crate::message::names::{dlq_topic_name, retry_topic_name};
+use crate::message::{MessageToStore, PERM_READ, PERM_WRITE, TopicConfig, property};
 
 /// A dead-letter topic is written by the broker only; consumers cannot read it until an
 /// operator grants read permission (RocketMQ's default).
-pub const DLQ_PERM: u32 = PERM_WRITE;
-
-/// `%RETRY%<group>`.
-pub fn retry_topic_name(group: &str) -> String {
-    format!("{RETRY_PREFIX}{group}")
-}
-
-/// `%DLQ%<group>`.
-pub fn dlq_topic_name(group: &str) -> String {
-    format!("{DLQ_PREFIX}{group}")
-}
+pub const DLQ_PERM: i32 = PERM_WRITE;
 
 /// The config a group's retry topic is created with.
 pub fn retry_topic_config(group: &str, queues: u32) -> TopicConfig {
     TopicConfig {
-        name: retry_topic_name(group),
-        read_queue_nums: queues.max(1),
-        write_queue_nums: queues.max(1),
+        topic_name: retry_topic_name(group),
+        read_queue_nums: queues.max(1) as i32,
+        write_queue_nums: queues.max(1) as i32,
         perm: PERM_READ | PERM_WRITE,
         order: false,
+        ..TopicConfig::default()
     }
 }
 
 /// The config a group's dead-letter topic is created with: one queue, write-only.
 pub fn dlq_topic_config(group: &str) -> TopicConfig {
     TopicConfig {
-        name: dlq_topic_name(group),
+        topic_name: dlq_topic_name(group),
         read_queue_nums: 1,
         write_queue_nums: 1,
         perm: DLQ_PERM,
         order: false,
+        ..TopicConfig::default()
     }
 }
 

@@ -11,11 +11,9 @@
 use std::collections::BTreeMap;
 
 use super::delay::SCHEDULE_TOPIC;
-use super::names::{RETRY_PREFIX, TBW102};
-use crate::raft::tables::{PERM_READ, PERM_WRITE, Tables, TopicConfig};
-
-/// Permission bit that lets a topic be used as an auto-create template.
-pub const PERM_INHERIT: u32 = 1;
+use crate::message::names::{RETRY_PREFIX, TBW102};
+use crate::message::{PERM_INHERIT, PERM_READ, PERM_WRITE, TopicConfig};
+use crate::raft::tables::Tables;
 
 /// What the broker config says about topics.
 #[derive(Debug, Clone)]
@@ -30,13 +28,14 @@ pub struct TopicDefaults {
     pub delay_levels: u32,
 }
 
-fn topic(name: &str, queues: u32, perm: u32) -> TopicConfig {
+fn topic(name: &str, queues: u32, perm: i32) -> TopicConfig {
     TopicConfig {
-        name: name.to_string(),
-        read_queue_nums: queues,
-        write_queue_nums: queues,
+        topic_name: name.to_string(),
+        read_queue_nums: queues as i32,
+        write_queue_nums: queues as i32,
         perm,
         order: false,
+        ..TopicConfig::default()
     }
 }
 
@@ -79,7 +78,7 @@ pub fn effective_topics(
 ) -> BTreeMap<String, TopicConfig> {
     let mut all: BTreeMap<String, TopicConfig> = system_topics(defaults)
         .into_iter()
-        .map(|t| (t.name.clone(), t))
+        .map(|t| (t.topic_name.clone(), t))
         .collect();
     for (name, config) in &tables.topics {
         all.insert(name.clone(), config.clone());
@@ -94,11 +93,11 @@ pub fn effective_topic(
     defaults: &TopicDefaults,
     name: &str,
 ) -> Option<TopicConfig> {
-    tables
-        .topics
-        .get(name)
-        .cloned()
-        .or_else(|| system_topics(defaults).into_iter().find(|t| t.name == name))
+    tables.topics.get(name).cloned().or_else(|| {
+        system_topics(defaults)
+            .into_iter()
+            .find(|t| t.topic_name == name)
+    })
 }
 
 /// What to do with a send to `topic`.
@@ -127,7 +126,7 @@ pub fn resolve_for_send(
     if let Some(template) = effective_topic(tables, defaults, default_topic)
         && template.perm & PERM_INHERIT != 0
     {
-        let queues = requested_queues.clamp(1, template.write_queue_nums.max(1));
+        let queues = requested_queues.clamp(1, (template.write_queue_nums as u32).max(1));
         return SendTopic::Create(topic(name, queues, template.perm & !PERM_INHERIT));
     }
     if name.starts_with(RETRY_PREFIX) {

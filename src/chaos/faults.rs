@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::check::CheckConfig;
 use super::history::{Event, FaultMarker, History, Phase, RouteSample, SendAttempt, SendOutcome};
-use crate::store::parse_offset_msg_id;
+use crate::message::parse_offset_msg_id;
 
 /// What one fault cost; times in milliseconds after its start.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use std::time::Duration;
 use super::connections::Connections;
 use super::namesrv::request;
 use super::{ClientError, DEFAULT_TIMEOUT, MessageQueue, NameServerClient, NameServers, calls};
-use crate::namesrv::bodies::{TopicConfig, TopicFilterType};
-use crate::namesrv::{ClusterInfo, TopicList, TopicRouteData};
+use crate::message::body::{ClusterInfo, TopicList, TopicRouteData};
+use crate::message::{TopicConfig, TopicFilterType};
 use crate::remoting::RequestCode;
 use crate::remoting::header::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, QueryConsumerOffsetRequestHeader,

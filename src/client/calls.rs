@@ -151,7 +151,7 @@ pub(crate) async fn consumer_list(
         consumer_group: group.to_owned(),
     };
     let response = call(conns, addr, request(code).with_header(&header), timeout).await?;
-    let list: ConsumerIdList = crate::namesrv::json::decode_lenient(&response.body)
+    let list: ConsumerIdList = crate::message::body::decode_lenient(&response.body)
         .map_err(|err| bad_response(addr, code, err))?;
     let mut ids = list.consumer_id_list;
     ids.sort();

@@ -1,8 +1,9 @@
 //! What a client sends and receives: [`Message`] (to send), [`MessageExt`] (pulled),
-//! [`MessageQueue`], UNIQ_KEY message ids (remoting.md §8.5), the properties string (§8.3),
-//! the SEND_BATCH_MESSAGE body (§4.4) and TAG subscriptions (§9.2, client-side filtering §9.3).
+//! [`MessageQueue`], UNIQ_KEY message ids (remoting.md §8.5), the properties string (§8.3)
+//! and TAG subscriptions (§9.2, client-side filtering §9.3). The SEND_BATCH_MESSAGE body (§4.4)
+//! is the vocabulary's ([`crate::message::batch`]).
 //!
-//! Pulled bodies are decoded with [`crate::store::decode_message`]; this module never sends
+//! Pulled bodies are decoded with [`crate::message::decode_message`]; this module never sends
 //! anything. Compressed bodies (message SYSFLAG bit 0) are handed over as stored: this crate
 //! has no zlib, and its own producer never compresses.
 
@@ -14,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::ClientError;
-use crate::store::{
+use crate::message::{
     MessageToStore, Properties, decode_message, offset_msg_id, property, tags_code,
 };
 
@@ -121,21 +122,6 @@ pub(crate) fn properties_string(props: &Properties) -> Result<String, ClientErro
         )));
     }
     Ok(out)
-}
-
-/// One record of a SEND_BATCH_MESSAGE body (remoting.md §4.4): total size, magic 0, body CRC 0,
-/// flag, body length, body, properties length (i16), properties.
-pub(crate) fn encode_batch_item(out: &mut Vec<u8>, flag: i32, body: &[u8], props: &str) {
-    let total = 4 + 4 + 4 + 4 + 4 + body.len() + 2 + props.len();
-    // Lengths were checked by the caller against the 4 MiB body and i16 property limits.
-    out.extend_from_slice(&(total as i32).to_be_bytes());
-    out.extend_from_slice(&0i32.to_be_bytes());
-    out.extend_from_slice(&0i32.to_be_bytes());
-    out.extend_from_slice(&flag.to_be_bytes());
-    out.extend_from_slice(&(body.len() as i32).to_be_bytes());
-    out.extend_from_slice(body);
-    out.extend_from_slice(&(props.len() as i16).to_be_bytes());
-    out.extend_from_slice(props.as_bytes());
 }
 
 /// Generates UNIQ_KEY ids: uppercase hex of client IPv4 (4) ‖ pid low 16 bits (2) ‖ a
@@ -308,7 +294,7 @@ impl MessageExt {
 
     /// The KEYS property split on spaces.
     pub fn keys(&self) -> Vec<&str> {
-        crate::store::message_keys(&self.stored.properties).collect()
+        crate::message::message_keys(&self.stored.properties).collect()
     }
 
     pub fn property(&self, name: &str) -> Option<&str> {

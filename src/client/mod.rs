@@ -14,9 +14,10 @@
 //! | `connections` | one [`RemotingClient`](crate::remoting::RemotingClient) per broker address |
 //!
 //! Every network wait is bounded by a timeout, and every network error names the address and
-//! the request code ([`ClientError`]). This module reads the nameserver's JSON bodies from
-//! [`crate::namesrv::bodies`] and the stored message layout from [`crate::store`]; it never
-//! touches a broker's or nameserver's state.
+//! the request code ([`ClientError`]). This module speaks only the wire protocol
+//! ([`crate::remoting`]) and the vocabulary ([`crate::message`]: the stored message layout, the
+//! batch body, names, `TopicConfig`, the JSON bodies); it never uses the store, the broker, raft
+//! or the nameserver, not even in its tests (`layering_tests.rs` checks).
 
 pub mod admin;
 mod calls;

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::{ClientError, DEFAULT_TIMEOUT, bad_response, broker_error};
-use crate::namesrv::{ClusterInfo, JsonBody, TopicList, TopicRouteData};
+use crate::message::body::{ClusterInfo, JsonBody, TopicList, TopicRouteData};
 use crate::remoting::header::{DeleteTopicRequestHeader, GetRouteInfoRequestHeader};
 use crate::remoting::{
     ClientConfig, ExtFields, RemotingClient, RemotingCommand, RequestCode, ResponseCode,

@@ -207,7 +207,7 @@ pub struct BrokerConfig {
     /// `slaveReadEnable`, default false: followers serve reads.
     pub slave_read_enable: bool,
     /// `brokerPermission`, default 6 (read 4 + write 2; inherit is 1, priority 8).
-    pub broker_permission: u32,
+    pub broker_permission: i32,
     /// `registerNameServerPeriod`, default 30000 ms: how often the broker re-registers.
     pub register_name_server_period_ms: u64,
     /// `useReentrantLockWhenPutMessage`, default false: accepted for compatibility and has no

@@ -191,7 +191,7 @@ impl BrokerConfig {
         let auto_create_subscription_group = f.boolean("autoCreateSubscriptionGroup", true);
         let slave_read_enable = f.boolean("slaveReadEnable", false);
         let broker_permission = f.value_of("brokerPermission", 6, |v| match parse_int::<u32>(v)? {
-            perm @ 0..=15 => Ok(perm),
+            perm @ 0..=15 => Ok(perm as i32),
             _ => Err(
                 "is not a permission (bits: 8 priority, 4 read, 2 write, 1 inherit)".to_string(),
             ),

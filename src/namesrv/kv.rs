@@ -1,14 +1,14 @@
 //! [`KvConfig`]: the nameserver's KV store, namespace → (key → value) (remoting.md §3.8).
 //!
 //! Soft state like the routes: kept in memory, never persisted here. Only the
-//! [`ORDER_TOPIC_CONFIG`](super::bodies::ORDER_TOPIC_CONFIG) namespace means anything to the
+//! [`ORDER_TOPIC_CONFIG`](crate::message::body::ORDER_TOPIC_CONFIG) namespace means anything to the
 //! protocol; the [`RouteTable`](super::RouteTable) owns one `KvConfig` and reads that namespace
 //! for `orderTopicConf` and registration answers. The remoting layer maps PUT/GET/DELETE_KV_CONFIG
 //! and GET_KVLIST_BY_NAMESPACE onto these methods.
 
 use std::collections::BTreeMap;
 
-use super::bodies::KvTable;
+use crate::message::body::KvTable;
 
 /// Namespace → key → value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! Soft state rebuilt from broker registrations; one owner mutates it (the remoting server keeps
 //! it behind a mutex or in one task). Never reads a clock, a socket or a file: the caller passes
 //! the time in milliseconds and a [`ConnectionId`] naming the connection a request came on, and
-//! turns the answers into responses with [`bodies`](super::bodies) and [`json`](super::json).
+//! turns the answers into responses with the [`body`](crate::message::body) types.
 //!
 //! # One master per broker group
 //!
@@ -37,11 +37,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tracing::{debug, info, warn};
 
-use super::bodies::{
+use super::kv::KvConfig;
+use crate::message::body::{
     BrokerData, DataVersion, ORDER_TOPIC_CONFIG, QueueData, RegisterBrokerResult,
     TopicConfigSerializeWrapper,
 };
-use super::kv::KvConfig;
 
 mod topics;
 

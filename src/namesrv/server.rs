@@ -7,7 +7,8 @@
 //! the table (a std mutex, never held across an `.await`) → a response built from the answer.
 //! Bad headers and bodies become error responses naming the field or body; nothing here panics
 //! on input. This module owns no protocol rules of its own: registration and master changes are
-//! [`RouteTable`]'s, the JSON shapes are [`bodies`](super::bodies)', framing is `remoting`'s.
+//! [`RouteTable`]'s, the JSON shapes are [`message::body`](crate::message::body)'s, framing is
+//! `remoting`'s.
 //!
 //! # Registrations of one connection apply in arrival order
 //!
@@ -30,10 +31,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, debug_span, info, warn};
 
-use super::bodies::{DataVersion, RegisterBrokerBody};
-use super::json::{BodyError, JsonBody, decode_lenient};
 use super::route_table::{ConnectionId, RegisterRequest, RouteTable, UnitTopics};
 use crate::config::NamesrvConfig;
+use crate::message::body::{BodyError, DataVersion, JsonBody, RegisterBrokerBody, decode_lenient};
 use crate::remoting::header::{
     DeleteTopicRequestHeader, GetRouteInfoRequestHeader, RegisterBrokerRequestHeader,
     RegisterBrokerResponseHeader, UnRegisterBrokerRequestHeader,

@@ -4,25 +4,88 @@
 //! so after a failover the new leader has exactly the same topics, groups and offsets (RocketMQ's
 //! DLedger mode copies them from the master every 10 s and loses the window). Entry bodies are
 //! bincode of [`AdminOp`] and [`OffsetCommit`]; applying is deterministic and idempotent.
+//!
+//! Topics are the vocabulary's [`TopicConfig`], stored in a form of their own (`StoredTopic`:
+//! name, queue counts, permission, order) so that entries, `sm-meta` and snapshots keep the
+//! bytes every build so far has written and read.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Read and write permission bits, as RocketMQ's `PermName` (4 = read, 2 = write; 1 is
-/// inherit, see `broker::topics`).
-pub const PERM_READ: u32 = 4;
-pub const PERM_WRITE: u32 = 2;
+use crate::message::TopicConfig;
 
-/// A topic's configuration (RocketMQ `TopicConfig`).
+/// A topic as entries, `sm-meta` and snapshots hold it (bincode, fields in this order). Only
+/// what the broker sets is kept: a topic's filter type and sys flag come back as
+/// [`TopicConfig`]'s defaults. Counts and permission are `u32` here and `i32` (Java's `int`) in
+/// [`TopicConfig`]; the conversions are bit-for-bit both ways, so any value round-trips.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TopicConfig {
-    pub name: String,
-    pub read_queue_nums: u32,
-    pub write_queue_nums: u32,
-    /// `PERM_READ | PERM_WRITE` = 6 by default.
-    pub perm: u32,
-    pub order: bool,
+pub(crate) struct StoredTopic {
+    name: String,
+    read_queue_nums: u32,
+    write_queue_nums: u32,
+    perm: u32,
+    order: bool,
+}
+
+impl From<&TopicConfig> for StoredTopic {
+    fn from(t: &TopicConfig) -> Self {
+        StoredTopic {
+            name: t.topic_name.clone(),
+            read_queue_nums: t.read_queue_nums as u32,
+            write_queue_nums: t.write_queue_nums as u32,
+            perm: t.perm as u32,
+            order: t.order,
+        }
+    }
+}
+
+impl From<StoredTopic> for TopicConfig {
+    fn from(s: StoredTopic) -> Self {
+        TopicConfig {
+            topic_name: s.name,
+            read_queue_nums: s.read_queue_nums as i32,
+            write_queue_nums: s.write_queue_nums as i32,
+            perm: s.perm as i32,
+            order: s.order,
+            ..TopicConfig::default()
+        }
+    }
+}
+
+/// `#[serde(with)]` for a [`TopicConfig`] in its stored form.
+mod stored_topic {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(t: &TopicConfig, s: S) -> Result<S::Ok, S::Error> {
+        StoredTopic::from(t).serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TopicConfig, D::Error> {
+        StoredTopic::deserialize(d).map(TopicConfig::from)
+    }
+}
+
+/// `#[serde(with)]` for a topic table (name → topic) in its stored form.
+pub(crate) mod stored_topics {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(
+        topics: &BTreeMap<String, TopicConfig>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(topics.iter().map(|(name, t)| (name, StoredTopic::from(t))))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, TopicConfig>, D::Error> {
+        let stored = BTreeMap::<String, StoredTopic>::deserialize(d)?;
+        Ok(stored
+            .into_iter()
+            .map(|(name, t)| (name, t.into()))
+            .collect())
+    }
 }
 
 /// A subscription group's configuration (RocketMQ `SubscriptionGroupConfig`, the fields used).
@@ -39,7 +102,7 @@ pub struct GroupConfig {
 /// A topic or group change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AdminOp {
-    PutTopic(TopicConfig),
+    PutTopic(#[serde(with = "stored_topic")] TopicConfig),
     DeleteTopic(String),
     PutGroup(GroupConfig),
     /// Deletes the group and its committed offsets.
@@ -88,6 +151,7 @@ pub struct OffsetUpdate {
 /// The tables, as of the last applied entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tables {
+    #[serde(with = "stored_topics")]
     pub topics: BTreeMap<String, TopicConfig>,
     pub groups: BTreeMap<String, GroupConfig>,
     /// (group, topic) → queue id → next offset to consume.
@@ -116,7 +180,7 @@ impl Tables {
     pub(crate) fn apply_admin(&mut self, body: &[u8]) -> Result<(), String> {
         match decode::<AdminOp>(body)? {
             AdminOp::PutTopic(t) => {
-                self.topics.insert(t.name.clone(), t);
+                self.topics.insert(t.topic_name.clone(), t);
             }
             AdminOp::DeleteTopic(name) => {
                 self.topics.remove(&name);
@@ -179,14 +243,16 @@ impl Tables {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::{PERM_READ, PERM_WRITE};
 
     fn topic(name: &str) -> TopicConfig {
         TopicConfig {
-            name: name.into(),
+            topic_name: name.into(),
             read_queue_nums: 4,
             write_queue_nums: 4,
             perm: PERM_READ | PERM_WRITE,
             order: false,
+            ..TopicConfig::default()
         }
     }
 
@@ -241,6 +307,39 @@ mod tests {
         t.apply_admin(&encode(&AdminOp::DeleteGroup("g".into())).unwrap())
             .unwrap();
         assert_eq!(t.offset("g", "t", 1), None);
+    }
+
+    /// Entries, `sm-meta` and snapshots hold topics in this bincode form: bytes written by an
+    /// older node must still decode, and a newer node must write what an older one reads.
+    #[test]
+    fn topics_keep_their_bincode_form_in_entries_and_tables() {
+        let orders = TopicConfig {
+            topic_name: "Orders".into(),
+            read_queue_nums: 4,
+            write_queue_nums: 300,
+            perm: PERM_READ | PERM_WRITE | 1,
+            order: true,
+            ..TopicConfig::default()
+        };
+        let entry = encode(&AdminOp::PutTopic(orders.clone())).unwrap();
+        assert_eq!(
+            entry,
+            [
+                0, 6, b'O', b'r', b'd', b'e', b'r', b's', 4, 251, 44, 1, 7, 1
+            ]
+        );
+        let mut tables = Tables::default();
+        tables.apply_admin(&entry).unwrap();
+        assert_eq!(tables.topics["Orders"], orders);
+        let bytes = encode(&tables).unwrap();
+        assert_eq!(
+            bytes,
+            [
+                1, 6, b'O', b'r', b'd', b'e', b'r', b's', 6, b'O', b'r', b'd', b'e', b'r', b's', 4,
+                251, 44, 1, 7, 1, 0, 0, 0
+            ]
+        );
+        assert_eq!(decode::<Tables>(&bytes).unwrap(), tables);
     }
 
     #[test]

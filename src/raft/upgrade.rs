@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::tables::{GroupConfig, Tables, TopicConfig};
+use super::tables::{GroupConfig, Tables, stored_topics};
 use super::types::LogId;
+use crate::message::TopicConfig;
 
 /// `sm-meta` written by format-1 builds.
 pub(crate) const SM_META_MAGIC_V1: u32 = 0xD1ED_5301;
@@ -24,6 +25,7 @@ pub(crate) const SNAPSHOT_MAGIC: u32 = 0xD1ED_5402;
 /// The tables as format 1 laid them out.
 #[derive(Debug, Deserialize)]
 pub(crate) struct TablesV1 {
+    #[serde(with = "stored_topics")]
     topics: BTreeMap<String, TopicConfig>,
     groups: BTreeMap<String, GroupConfig>,
     offsets: BTreeMap<(String, String), BTreeMap<u32, u64>>,
@@ -55,14 +57,15 @@ mod tests {
     use serde::Serialize;
 
     use super::*;
+    use crate::message::{PERM_READ, PERM_WRITE};
     use crate::raft::state_machine::SmShared;
-    use crate::raft::tables::{PERM_READ, PERM_WRITE};
+    use crate::raft::tables::StoredTopic;
     use crate::raft::types::TypeConfig;
     use crate::store::{MessageStore, MessageStoreOptions, write_small_file};
 
     type OffsetsV1 = BTreeMap<(String, String), BTreeMap<u32, u64>>;
     type TablesWrittenV1 = (
-        BTreeMap<String, TopicConfig>,
+        BTreeMap<String, StoredTopic>,
         BTreeMap<String, GroupConfig>,
         OffsetsV1,
     );
@@ -79,11 +82,12 @@ mod tests {
     fn a_format_1_sm_meta_is_read_with_no_delay_progress() {
         let dir = tempfile::tempdir().unwrap();
         let topic = TopicConfig {
-            name: "Orders".into(),
+            topic_name: "Orders".into(),
             read_queue_nums: 4,
             write_queue_nums: 4,
             perm: PERM_READ | PERM_WRITE,
             order: false,
+            ..TopicConfig::default()
         };
         let mut offsets = BTreeMap::new();
         offsets.insert(
@@ -94,7 +98,7 @@ mod tests {
             last_applied: None,
             membership: Default::default(),
             tables: (
-                BTreeMap::from([("Orders".to_string(), topic.clone())]),
+                BTreeMap::from([("Orders".to_string(), StoredTopic::from(&topic))]),
                 BTreeMap::new(),
                 offsets,
             ),

@@ -57,7 +57,7 @@ pub struct CqUnit {
     pub commitlog_offset: u64,
     /// TOTALSIZE of the message (1..=`i32::MAX`).
     pub size: u32,
-    /// Java `String.hashCode` of TAGS, sign-extended (see [`tags_code`](super::tags_code)).
+    /// Java `String.hashCode` of TAGS, sign-extended (see [`tags_code`](crate::message::tags_code)).
     pub tags_code: i64,
 }
 

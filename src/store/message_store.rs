@@ -28,13 +28,13 @@ use super::commitlog::{CommitLog, CommitLogOptions};
 use super::consume_queue::{ConsumeQueueStore, CqUnit};
 use super::error::{StoreError, StoreResult};
 use super::key_index::KeyIndex;
-use super::message::{
-    QUEUE_OFFSET_POS, ScheduleSource, StoredMessage, decode_message, message_keys, property,
-    tags_code, walk_messages,
-};
 use super::record::{self, Record};
 use super::retention::{self, PurgePlan, RetentionCheck, RetentionPolicy};
 use crate::config::BrokerConfig;
+use crate::message::{
+    QUEUE_OFFSET_POS, ScheduleSource, StoredMessage, decode_message, message_keys, property,
+    tags_code, walk_messages,
+};
 
 /// Records read per batch when replaying committed records on open.
 const REPLAY_BATCH_BYTES: u64 = 4 << 20;

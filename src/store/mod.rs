@@ -5,6 +5,9 @@
 //! [`CommitLog`] (append a batch, read a range, truncate after an index, purge below an index,
 //! first/last log id) and its state machine onto the consume queues and key index.
 //!
+//! The messages it keeps are in RocketMQ's stored layout, which [`crate::message`] owns: the store
+//! walks, decodes and stamps them with it, and knows nothing of the wire that carried them.
+//!
 //! ```text
 //! segment        one preallocated mmap'd file (with sys, the only unsafe code)
 //! sys            the syscalls std lacks: fallocate, statvfs, localtime_r
@@ -16,8 +19,6 @@
 //! meta           per-node vote, committed index, purge point (atomic replace + fsync)
 //! checkpoint     how far the commitlog is durable and the derived data is applied
 //! recovery       verify the tail after a restart, cut what is torn, rebuild the index tail
-//! message        RocketMQ's stored message layout, read and stamped in place; its children:
-//!                the property names, the properties string, offset msgIds
 //! consume_queue  per topic/queue 20-byte units (commitlog offset, size, tag hash)
 //!                (queue_store: every queue under one root)
 //! key_index      messages of a topic by KEYS / UNIQ_KEY, within a time range (format: its bytes)
@@ -33,7 +34,6 @@ mod durable_file;
 mod error;
 mod flush;
 mod key_index;
-mod message;
 mod message_store;
 mod meta;
 #[cfg(test)]
@@ -60,13 +60,6 @@ pub(crate) use durable_file::{
 pub use error::{StoreError, StoreResult};
 pub use flush::FlushCallback;
 pub use key_index::KeyIndex;
-pub use message::{
-    MAGIC_V1, MAGIC_V2, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN, MessageError, MessageToStore,
-    PHYSICAL_OFFSET_POS, Properties, QUEUE_OFFSET_POS, SYSFLAG_BORNHOST_V6, SYSFLAG_STOREHOST_V6,
-    ScheduleSource, StoredMessage, WalkMessages, body_crc, decode_message, encode_message,
-    encode_message_into, message_keys, offset_msg_id, parse_offset_msg_id, parse_properties,
-    property, stamp_u64, tags_code, walk_messages,
-};
 pub use message_store::{ArrivalListener, DispatchedMessage, MessageStore, MessageStoreOptions};
 pub use meta::{LogBase, LogId, NodeMeta, Vote};
 pub(crate) use record::align as record_align;

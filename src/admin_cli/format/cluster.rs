@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::namesrv::ClusterInfo;
+use crate::message::body::ClusterInfo;
 
 /// One `clusterList` row: one broker address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -3,6 +3,7 @@
 
 use super::date_time;
 use crate::client::{MessageExt, SendResult};
+use crate::message::{MessageToStore, property};
 
 /// `sendMessage`'s header and row.
 pub fn send_result(r: &SendResult) -> String {
@@ -50,7 +51,7 @@ pub fn msg_key_table(rows: &[(String, i32, i64)]) -> String {
 
 /// The message-detail block of `queryMsgById` / `queryMsgByOffset` (one `%-20s %s` line per
 /// field; times in UTC; the body inline as text or `0x` hex instead of Java's file dump).
-pub fn message_detail(m: &crate::store::MessageToStore, offset_msg_id: &str) -> String {
+pub fn message_detail(m: &MessageToStore, offset_msg_id: &str) -> String {
     let props: Vec<String> = m
         .properties
         .iter()
@@ -62,11 +63,11 @@ pub fn message_detail(m: &crate::store::MessageToStore, offset_msg_id: &str) -> 
         ("Topic:", m.topic.clone()),
         (
             "Tags:",
-            format!("[{}]", opt(m.properties.get(crate::store::property::TAGS))),
+            format!("[{}]", opt(m.properties.get(property::TAGS))),
         ),
         (
             "Keys:",
-            format!("[{}]", opt(m.properties.get(crate::store::property::KEYS))),
+            format!("[{}]", opt(m.properties.get(property::KEYS))),
         ),
         ("Queue ID:", m.queue_id.to_string()),
         ("Queue Offset:", m.queue_offset.to_string()),

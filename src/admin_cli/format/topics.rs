@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{date_time, offset_table};
-use crate::namesrv::bodies::TopicConfig;
+use crate::message::TopicConfig;
 
 /// Java's `perm` rendering: `RW-`, `R--`, ...
 pub fn perm_string(perm: i32) -> String {

@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use crate::broker::names::check_create_topic;
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::broker::tasks::register::topic_wrapper;
-use crate::namesrv::JsonBody;
-use crate::raft::tables::{AdminOp, TopicConfig};
+use crate::message::TopicConfig;
+use crate::message::body::JsonBody;
+use crate::message::names::check_create_topic;
+use crate::raft::tables::AdminOp;
 use crate::remoting::RemotingCommand;
 use crate::remoting::header::admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
 
@@ -36,11 +37,12 @@ pub(crate) async fn create_topic(broker: &Broker, req: &RemotingCommand) -> Hand
             .ok_or_else(|| BrokerError::system(format!("{what} {n} is not between 1 and 1024")))
     };
     let topic = TopicConfig {
-        name: h.topic.clone(),
-        read_queue_nums: queues(h.read_queue_nums, "readQueueNums")?,
-        write_queue_nums: queues(h.write_queue_nums, "writeQueueNums")?,
-        perm: u32::try_from(h.perm).unwrap_or(6) & 7,
+        topic_name: h.topic.clone(),
+        read_queue_nums: queues(h.read_queue_nums, "readQueueNums")? as i32,
+        write_queue_nums: queues(h.write_queue_nums, "writeQueueNums")? as i32,
+        perm: (u32::try_from(h.perm).unwrap_or(6) & 7) as i32,
         order: h.order,
+        ..TopicConfig::default()
     };
     propose_admin(broker, &AdminOp::PutTopic(topic)).await?;
     Ok(req.success_response())

@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::broker::heartbeat::parse_heartbeat;
 use crate::broker::on_demand;
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::message::body::heartbeat::parse_heartbeat;
 use crate::remoting::header::admin::{
     GetConsumerListByGroupRequestHeader, NotifyConsumerIdsChangedRequestHeader,
 };

@@ -5,14 +5,14 @@
 //! client never holds a lock on a node that is not the master. The table
 //! ([`QueueLocks`](crate::broker::queue_locks::QueueLocks)) is soft state of the current leader term:
 //! it is not replicated, and a failover starts it empty (clients re-lock within their 20 s
-//! renewal). Bodies are parsed by [`lock_body`](crate::broker::lock_body).
+//! renewal). Bodies are parsed by [`message::body::lock`](crate::message::body::lock).
 
 use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::broker::lock_body::{lock_response_body, parse_lock_request};
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::message::body::lock::{lock_response_body, parse_lock_request};
 use crate::raft::Leadership;
 use crate::remoting::RemotingCommand;
 

@@ -8,11 +8,11 @@
 
 use std::time::Duration;
 
-use crate::broker::names::check_topic;
 use crate::broker::pull::{DEFAULT_MAX_BYTES, PullRequest, TagFilter, pull_or_wait};
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::broker::topics::effective_topic;
-use crate::raft::tables::PERM_READ;
+use crate::message::PERM_READ;
+use crate::message::names::check_topic;
 use crate::remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand};
 
@@ -55,7 +55,7 @@ pub(crate) async fn pull(
         )));
     }
     let queue_id = match u32::try_from(h.queue_id) {
-        Ok(q) if q < topic.read_queue_nums.max(topic.write_queue_nums) => q,
+        Ok(q) if q < (topic.read_queue_nums as u32).max(topic.write_queue_nums as u32) => q,
         _ => {
             return Err(BrokerError::system(format!(
                 "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",

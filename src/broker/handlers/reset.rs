@@ -49,7 +49,7 @@ pub(crate) async fn reset_offset(broker: &Broker, req: &RemotingCommand) -> Hand
         )));
     };
     let mut table = Vec::new();
-    for queue_id in 0..config.read_queue_nums {
+    for queue_id in 0..config.read_queue_nums as u32 {
         let target = if timestamp == -1 {
             offsets::max_offset(&broker.store, &topic, queue_id)
         } else {

@@ -9,19 +9,20 @@ use std::net::{IpAddr, SocketAddr};
 use bytes::Bytes;
 
 use crate::broker::delay::{Placement, place};
-use crate::broker::names::{RETRY_PREFIX, check_send_topic};
 use crate::broker::on_demand;
 use crate::broker::retry::dlq_topic_config;
 use crate::broker::send::{
-    SendContext, build_batch, build_message, parse_batch, parse_send_properties,
+    SendContext, SendError, build_batch, build_message, parse_send_properties,
 };
 use crate::broker::server::{Broker, BrokerError, HandlerResult, now_ms};
 use crate::broker::topics::{SendTopic, resolve_for_send};
+use crate::message::batch::parse_batch;
+use crate::message::names::{RETRY_PREFIX, check_send_topic};
+use crate::message::{PERM_WRITE, offset_msg_id, property};
 use crate::raft::ProposalKind;
-use crate::raft::tables::{AdminOp, PERM_WRITE};
+use crate::raft::tables::AdminOp;
 use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand};
-use crate::store::{offset_msg_id, property};
 
 /// The producer's address as stored in BORNHOST: IPv4-mapped IPv6 peers are stored as IPv4,
 /// so strict 4.x decoders (ali-ons) always see 4-byte hosts.
@@ -56,7 +57,7 @@ async fn dead_letter_if_exhausted(
     let mut properties = placement.properties;
     properties.remove(property::DELAY);
     Ok(Placement {
-        topic: dlq.name,
+        topic: dlq.topic_name,
         queue_id: 0,
         properties,
     })
@@ -92,7 +93,7 @@ pub(crate) async fn send(
         SendTopic::Create(t) => {
             broker.propose_admin(&AdminOp::PutTopic(t.clone())).await?;
             broker.topics_changed.notify_one();
-            tracing::info!(topic = %t.name, queues = t.write_queue_nums, "topic auto-created");
+            tracing::info!(topic = %t.topic_name, queues = t.write_queue_nums, "topic auto-created");
             t
         }
         SendTopic::NotExist(remark) => {
@@ -112,7 +113,7 @@ pub(crate) async fn send(
             header.topic
         )));
     }
-    let queues = topic.write_queue_nums.max(topic.read_queue_nums);
+    let queues = (topic.write_queue_nums as u32).max(topic.read_queue_nums as u32);
     let queue_id = match u32::try_from(header.queue_id) {
         Ok(q) if q < queues => q,
         Ok(q) => {
@@ -121,7 +122,7 @@ pub(crate) async fn send(
             )));
         }
         // Negative: the broker picks one.
-        Err(_) => (now_ms() as u64 % u64::from(topic.write_queue_nums.max(1))) as u32,
+        Err(_) => (now_ms() as u64 % u64::from((topic.write_queue_nums as u32).max(1))) as u32,
     };
 
     let properties = parse_send_properties(header.properties.as_deref().unwrap_or(""))
@@ -161,7 +162,9 @@ pub(crate) async fn send(
     };
     let illegal = BrokerError::from;
     let (kind, body) = if batch || header.batch == Some(true) {
-        let items = parse_batch(&req.body).map_err(illegal)?;
+        let items = parse_batch(&req.body)
+            .map_err(SendError::from)
+            .map_err(illegal)?;
         (
             ProposalKind::MessageBatch,
             build_batch(&ctx, items, &properties).map_err(illegal)?,

@@ -11,10 +11,10 @@ use crate::broker::retry::{
     Destination, Resend, destination, dlq_topic_config, resend_message, retry_topic_config,
 };
 use crate::broker::server::{Broker, BrokerError, HandlerResult, now_ms};
+use crate::message::{decode_message, encode_message_into, offset_msg_id, property};
 use crate::raft::ProposalKind;
 use crate::remoting::RemotingCommand;
 use crate::remoting::header::send::ConsumerSendMsgBackRequestHeader;
-use crate::store::{decode_message, encode_message_into, offset_msg_id, property};
 
 pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
     let h: ConsumerSendMsgBackRequestHeader = req
@@ -50,7 +50,7 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Handler
                 on_demand::topic(broker, retry_topic_config(&h.group, group.retry_queue_nums))
                     .await?;
             // Spread by the original's offset: stable, and even across many messages.
-            (offset % u64::from(retry.write_queue_nums.max(1))) as u32
+            (offset % u64::from((retry.write_queue_nums as u32).max(1))) as u32
         }
         Destination::DeadLetter => {
             on_demand::topic(broker, dlq_topic_config(&h.group)).await?;

@@ -12,14 +12,13 @@ use std::fmt::Write as _;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use super::request::{field, number};
 use crate::broker::offsets;
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock, now_ms};
 use crate::broker::topics::effective_topics;
+use crate::message::{decode_message, message_keys, property};
 use crate::raft::tables::{AdminOp, GroupConfig};
 use crate::remoting::RemotingCommand;
-
-use super::request::{field, number};
-use crate::store::{decode_message, message_keys, property};
 
 /// QUERY_MESSAGE: messages of a topic by KEYS or UNIQ_KEY within a store-time range.
 pub(crate) fn query_message(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
@@ -81,7 +80,7 @@ pub(crate) async fn create_group(broker: &Broker, req: &RemotingCommand) -> Hand
     let v: Value = serde_json::from_slice(&req.body)
         .map_err(|e| BrokerError::system(format!("bad SubscriptionGroupConfig body: {e}")))?;
     let name = v["groupName"].as_str().unwrap_or_default().to_string();
-    crate::broker::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
+    crate::message::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
     broker.require_leader()?;
     let int = |k: &str, d: u32| {
         v[k].as_u64()
@@ -104,7 +103,7 @@ pub(crate) async fn create_group(broker: &Broker, req: &RemotingCommand) -> Hand
 /// in Java.
 pub(crate) async fn delete_group(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
     let name = field(req, "groupName")?.to_owned();
-    crate::broker::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
+    crate::message::names::check_group(&name).map_err(|e| BrokerError::system(e.to_string()))?;
     let clean = req
         .ext_fields
         .get("cleanOffset")
@@ -161,7 +160,7 @@ pub(crate) fn topic_stats(broker: &Broker, req: &RemotingCommand) -> HandlerResu
         )));
     };
     let mut body = String::from("{\"offsetTable\":{");
-    for q in 0..config.write_queue_nums.max(config.read_queue_nums) {
+    for q in 0..(config.write_queue_nums as u32).max(config.read_queue_nums as u32) {
         if q > 0 {
             body.push(',');
         }

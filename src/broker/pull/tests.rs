@@ -3,11 +3,9 @@ use std::net::SocketAddr;
 
 use super::*;
 use crate::broker::pull_waiters::PullWaiters;
+use crate::message::{MessageToStore, decode_message, encode_message, property, walk_messages};
 use crate::store::ArrivalListener;
-use crate::store::{
-    MessageStoreOptions, MessageToStore, NewEntry, RecordKind, decode_message, encode_message,
-    property, walk_messages,
-};
+use crate::store::{MessageStoreOptions, NewEntry, RecordKind};
 
 /// A store holding `n` messages on TopicA queue 0, tagged TagA / TagB alternately (body = seq).
 fn store_with(n: u64) -> (tempfile::TempDir, MessageStore) {

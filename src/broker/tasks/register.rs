@@ -13,16 +13,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::watch;
-
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::server::{Broker, now_ms};
 use crate::broker::topics::effective_topics;
-use crate::namesrv::{
-    DataVersion, JsonBody, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
+use crate::message::body::{
+    DataVersion, JsonBody, RegisterBrokerBody, TopicConfigSerializeWrapper,
 };
+use crate::message::{PERM_READ, PERM_WRITE, TopicConfig};
 use crate::raft::Leadership;
-use crate::raft::tables::{PERM_READ, PERM_WRITE};
 use crate::remoting::header::namesrv::{
     RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
 };
@@ -34,7 +33,7 @@ const REGISTER_TIMEOUT: Duration = Duration::from_secs(3);
 /// The perm a topic is advertised with: its own, or `brokerPermission` when that takes read or
 /// write away from the whole broker (Java's rule: operators drain a broker with
 /// `brokerPermission=4`, read-only, so producers stop choosing it).
-pub(crate) fn advertised_perm(topic_perm: u32, broker_permission: u32) -> u32 {
+pub(crate) fn advertised_perm(topic_perm: i32, broker_permission: i32) -> i32 {
     let rw = PERM_READ | PERM_WRITE;
     if broker_permission & rw == rw {
         topic_perm
@@ -57,10 +56,10 @@ pub(crate) fn topic_wrapper(broker: &Broker, counter: i64) -> TopicConfigSeriali
             .map(|(name, t)| {
                 let config = TopicConfig {
                     order: t.order,
-                    perm: advertised_perm(t.perm, broker_permission) as i32,
-                    read_queue_nums: t.read_queue_nums as i32,
+                    perm: advertised_perm(t.perm, broker_permission),
+                    read_queue_nums: t.read_queue_nums,
                     topic_name: name.clone(),
-                    write_queue_nums: t.write_queue_nums as i32,
+                    write_queue_nums: t.write_queue_nums,
                     ..TopicConfig::default()
                 };
                 (name, config)

@@ -21,16 +21,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::broker::delay::SCHEDULE_TOPIC;
 use crate::broker::server::{Broker, now_ms};
+use crate::message::{
+    MessageToStore, ScheduleSource, decode_message, encode_message_into, property,
+};
 use crate::raft::ProposalKind;
 use crate::raft::tables::AdminOp;
-use crate::store::{
-    CqUnit, MessageToStore, ScheduleSource, StoreError, decode_message, encode_message_into,
-    property,
-};
+use crate::store::{CqUnit, StoreError};
+use tokio_util::sync::CancellationToken;
 
 /// How often the leader looks for due messages: deliveries are at most this late (plus the
 /// commit time).

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Check, CheckResult};
 use crate::chaos::history::{Consumed, Event, History, SendAttempt, SendOutcome};
 use crate::chaos::violation::{Position, Violation};
-use crate::store::parse_offset_msg_id;
+use crate::message::parse_offset_msg_id;
 
 /// (topic, key).
 pub(super) type MessageId<'h> = (&'h str, &'h str);

@@ -44,7 +44,7 @@ use tokio::sync::watch;
 use crate::chaos::history::RunInfo;
 use crate::chaos::{CheckConfig, Report};
 use crate::client::Admin;
-use crate::namesrv::TopicConfig;
+use crate::message::TopicConfig;
 
 use nemesis::{FaultKind, Nemesis};
 use net::Network;

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::namesrv::{ClusterInfo, JsonBody, KvTable};
+use crate::message::body::{ClusterInfo, JsonBody, KvTable};
 use crate::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode};
 
 use super::nodes::{Layout, NodeId};

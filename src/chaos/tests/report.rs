@@ -5,7 +5,7 @@ use crate::chaos::check::CheckConfig;
 use crate::chaos::history::{FaultMarker, History, Phase, SendOutcome};
 use crate::chaos::report::Report;
 use crate::chaos::violation::Violation;
-use crate::store::offset_msg_id;
+use crate::message::offset_msg_id;
 
 /// The clean history, then: master n1 killed at 1000 ms; a send stored by n1 answers at 1010
 /// (in flight at the kill); n2 is named by the nameservers at 1700 and 1800; sends resume at

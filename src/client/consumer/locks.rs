@@ -75,7 +75,7 @@ pub(super) async fn lock_batch(
     let reply: LockBatchReply = if response.body.is_empty() {
         LockBatchReply::default()
     } else {
-        crate::namesrv::json::decode_lenient(&response.body)
+        crate::message::body::decode_lenient(&response.body)
             .map_err(|err| bad_response(addr, code, err))?
     };
     Ok(reply

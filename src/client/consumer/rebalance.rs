@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use super::{MessageModel, PullConsumer, QueueState};
 use crate::client::connections::Connections;
 use crate::client::{ClientError, MessageQueue, calls};
-use crate::namesrv::TopicRouteData;
-use crate::namesrv::bodies::PERM_READ;
+use crate::message::PERM_READ;
+use crate::message::body::TopicRouteData;
 use crate::remoting::{RequestCode, ResponseCode};
 
 impl PullConsumer {

@@ -7,9 +7,9 @@
 use super::PullConsumer;
 use crate::client::calls;
 use crate::client::{ClientError, MessageExt};
+use crate::message::property;
 use crate::remoting::RequestCode;
 use crate::remoting::header::send::ConsumerSendMsgBackRequestHeader;
-use crate::store::property;
 
 impl PullConsumer {
     /// Hands `message` back for a retry. `delay_level`: 0 lets the broker pick (3 +
@@ -66,7 +66,7 @@ pub fn restore_retry_topic(message: &mut MessageExt) {
         && message
             .stored
             .topic
-            .starts_with(crate::broker::names::RETRY_PREFIX)
+            .starts_with(crate::message::names::RETRY_PREFIX)
     {
         message.stored.topic = topic.clone();
     }

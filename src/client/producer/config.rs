@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::client::{ClientError, MessageQueue, NameServers};
-use crate::namesrv::TopicRouteData;
-use crate::namesrv::bodies::PERM_WRITE;
+use crate::message::PERM_WRITE;
+use crate::message::body::TopicRouteData;
 
 /// Producer settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +80,7 @@ pub struct SendResult {
 /// non-negative, modulo the count. The same key always maps to the same queue while the
 /// route is unchanged, which is what orderly sending needs.
 pub fn queue_for_key(sharding_key: &str, queue_count: usize) -> usize {
-    let hash = crate::store::tags_code(sharding_key) as i32;
+    let hash = crate::message::tags_code(sharding_key) as i32;
     (hash.unsigned_abs() as usize) % queue_count.max(1)
 }
 
@@ -177,7 +177,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::namesrv::bodies::{BrokerData, PERM_READ, QueueData};
+    use crate::message::PERM_READ;
+    use crate::message::body::{BrokerData, QueueData};
 
     fn route(masters: &[(&str, Option<&str>)]) -> TopicRouteData {
         TopicRouteData {

@@ -5,10 +5,11 @@
 use bytes::Bytes;
 
 use super::Inner;
-use crate::client::message::{UniqKeys, encode_batch_item, properties_string};
+use crate::client::message::{UniqKeys, properties_string};
 use crate::client::{ClientError, Message};
+use crate::message::batch::encode_batch_item;
+use crate::message::property;
 use crate::remoting::RequestCode;
-use crate::store::property;
 
 /// What one send attempt carries.
 pub(super) struct Payload {
@@ -91,7 +92,7 @@ impl Inner {
                 self.config.max_message_size
             )));
         }
-        let mut batch_props = crate::store::Properties::new();
+        let mut batch_props = crate::message::Properties::new();
         batch_props.insert(property::WAIT.into(), "true".into());
         Ok(Payload {
             code: RequestCode::SendBatchMessage,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::bounded;
 use super::fake::{FakeBroker, FakeNameServer, route, run, topic_config};
 use crate::client::{Admin, ClientError};
-use crate::namesrv::bodies::{BrokerData, ClusterInfo};
+use crate::message::body::{BrokerData, ClusterInfo};
 use crate::remoting::RequestCode;
 use crate::remoting::header::CreateTopicRequestHeader;
 

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use super::bounded;
 use super::fake::{FakeBroker, FakeNameServer, Running, route, run};
-use crate::broker::heartbeat::parse_heartbeat;
 use crate::client::consumer::config::heartbeat_body;
 use crate::client::{
     ConsumeFrom, ConsumerConfig, Message, MessageModel, MessageQueue, Producer, ProducerConfig,
     PullConsumer, Subscription, allocate_averagely,
 };
+use crate::message::body::heartbeat::parse_heartbeat;
 use crate::remoting::RequestCode;
 
 fn queues(n: i32) -> Vec<MessageQueue> {

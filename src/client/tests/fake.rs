@@ -1,26 +1,32 @@
 //! In-process fakes on 127.0.0.1 ephemeral ports: a nameserver answering routes, cluster info
 //! and topic lists from tables the test fills, and a broker that stores sends in memory
 //! queues, serves pulls from them (no long-poll hold beyond a short sleep), keeps consumer
-//! offsets and group members, and records every request.
+//! offsets, group members and queue locks, and records every request.
+//!
+//! The fakes speak only the wire and the vocabulary (`remoting`, `message`), as the client does:
+//! requests are read with the same body readers a broker uses, never with the broker's code.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::broker::heartbeat::parse_heartbeat;
-use crate::broker::send::parse_batch;
-use crate::namesrv::bodies::{BrokerData, ClusterInfo, QueueData, TopicList, TopicRouteData};
-use crate::namesrv::{JsonBody, bodies::TopicConfig};
+use crate::message::TopicConfig;
+use crate::message::batch::parse_batch;
+use crate::message::body::heartbeat::parse_heartbeat;
+use crate::message::body::lock::{QueueKey, lock_response_body, parse_lock_request};
+use crate::message::body::{
+    BrokerData, ClusterInfo, JsonBody, QueueData, TopicList, TopicRouteData,
+};
+use crate::message::{MessageToStore, encode_message, offset_msg_id, parse_properties};
 use crate::remoting::header::*;
 use crate::remoting::{
     ConnectionInfo, ExtFields, Handler, RemotingCommand, RequestCode, ResponseCode, serve,
 };
-use crate::store::{MessageToStore, encode_message, offset_msg_id, parse_properties};
 
 /// A running fake; the server stops when this is dropped.
 pub(super) struct Running<H> {
@@ -123,6 +129,56 @@ impl Handler for FakeNameServer {
     }
 }
 
+/// How long a queue lock lives without a refresh, as on a broker (`lockMaxLiveTime`).
+const LOCK_MAX_LIVE: Duration = Duration::from_secs(60);
+
+/// Queue locks by a broker's rules (remoting.md §5.8): a queue is granted when it is free, already
+/// the caller's (its time is refreshed) or not refreshed for [`LOCK_MAX_LIVE`]; unlocking
+/// releases only the caller's queues.
+#[derive(Default)]
+pub(super) struct FakeLocks {
+    /// (group, queue) → (holder, last locked).
+    held: BTreeMap<(String, QueueKey), (String, Instant)>,
+}
+
+impl FakeLocks {
+    /// Locks what may be locked and returns what `client_id` now holds of `queues`.
+    pub(super) fn lock(
+        &mut self,
+        group: &str,
+        client_id: &str,
+        queues: &BTreeSet<QueueKey>,
+        now: Instant,
+    ) -> BTreeSet<QueueKey> {
+        let mut granted = BTreeSet::new();
+        for queue in queues {
+            let key = (group.to_owned(), queue.clone());
+            let free = self.held.get(&key).is_none_or(|(holder, at)| {
+                holder == client_id || now.saturating_duration_since(*at) > LOCK_MAX_LIVE
+            });
+            if free {
+                self.held.insert(key, (client_id.to_owned(), now));
+                granted.insert(queue.clone());
+            }
+        }
+        granted
+    }
+
+    /// Releases those of `queues` that `client_id` holds.
+    pub(super) fn unlock(&mut self, group: &str, client_id: &str, queues: &BTreeSet<QueueKey>) {
+        for queue in queues {
+            let key = (group.to_owned(), queue.clone());
+            if self
+                .held
+                .get(&key)
+                .is_some_and(|(holder, _)| holder == client_id)
+            {
+                self.held.remove(&key);
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct BrokerState {
     /// Answer every send with this code and remark.
@@ -138,8 +194,8 @@ pub(super) struct BrokerState {
     /// group → (client id, connection), in join order.
     pub(super) members: BTreeMap<String, Vec<(String, ConnectionInfo)>>,
     pub(super) requests: Vec<RemotingCommand>,
-    /// Queue locks, with the broker's own table and rules.
-    pub(super) locks: crate::broker::queue_locks::QueueLocks,
+    /// Queue locks, by the broker's rules.
+    pub(super) locks: FakeLocks,
     next_physical: u64,
 }
 
@@ -397,7 +453,6 @@ impl FakeBroker {
                 req.success_response()
             }
             RequestCode::LockBatchMq | RequestCode::UnlockBatchMq => {
-                use crate::broker::lock_body::{lock_response_body, parse_lock_request};
                 let body = parse_lock_request(&req.body).expect("lock body");
                 if req.request_code() == RequestCode::UnlockBatchMq {
                     state
@@ -405,7 +460,7 @@ impl FakeBroker {
                         .unlock(&body.group, &body.client_id, &body.queues);
                     return req.success_response();
                 }
-                let now = std::time::Instant::now();
+                let now = Instant::now();
                 let granted = state
                     .locks
                     .lock(&body.group, &body.client_id, &body.queues, now);
@@ -418,7 +473,7 @@ impl FakeBroker {
 }
 
 /// Properties back to their wire text.
-fn props_text(props: &crate::store::Properties) -> String {
+fn props_text(props: &crate::message::Properties) -> String {
     props
         .iter()
         .map(|(k, v)| format!("{k}\u{1}{v}"))

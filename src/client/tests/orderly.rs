@@ -1,14 +1,14 @@
-//! The orderly consumer against the fake broker (which keeps locks with the broker's own
-//! table): only locked queues are pulled, a queue held by another member is picked up once
-//! released, and shutdown commits before it unlocks.
+//! The orderly consumer against the fake broker (which keeps locks by the broker's rules): only
+//! locked queues are pulled, a queue held by another member is picked up once released, and
+//! shutdown commits before it unlocks.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::bounded;
 use super::fake::{FakeBroker, FakeNameServer, Running, route, run};
-use crate::broker::queue_locks::QueueKey;
 use crate::client::{ConsumeFrom, ConsumerConfig, MessageQueue, PullConsumer};
+use crate::message::body::lock::QueueKey;
 use crate::remoting::RequestCode;
 
 async fn cluster() -> (Running<FakeNameServer>, Running<FakeBroker>) {

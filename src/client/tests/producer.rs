@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use super::bounded;
 use super::fake::{FakeBroker, FakeNameServer, Running, dead_addr, route, run};
-use crate::broker::send::parse_batch;
 use crate::client::message::UniqKeys;
 use crate::client::{
     ClientError, Message, MessageQueue, Producer, ProducerConfig, SendStatus, queue_for_key,
 };
+use crate::message::batch::parse_batch;
+use crate::message::property;
 use crate::remoting::header::SendMessageRequestHeader;
 use crate::remoting::{RequestCode, ResponseCode};
-use crate::store::property;
 
 /// A nameserver routing topic `T` to brokers `a` and `b` (or the given addresses), 2 queues
 /// each, and a started producer.
@@ -172,7 +172,7 @@ async fn the_v2_header_carries_tags_keys_and_the_uniq_key() {
         assert_eq!(header.producer_group, "pg");
         assert_eq!(header.queue_id, 0);
         assert_eq!(header.default_topic, "TBW102");
-        let props = crate::store::parse_properties(header.properties.unwrap().as_bytes());
+        let props = crate::message::parse_properties(header.properties.unwrap().as_bytes());
         assert_eq!(props[property::TAGS], "TagA");
         assert_eq!(props[property::KEYS], "k1 k2");
         assert_eq!(props["color"], "red");

@@ -7,10 +7,10 @@
 use std::collections::BTreeSet;
 
 use super::RouteTable;
-use crate::namesrv::bodies::{
-    BrokerData, ClusterInfo, ORDER_TOPIC_CONFIG, PERM_READ, PERM_WRITE, QueueData,
-    TOPIC_SYS_FLAG_UNIT, TOPIC_SYS_FLAG_UNIT_SUB, TopicList, TopicRouteData,
+use crate::message::body::{
+    BrokerData, ClusterInfo, ORDER_TOPIC_CONFIG, QueueData, TopicList, TopicRouteData,
 };
+use crate::message::{PERM_READ, PERM_WRITE, TOPIC_SYS_FLAG_UNIT, TOPIC_SYS_FLAG_UNIT_SUB};
 
 /// Which unit-topic list to build (GET_UNIT_TOPIC_LIST 311, GET_HAS_UNIT_SUB_TOPIC_LIST 312,
 /// GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST 313).

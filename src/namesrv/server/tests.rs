@@ -11,10 +11,10 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 
 use super::*;
-use crate::namesrv::bodies::{
-    ClusterInfo, KvTable, PERM_READ, PERM_WRITE, TopicConfig, TopicConfigSerializeWrapper,
-    TopicList, TopicRouteData,
+use crate::message::body::{
+    ClusterInfo, KvTable, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
+use crate::message::{PERM_READ, PERM_WRITE, TopicConfig};
 use crate::remoting::{CommandHeader, ExtFields};
 
 const CLUSTER: &str = "DefaultCluster";

@@ -2,7 +2,7 @@
 //! with their node number, and the table names exactly one master once registrations settle.
 
 use super::{addrs, register, table};
-use crate::namesrv::bodies::{PERM_READ, PERM_WRITE};
+use crate::message::{PERM_READ, PERM_WRITE};
 use crate::namesrv::{BROKER_EXPIRY_MS, ConnectionId, RouteTable};
 
 const NAME: &str = "RaftNode00";

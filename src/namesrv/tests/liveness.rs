@@ -3,7 +3,8 @@
 
 use super::route_table::{A0, A1, B0, RW, two_groups};
 use super::{CLUSTER, addrs, register, table};
-use crate::namesrv::{BROKER_EXPIRY_MS, ConnectionId, DataVersion, RouteTable};
+use crate::message::body::DataVersion;
+use crate::namesrv::{BROKER_EXPIRY_MS, ConnectionId, RouteTable};
 
 #[test]
 fn unregistering_removes_the_address_and_an_empty_group_takes_its_topics_along() {

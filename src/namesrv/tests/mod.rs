@@ -1,17 +1,16 @@
-//! Tests of the nameserver core: the JSON dialect, the bodies, the route table, DLedger master
-//! changes, and a seeded random run against a model.
+//! Tests of the nameserver core: the route table, DLedger master changes, and a seeded random
+//! run against a model.
 
-mod bodies;
 mod dledger;
-mod json;
 mod liveness;
 mod model;
 mod route_table;
 
 use std::collections::BTreeMap;
 
-use super::bodies::TopicConfig;
-use super::{ConnectionId, DataVersion, RegisterRequest, TopicConfigSerializeWrapper};
+use super::{ConnectionId, RegisterRequest};
+use crate::message::TopicConfig;
+use crate::message::body::{DataVersion, TopicConfigSerializeWrapper};
 
 const CLUSTER: &str = "DefaultCluster";
 

@@ -10,7 +10,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::{addrs, register, table};
-use crate::namesrv::{ConnectionId, JsonBody, RouteTable, TopicRouteData};
+use crate::message::body::{JsonBody, TopicRouteData};
+use crate::namesrv::{ConnectionId, RouteTable};
 
 const GROUPS: [&str; 2] = ["RaftNode00", "RaftNode01"];
 const NODES: u64 = 3;

@@ -2,7 +2,8 @@
 //! (master changes under DLedger are in `dledger`, liveness in `liveness`).
 
 use super::{CLUSTER, addrs, register, table};
-use crate::namesrv::bodies::{ORDER_TOPIC_CONFIG, PERM_INHERIT, PERM_READ, PERM_WRITE};
+use crate::message::body::ORDER_TOPIC_CONFIG;
+use crate::message::{PERM_INHERIT, PERM_READ, PERM_WRITE};
 use crate::namesrv::{RouteTable, UnitTopics};
 
 pub(super) const A0: &str = "10.0.0.1:10911";

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::net::TcpListener;
 
+use crate::message::{MessageToStore, encode_message, property};
 use crate::raft::network::NetworkFaults;
 use crate::raft::{Applied, Leadership, ProposalKind, ProposeError, RaftNode, RaftOptions};
-use crate::store::{MessageStore, MessageStoreOptions, MessageToStore, encode_message, property};
+use crate::store::{MessageStore, MessageStoreOptions};
 
 pub(crate) const TOPIC: &str = "TopicTest";
 pub(crate) const QUEUES: u32 = 4;

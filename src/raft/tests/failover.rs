@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use super::cluster::{TOPIC, TestCluster, assert_replicas_identical};
+use crate::message::decode_message;
 use crate::raft::{Applied, ProposeError};
-use crate::store::decode_message;
 
 /// Every acknowledged message is on `node`, at the queue and physical offset it was acked
 /// with, with its body intact.

@@ -28,9 +28,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::cluster::{QUEUES, TOPIC, TestCluster, assert_replicas_identical};
+use crate::message::decode_message;
 use crate::raft::Applied;
+use crate::store::MessageStoreOptions;
 use crate::store::powercut::{Campaign, Style, Tally, cut, same_style, style_of, track};
-use crate::store::{MessageStoreOptions, decode_message};
 
 const SEG: u64 = 64 * 1024;
 const ROUNDS: usize = 5;

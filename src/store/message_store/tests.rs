@@ -3,9 +3,8 @@ use std::fs;
 use std::net::SocketAddr;
 
 use super::*;
-use crate::store::{
-    LogId, MessageToStore, NewEntry, RecordKind, decode_message, encode_message, property,
-};
+use crate::message::{MessageToStore, decode_message, encode_message, property};
+use crate::store::{LogId, NewEntry, RecordKind};
 
 const SEG: u64 = 32 * 1024;
 

@@ -16,9 +16,9 @@ use rand::{Rng, SeedableRng};
 
 use super::super::{Campaign, Style, Tally, cut, same_style, style_of, track};
 use super::Acks;
+use crate::message::{MessageToStore, decode_message, encode_message, property, walk_messages};
 use crate::store::{
-    HEADER_LEN, LogId, MessageStore, MessageStoreOptions, MessageToStore, NewEntry, Record,
-    RecordKind, decode_message, encode_message, property, walk_messages,
+    HEADER_LEN, LogId, MessageStore, MessageStoreOptions, NewEntry, Record, RecordKind,
 };
 
 const SEG: u64 = 64 * 1024;
@@ -333,7 +333,7 @@ fn queue_offset_fields(record: &Record) -> Vec<std::ops::Range<usize>> {
     walk_messages(&body)
         .filter_map(Result::ok)
         .map(|(at, _)| {
-            let from = HEADER_LEN + at + crate::store::QUEUE_OFFSET_POS;
+            let from = HEADER_LEN + at + crate::message::QUEUE_OFFSET_POS;
             from..from + 8
         })
         .collect()

@@ -2,8 +2,9 @@
 
 use std::borrow::Cow;
 
-use crate::namesrv::json::{decode_lenient, quote_bare_integer_keys};
-use crate::namesrv::{BodyError, BrokerData, ClusterInfo, JsonBody};
+use super::{
+    BodyError, BrokerData, ClusterInfo, JsonBody, decode_lenient, quote_bare_integer_keys,
+};
 
 fn quoted(text: &str) -> String {
     quote_bare_integer_keys(text).into_owned()
@@ -219,6 +220,6 @@ fn random_fastjson_text_quotes_back_to_the_same_value_and_random_bytes_never_pan
         }
         let _ = BrokerData::decode(&bytes);
         let _ = ClusterInfo::decode(&bytes);
-        let _ = crate::namesrv::RegisterBrokerBody::decode(&bytes);
+        let _ = crate::message::body::RegisterBrokerBody::decode(&bytes);
     }
 }

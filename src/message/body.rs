@@ -1,10 +1,18 @@
-//! Reading and writing the nameserver's JSON bodies: strict JSON out, fastjson's dialect in.
+//! The JSON bodies of the remoting protocol (remoting.md §7), and how they are read and written:
+//! strict JSON out, fastjson's dialect in.
 //!
-//! Owns the [`JsonBody`] trait (encode / lenient decode) and the pre-pass that turns fastjson's
-//! bare integer object keys (`{"brokerAddrs":{0:"127.0.0.1:10911"}}`, remoting.md §7.1 item 1)
-//! into standard JSON before serde_json sees it. Never touches a socket or a frame: the
-//! remoting layer hands over body bytes and sends back what [`JsonBody::encode`] returns. The body
-//! types themselves live in [`bodies`](super::bodies).
+//! This file owns the [`JsonBody`] trait (encode / lenient decode) and the pre-pass that turns
+//! fastjson's bare integer object keys (`{"brokerAddrs":{0:"127.0.0.1:10911"}}`, remoting.md §7.1
+//! item 1) into standard JSON before serde_json sees it. Never touches a socket or a frame: the
+//! remoting layer hands over body bytes and sends back what [`JsonBody::encode`] returns. The
+//! bodies are shapes with Java's member names; who fills them (the nameserver's route table, the
+//! broker's handlers, the client) is never decided here.
+//!
+//! | file | bodies |
+//! | --- | --- |
+//! | [`heartbeat`] | HEART_BEAT, read leniently (every real client's quirks) |
+//! | [`lock`] | LOCK_BATCH_MQ / UNLOCK_BATCH_MQ requests, read leniently, and the `lockOKMQSet` reply; [`QueueKey`](lock::QueueKey) |
+//! | [`namesrv`] | broker registration, routes, cluster info, topic lists, KV tables, the topic table wrapper |
 //!
 //! Writing: always standard JSON with quoted keys (`{"0":"127.0.0.1:10911"}`). remoting.md §3.5
 //! and §13 item 4: Java clients, ali-ons, rocketmq-client-rust and the C++ client all accept
@@ -16,6 +24,16 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+pub mod heartbeat;
+pub mod lock;
+pub mod namesrv;
+
+pub use namesrv::{
+    BrokerData, ClusterInfo, DataVersion, KvTable, ORDER_TOPIC_CONFIG, QueueData,
+    RegisterBrokerBody, RegisterBrokerResult, TopicConfigSerializeWrapper, TopicList,
+    TopicRouteData,
+};
 
 /// A body that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +48,9 @@ pub enum BodyError {
 
 /// A JSON body of the remoting protocol: standard JSON out, fastjson's dialect accepted in.
 ///
-/// Implemented for the types in [`bodies`](super::bodies), whose maps are keyed by strings or
-/// integers; serde_json cannot fail to encode those, which is what makes [`encode`](Self::encode)
-/// infallible. Implement it only for such types.
+/// Implemented for the body types of this module and [`TopicConfig`](super::TopicConfig), whose
+/// maps are keyed by strings or integers; serde_json cannot fail to encode those, which is what
+/// makes [`encode`](Self::encode) infallible. Implement it only for such types.
 pub trait JsonBody: Serialize + DeserializeOwned {
     /// Standard JSON, members in declaration order (alphabetical, as fastjson writes them).
     fn encode(&self) -> Vec<u8> {
@@ -163,3 +181,6 @@ fn followed_by_colon(bytes: &[u8], from: usize) -> bool {
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|&b| b == b':')
 }
+
+#[cfg(test)]
+mod tests;

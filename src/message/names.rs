@@ -1,7 +1,10 @@
-//! Topic and group name rules (remoting.md §10): what a client may name, send to, or create.
+//! Topic and group name rules (remoting.md §10): what a client may name, send to, or create,
+//! and the system names and prefixes (`TBW102`, `%RETRY%`, `%DLQ%`).
 //!
 //! Pure checks returning a [`NameError`] whose text is the remark RocketMQ's Java broker
-//! sends, so clients and operators see the message they already know.
+//! sends, so clients and operators see the message they already know. Never decides whether a
+//! topic exists or may be created on a broker: the broker's `topics` and handlers do, with
+//! these rules.
 
 /// Longest topic name a client may use.
 pub const TOPIC_MAX_LEN: usize = 127;
@@ -16,6 +19,16 @@ pub const TBW102: &str = "TBW102";
 pub const RETRY_PREFIX: &str = "%RETRY%";
 /// Prefix of per-group dead-letter topics.
 pub const DLQ_PREFIX: &str = "%DLQ%";
+
+/// `%RETRY%<group>`.
+pub fn retry_topic_name(group: &str) -> String {
+    format!("{RETRY_PREFIX}{group}")
+}
+
+/// `%DLQ%<group>`.
+pub fn dlq_topic_name(group: &str) -> String {
+    format!("{DLQ_PREFIX}{group}")
+}
 
 /// Topics clients may not send to (remoting.md §10.2).
 const NO_SEND_TOPICS: &[&str] = &[

@@ -5,15 +5,21 @@
 //! Leniency (§7.1): numbers may come as strings (`"queueId":"3"`), fastjson's bare integer
 //! object keys are quoted before parsing, unknown members (5.x `onlyThisBroker`) are ignored,
 //! and `clientID` is accepted for `clientId`. A queue without a topic or broker name is
-//! skipped, not an error. Never looks at the lock table: `handle_lock`
-//! does.
+//! skipped, not an error. Never looks at a lock table: the broker's `handle_lock` does, and the
+//! client writes its own requests and reads the reply.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::queue_locks::QueueKey;
+/// One message queue as lock bodies name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QueueKey {
+    pub topic: String,
+    pub broker_name: String,
+    pub queue_id: i32,
+}
 
 /// A lock or unlock request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +61,7 @@ fn queue(v: &Value) -> Option<QueueKey> {
 
 /// Parses a LockBatchRequestBody or UnlockBatchRequestBody.
 pub fn parse_lock_request(body: &[u8]) -> Result<LockRequest, LockBodyError> {
-    let value: Value =
-        crate::namesrv::json::decode_lenient(body).map_err(|e| LockBodyError(e.to_string()))?;
+    let value: Value = super::decode_lenient(body).map_err(|e| LockBodyError(e.to_string()))?;
     if !value.is_object() {
         return Err(LockBodyError("not a JSON object".into()));
     }

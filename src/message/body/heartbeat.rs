@@ -2,8 +2,11 @@
 //!
 //! Enum members come as names or as ordinals (the C++ client sends `"consumeType":1`),
 //! `subVersion` as a number or a string, `expressionType` and the set fields may be missing,
-//! and `codeSet` is not trusted (the C++ client fills it with zeros): tag codes are recomputed
-//! from `subString` by [`TagFilter`](super::pull::TagFilter).
+//! and `codeSet` is not trusted (the C++ client fills it with zeros): the broker recomputes tag
+//! codes from `subString` with its tag filter.
+//!
+//! Owns the reading only: the broker's client table decides what a heartbeat means, and the
+//! client writes its own heartbeats (which this reader must accept, as its tests check).
 
 use serde::Deserialize;
 use serde_json::Value;

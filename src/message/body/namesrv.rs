@@ -1,11 +1,12 @@
-//! The JSON bodies a nameserver reads and writes, with Java's member names (remoting.md §3, §7.2).
+//! The JSON bodies a nameserver reads and writes, with Java's member names (remoting.md §3, §7.2);
+//! the broker's GET_ALL_TOPIC_CONFIG answer is the same [`TopicConfigSerializeWrapper`].
 //!
-//! Owns the shapes only: [`TopicConfig`], [`DataVersion`], [`TopicConfigSerializeWrapper`],
+//! Owns the shapes only: [`DataVersion`], [`TopicConfigSerializeWrapper`],
 //! [`RegisterBrokerBody`], [`RegisterBrokerResult`], [`QueueData`], [`BrokerData`],
 //! [`TopicRouteData`], [`ClusterInfo`], [`TopicList`], [`KvTable`]. Never decides what goes in
-//! them: the [`RouteTable`](super::RouteTable) fills them, [`json`](super::json) reads and writes
-//! them, the remoting layer carries the bytes. The broker, the admin tool and the client reuse
-//! them.
+//! them: the nameserver's route table and the broker fill them, [`JsonBody`] reads and writes
+//! them, the remoting layer carries the bytes. The broker, the nameserver, the admin tool and the
+//! client share them.
 //!
 //! Members are declared alphabetically so the output matches fastjson's member order. Every
 //! member a strict client needs is always written, even when empty, false or 0 (remoting.md §3.5:
@@ -16,18 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::json::JsonBody;
-
-/// Permission bit: queues may be read (consumed).
-pub const PERM_READ: i32 = 4;
-/// Permission bit: queues may be written (produced to).
-pub const PERM_WRITE: i32 = 2;
-/// Permission bit: new topics inherit this topic's settings (meaningful on `TBW102` only).
-pub const PERM_INHERIT: i32 = 1;
-/// topicSysFlag bit: a unit topic.
-pub const TOPIC_SYS_FLAG_UNIT: i32 = 1;
-/// topicSysFlag bit: a topic with unit subscriptions.
-pub const TOPIC_SYS_FLAG_UNIT_SUB: i32 = 2;
+use super::JsonBody;
+use crate::message::TopicConfig;
 
 /// KV namespace whose entries (`topic` → `brokerName:queueNum;...`) make `orderTopicConf`.
 pub const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
@@ -41,51 +32,6 @@ pub struct DataVersion {
     pub counter: i64,
     /// Milliseconds since the epoch of the last change.
     pub timestamp: i64,
-}
-
-/// How tags are matched; Java's `TopicFilterType`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum TopicFilterType {
-    /// One tag per message (the only type in use).
-    #[default]
-    SingleTag,
-    /// Several tags per message (never implemented by RocketMQ).
-    MultiTag,
-}
-
-/// One topic of a broker's topic table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct TopicConfig {
-    /// Ordered topic (only affects `orderTopicConf` handling on the Java side).
-    pub order: bool,
-    /// [`PERM_READ`] | [`PERM_WRITE`] | [`PERM_INHERIT`] bits; 6 (read-write) by default.
-    pub perm: i32,
-    /// Queues consumers read, numbered from 0; Java's default 16.
-    pub read_queue_nums: i32,
-    /// `SINGLE_TAG` by default.
-    pub topic_filter_type: TopicFilterType,
-    /// The topic; the table key when missing here.
-    pub topic_name: String,
-    /// [`TOPIC_SYS_FLAG_UNIT`] | [`TOPIC_SYS_FLAG_UNIT_SUB`] bits.
-    pub topic_sys_flag: i32,
-    /// Queues producers write, numbered from 0; Java's default 16.
-    pub write_queue_nums: i32,
-}
-
-impl Default for TopicConfig {
-    fn default() -> Self {
-        TopicConfig {
-            order: false,
-            perm: PERM_READ | PERM_WRITE,
-            read_queue_nums: 16,
-            topic_filter_type: TopicFilterType::SingleTag,
-            topic_name: String::new(),
-            topic_sys_flag: 0,
-            write_queue_nums: 16,
-        }
-    }
 }
 
 /// A broker's whole topic table with its version.
@@ -134,7 +80,8 @@ pub struct RegisterBrokerResult {
 pub struct QueueData {
     /// The broker group.
     pub broker_name: String,
-    /// [`PERM_READ`] | [`PERM_WRITE`] | [`PERM_INHERIT`] bits.
+    /// [`PERM_READ`](crate::message::PERM_READ) | [`PERM_WRITE`](crate::message::PERM_WRITE) |
+    /// [`PERM_INHERIT`](crate::message::PERM_INHERIT) bits.
     pub perm: i32,
     /// Queues consumers read.
     pub read_queue_nums: i32,
@@ -186,7 +133,7 @@ impl From<QueueData> for QueueDataWire {
 /// One broker group: its cluster, name and the address of each replica by broker id (0 = the
 /// master, which producers send to).
 ///
-/// `brokerAddrs` keys are written quoted (`{"0":"ip:port"}`), see [`json`](super::json); read
+/// `brokerAddrs` keys are written quoted (`{"0":"ip:port"}`), see [`JsonBody`]; read
 /// quoted or bare. `enableActingMaster` (a 5.x member) is always written as `false`, because
 /// rocketmq-client-rust refuses a route without it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,3 +211,6 @@ impl JsonBody for TopicRouteData {}
 impl JsonBody for ClusterInfo {}
 impl JsonBody for TopicList {}
 impl JsonBody for KvTable {}
+
+#[cfg(test)]
+mod tests;

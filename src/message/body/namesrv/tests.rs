@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use crate::namesrv::bodies::TopicFilterType;
-use crate::namesrv::{
+use crate::message::body::{
     BrokerData, ClusterInfo, DataVersion, JsonBody, KvTable, QueueData, RegisterBrokerBody,
-    RegisterBrokerResult, TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
+    RegisterBrokerResult, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
+use crate::message::{TopicConfig, TopicFilterType};
 
 fn round_trips<T: JsonBody + PartialEq + Debug>(value: T) {
     let bytes = value.encode();
