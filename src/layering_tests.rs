@@ -9,53 +9,143 @@
 //! `super::…` chains that climb to the crate root. A failure names the file, the line and the
 //! path. Tests only: nothing here runs in the broker.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 /// (module, the other modules it may use, why).
 const RULES: &[(&str, &[&str], &str)] = &[
     (
-        "message",
+        "common",
         &[],
+        "the shared helpers (clock, locking) use nothing, so every layer may use them",
+    ),
+    (
+        "message",
+        &["common"],
         "the vocabulary is the bottom layer: formats and names, no other module",
     ),
     (
         "config",
-        &["local_ip"],
+        &["common", "local_ip"],
         "configuration is read below every layer that uses it",
     ),
     (
         "remoting",
-        &["config"],
+        &["common", "config"],
         "the transport never uses the broker, the store, raft, the client or the nameserver",
     ),
     (
         "store",
-        &["config", "message"],
+        &["common", "config", "message"],
         "the store knows no wire, no raft, and nothing of the broker, nameserver or client",
     ),
     (
         "raft",
-        &["config", "message", "store"],
+        &["common", "config", "message", "store"],
         "raft sits on the store; it serves the broker and never uses it or the wire",
     ),
     (
         "namesrv",
-        &["config", "message", "remoting"],
+        &["common", "config", "message", "remoting"],
         "the nameserver uses the wire and the vocabulary, never a broker, store or client",
     ),
     (
         "broker",
-        &["config", "message", "raft", "remoting", "store"],
+        &["common", "config", "message", "raft", "remoting", "store"],
         "the broker sits on raft, the store and the wire, never on the client, the nameserver \
          or the tools",
     ),
     (
         "client",
-        &["local_ip", "message", "remoting"],
+        &["common", "local_ip", "message", "remoting"],
         "the client speaks only the wire protocol and the vocabulary",
     ),
 ];
+
+/// Inside the broker, modules form no import cycle: `handlers/` and `tasks/` use the state
+/// (`server`) and the rules, and nothing they use reaches back up to them.
+#[test]
+fn the_brokers_modules_form_no_import_cycle() {
+    let broker = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/broker");
+    let children: Vec<String> = top_level_modules(&broker)
+        .into_iter()
+        .filter(|m| m != "mod")
+        .collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for child in &children {
+        for file in module_files(&broker, child) {
+            let is_test = file.file_name().is_some_and(|n| n == "tests.rs")
+                || file.components().any(|c| c.as_os_str() == "tests");
+            if is_test {
+                continue;
+            }
+            let text = fs::read_to_string(&file).expect("source files are readable");
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            let code = code.replace("crate::broker::", "crate::");
+            let depth = module_depth(&broker, &file);
+            for found in crate_uses(&code, depth, &children) {
+                if &found.module != child {
+                    edges.entry(child.clone()).or_default().insert(found.module);
+                }
+            }
+        }
+    }
+    let cycle = find_cycle(&edges);
+    assert!(
+        cycle.is_none(),
+        "src/broker: import cycle {} (module -> modules it uses: {edges:?})",
+        cycle.unwrap_or_default().join(" -> ")
+    );
+}
+
+/// A cycle in `edges`, as the list of its nodes with the first repeated at the end.
+fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, edges, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|node| visit(node, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn a_cycle_is_found_and_a_chain_is_not() {
+    let graph = |pairs: &[(&str, &str)]| {
+        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (a, b) in pairs {
+            edges.entry((*a).into()).or_default().insert((*b).into());
+        }
+        edges
+    };
+    assert_eq!(find_cycle(&graph(&[("a", "b"), ("b", "c")])), None);
+    assert_eq!(
+        find_cycle(&graph(&[("a", "b"), ("b", "c"), ("c", "a")])),
+        Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
+}
 
 /// One path into the crate found in a file: its line and the top-level module it names.
 #[derive(Debug, Clone, PartialEq, Eq)]

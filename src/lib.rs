@@ -28,6 +28,7 @@ pub mod bench;
 pub mod broker;
 pub mod chaos;
 pub mod client;
+pub mod common;
 pub mod config;
 #[cfg(test)]
 mod layering_tests;

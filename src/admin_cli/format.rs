@@ -13,6 +13,8 @@
 
 use serde::Serialize;
 
+use crate::common::clock::{DAY_MS, civil_from_days};
+
 mod cluster;
 mod fastjson;
 mod groups;
@@ -43,18 +45,8 @@ pub fn json<T: Serialize>(value: &T) -> String {
 
 /// `ms` since the epoch as `yyyy-MM-dd HH:mm:ss,SSS` (UTC); `millis` false drops `,SSS`.
 pub fn date_time(ms: i64, millis: bool) -> String {
-    const DAY: i64 = 86_400_000;
-    let days = ms.div_euclid(DAY);
-    let in_day = ms.rem_euclid(DAY);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (days, in_day) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
+    let (y, m, d) = civil_from_days(days);
     let (h, mi, s, milli) = (
         in_day / 3_600_000,
         in_day / 60_000 % 60,

@@ -12,6 +12,7 @@ use super::calls::{broker_or_cluster, broker_request, ext, topic_masters};
 use super::format::{self, ProducerConnection};
 use crate::client::Admin;
 use crate::client::message::now_ms;
+use crate::common::clock::days_from_civil;
 use crate::message::names::{dlq_topic_name, retry_topic_name};
 use crate::remoting::RequestCode;
 
@@ -178,14 +179,7 @@ fn parse_timestamp(text: &str, now: i64) -> Result<i64, CliError> {
     {
         return Err(bad());
     }
-    // Days since 1970-01-01 of a proleptic Gregorian date (the civil-from-days inverse).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = days_from_civil(y, m, day);
     Ok(((days * 24 + t[0]) * 60 + t[1]) * 60_000 + t[2] * 1000 + t[3])
 }
 

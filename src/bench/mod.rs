@@ -23,8 +23,6 @@ pub mod ratios;
 pub mod round_trip;
 pub mod summary;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::client::ClientError;
 use crate::store::StoreError;
 
@@ -47,7 +45,5 @@ pub enum BenchError {
 
 /// Milliseconds since the Unix epoch (RocketMQ's `Current Time` field).
 pub(crate) fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    u64::try_from(crate::common::clock::now_ms()).unwrap_or(0)
 }

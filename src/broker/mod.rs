@@ -42,4 +42,5 @@ pub mod server;
 pub mod tasks;
 pub mod topics;
 
-pub use server::{Broker, BrokerError, BrokerHandler};
+pub use handlers::BrokerHandler;
+pub use server::{Broker, BrokerError};

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
-use super::server::lock;
+use crate::common::sync::lock;
 use crate::store::ArrivalListener;
 
 /// The queues held pulls wait on.

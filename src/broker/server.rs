@@ -7,8 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -17,25 +16,24 @@ use super::clients::{ClientRegistry, ConnectionId};
 use super::consumer_offsets::OffsetCoalescer;
 use super::disk_guard::DiskGuard;
 use super::topics::TopicDefaults;
+use crate::broker::topics::advertised_perm;
+use crate::broker::topics::effective_topics;
 use crate::config::BrokerConfig;
+use crate::message::TopicConfig;
+use crate::message::body::DataVersion;
+use crate::message::body::TopicConfigSerializeWrapper;
 use crate::raft::tables::{AdminOp, OffsetCommit};
 use crate::raft::{Applied, Leadership, ProposalKind, ProposeError, RaftNode};
-use crate::remoting::{ConnectionInfo, Handler, RemotingCommand};
+use crate::remoting::RequestCode;
+use crate::remoting::header::NotifyConsumerIdsChangedRequestHeader;
+use crate::remoting::{ConnectionInfo, RemotingCommand};
 use crate::store::MessageStore;
+use std::collections::BTreeSet;
 
 pub use super::error::{BrokerError, HandlerResult};
 
-/// Lock helper: the broker's mutexes guard plain data and are never held across `.await`.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Milliseconds since the epoch.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use crate::common::clock::now_ms;
+pub(crate) use crate::common::sync::lock;
 
 /// One broker-group node serving clients.
 pub struct Broker {
@@ -204,36 +202,78 @@ fn propose_error(e: ProposeError) -> BrokerError {
     }
 }
 
-/// The remoting server's view of a broker.
-#[derive(Debug, Clone)]
-pub struct BrokerHandler(pub Arc<Broker>);
-
-impl Handler for BrokerHandler {
-    async fn handle(
-        &self,
-        conn: &ConnectionInfo,
-        request: RemotingCommand,
-    ) -> Option<RemotingCommand> {
-        lock(&self.0.connections)
-            .entry(conn.id())
-            .or_insert_with(|| conn.clone());
-        super::handlers::dispatch(&self.0, conn, &request).await
-    }
-
-    async fn connection_closed(&self, conn: &ConnectionInfo) {
-        lock(&self.0.connections).remove(&conn.id());
-        lock(&self.0.client_meta).remove(&conn.id());
-        let changed = lock(&self.0.clients).connection_closed(conn.id());
-        super::handlers::clients::notify_groups(&self.0, &changed).await;
-    }
-}
-
 impl Broker {
+    /// The broker's topics as a registration body (and GET_ALL_TOPIC_CONFIG) carries them:
+    /// each with the perm it is advertised with.
+    pub(crate) fn topic_wrapper(&self, counter: i64) -> TopicConfigSerializeWrapper {
+        let topics = self
+            .node
+            .with_tables(|tables| effective_topics(tables, &self.topic_defaults));
+        let broker_permission = self.config.broker_permission;
+        TopicConfigSerializeWrapper {
+            data_version: DataVersion {
+                counter,
+                timestamp: now_ms(),
+            },
+            topic_config_table: topics
+                .into_iter()
+                .map(|(name, t)| {
+                    let config = TopicConfig {
+                        order: t.order,
+                        perm: advertised_perm(t.perm, broker_permission),
+                        read_queue_nums: t.read_queue_nums,
+                        topic_name: name.clone(),
+                        write_queue_nums: t.write_queue_nums,
+                        ..TopicConfig::default()
+                    };
+                    (name, config)
+                })
+                .collect(),
+        }
+    }
+
+    /// Proposes whatever consumer offsets are pending (leader only); a failed proposal puts
+    /// them back for the next round.
+    pub async fn flush_offsets(&self) {
+        let Some(term) = self.leader_term() else {
+            return;
+        };
+        let _ordered = self.offset_proposals.lock().await;
+        let Some(commit) = lock(&self.offsets).take(term) else {
+            return;
+        };
+        if let Err(e) = self.propose_offsets(&commit).await {
+            tracing::debug!(%e, "consumer offsets not committed yet");
+            lock(&self.offsets).restore(term, commit);
+        }
+    }
+
+    /// Sends NOTIFY_CONSUMER_IDS_CHANGED to every live connection of each changed group.
+    pub(crate) async fn notify_groups(&self, groups: &BTreeSet<String>) {
+        for group in groups {
+            let header = NotifyConsumerIdsChangedRequestHeader {
+                consumer_group: group.clone(),
+            };
+            for conn in self.consumer_conns(group) {
+                let notify = RemotingCommand::request(
+                    RequestCode::NotifyConsumerIdsChanged,
+                    Default::default(),
+                    Bytes::new(),
+                )
+                .with_header(&header)
+                .into_oneway();
+                if let Err(e) = conn.send_oneway(notify).await {
+                    tracing::debug!(group, error = %e, "could not notify a consumer");
+                }
+            }
+        }
+    }
+
     /// Before a planned stop: flushes pending consumer offsets and, if this node leads, hands
     /// leadership to the most caught-up follower and waits (bounded) until it took over, so a
     /// restart costs no failed sends.
     pub async fn step_down(&self) {
-        super::tasks::flush_offsets(self).await;
+        self.flush_offsets().await;
         if !self.is_leader() {
             return;
         }

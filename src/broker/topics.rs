@@ -100,6 +100,18 @@ pub fn effective_topic(
     })
 }
 
+/// The perm a topic is advertised with: its own, or `brokerPermission` when that takes read or
+/// write away from the whole broker (Java's rule: operators drain a broker with
+/// `brokerPermission=4`, read-only, so producers stop choosing it).
+pub fn advertised_perm(topic_perm: i32, broker_permission: i32) -> i32 {
+    let rw = PERM_READ | PERM_WRITE;
+    if broker_permission & rw == rw {
+        topic_perm
+    } else {
+        broker_permission
+    }
+}
+
 /// What to do with a send to `topic`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendTopic {
@@ -147,6 +159,14 @@ mod tests {
             broker_name: "RaftNode00".into(),
             delay_levels: 18,
         }
+    }
+
+    #[test]
+    fn a_read_write_broker_advertises_each_topics_own_perm_and_a_drained_one_its_own() {
+        assert_eq!(advertised_perm(6, 6), 6);
+        assert_eq!(advertised_perm(2, 7), 2);
+        assert_eq!(advertised_perm(6, 4), 4, "read-only broker");
+        assert_eq!(advertised_perm(7, 2), 2, "write-only broker");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::ClientError;
+use crate::common::clock::{DAY_MS, civil_from_days};
 use crate::message::{
     MessageToStore, Properties, decode_message, offset_msg_id, property, tags_code,
 };
@@ -169,26 +170,13 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use crate::common::clock::now_ms;
 
 /// Start of the UTC month containing `ms`, in ms since the epoch (civil-from-days).
 fn month_start_ms(ms: i64) -> i64 {
-    const DAY: i64 = 86_400_000;
-    let days = ms.div_euclid(DAY);
-    // Howard Hinnant's civil_from_days, day of month only.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day_of_month = doy - (153 * mp + 2) / 5 + 1;
-    (days - (day_of_month - 1)) * DAY
+    let days = ms.div_euclid(DAY_MS);
+    let (_, _, day_of_month) = civil_from_days(days);
+    (days - (day_of_month - 1)) * DAY_MS
 }
 
 /// This host's IPv4 address (see [`crate::local_ip`]).

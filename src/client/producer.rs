@@ -36,6 +36,7 @@ use super::message::now_ms;
 use super::namesrv::request;
 use super::{ClientError, Message, MessageQueue, NameServerClient};
 use super::{bad_response, broker_error, new_client_id};
+use crate::common::sync::lock;
 use crate::remoting::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
@@ -420,10 +421,4 @@ impl Inner {
             }
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

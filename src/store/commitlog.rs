@@ -15,7 +15,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -28,6 +28,7 @@ use super::raft_index::{IndexEntry, RaftIndex};
 use super::record::{self, HEADER_LEN, Record, RecordHeader, RecordKind};
 use super::recovery;
 use super::segment_list::SegmentList;
+use crate::common::sync::lock;
 
 /// How far ahead of the write position the flush thread pre-faults pages.
 const PREFAULT_AHEAD: u64 = 8 << 20;
@@ -196,10 +197,6 @@ impl std::fmt::Debug for CommitLog {
             .field("view", &self.view())
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl CommitLog {

@@ -31,14 +31,15 @@
 //! raises only after the unit's bytes are written.
 
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tracing::warn;
 
 use super::error::{StoreError, StoreResult};
 use super::segment::Segment;
 use super::segment_list::SegmentList;
+use crate::common::sync::lock;
 
 mod queue_store;
 
@@ -502,10 +503,6 @@ fn byte_of(queue_offset: u64) -> StoreResult<u64> {
     queue_offset.checked_mul(CQ_UNIT_SIZE).ok_or_else(|| {
         StoreError::InvalidRecord(format!("queue offset {queue_offset} is too large"))
     })
-}
-
-fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@
 //! entry numbers go down, so damaged bytes can end a query early but never loop it.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use super::error::{StoreError, StoreResult};
 use super::segment::Segment;
@@ -54,6 +54,7 @@ use super::segment_list::SegmentList;
 
 mod format;
 
+use crate::common::sync::lock;
 use format::{
     ENTRY_SIZE, Entry, HEADER_SIZE, Header, MAGIC, SLOT_SIZE, file_size, key_hash, read_u32,
 };
@@ -427,10 +428,6 @@ impl KeyIndex {
     fn corrupt(&self, file: &Segment, offset: u64, reason: &str) -> StoreError {
         StoreError::corrupt(file.path(), offset, reason)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -42,13 +42,14 @@
 //! through the file descriptor (`pread`), never the mapping, so a racing writer only makes the
 //! recorded page newer or older, never undefined.
 
+use crate::common::sync::lock;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// The granularity of write-back.
 const PAGE: u64 = 4096;
@@ -59,10 +60,6 @@ static TRACKED: AtomicUsize = AtomicUsize::new(0);
 /// Tracked roots and what was made durable under each.
 static ROOTS: LazyLock<Mutex<HashMap<PathBuf, Arc<Mutex<Root>>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// What is durable under one tracked root.
 #[derive(Default)]

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
-use crate::broker::tasks::register::topic_wrapper;
 use crate::message::TopicConfig;
 use crate::message::body::JsonBody;
 use crate::message::names::check_create_topic;
@@ -58,7 +57,7 @@ pub(crate) async fn delete_topic(broker: &Broker, req: &RemotingCommand) -> Hand
 }
 
 pub(crate) fn all_topic_config(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
-    let wrapper = topic_wrapper(broker, 0);
+    let wrapper = broker.topic_wrapper(0);
     Ok(req
         .success_response()
         .with_body(Bytes::from(wrapper.encode())))

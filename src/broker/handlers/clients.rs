@@ -5,7 +5,6 @@
 //! A heartbeat on the leader also makes sure each consumer group's subscription config and
 //! `%RETRY%<group>` topic exist (replicated admin entries), as a Java broker does.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -13,10 +12,8 @@ use bytes::Bytes;
 use crate::broker::on_demand;
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::message::body::heartbeat::parse_heartbeat;
-use crate::remoting::header::admin::{
-    GetConsumerListByGroupRequestHeader, NotifyConsumerIdsChangedRequestHeader,
-};
-use crate::remoting::{ConnectionInfo, RemotingCommand, RequestCode};
+use crate::remoting::header::admin::GetConsumerListByGroupRequestHeader;
+use crate::remoting::{ConnectionInfo, RemotingCommand};
 
 pub(crate) async fn heartbeat(
     broker: &Broker,
@@ -32,7 +29,7 @@ pub(crate) async fn heartbeat(
             ensure_group(broker, &c.group).await;
         }
     }
-    notify_groups(broker, &changed).await;
+    broker.notify_groups(&changed).await;
     Ok(req.success_response())
 }
 
@@ -56,7 +53,7 @@ pub(crate) async fn unregister_client(broker: &Broker, req: &RemotingCommand) ->
     };
     let changed =
         lock(&broker.clients).unregister(client_id, field("producerGroup"), field("consumerGroup"));
-    notify_groups(broker, &changed).await;
+    broker.notify_groups(&changed).await;
     Ok(req.success_response())
 }
 
@@ -73,26 +70,4 @@ pub(crate) fn consumer_list(broker: &Broker, req: &RemotingCommand) -> HandlerRe
     }
     let body = serde_json::json!({ "consumerIdList": ids }).to_string();
     Ok(req.success_response().with_body(Bytes::from(body)))
-}
-
-/// Sends NOTIFY_CONSUMER_IDS_CHANGED to every live connection of each changed group.
-pub(crate) async fn notify_groups(broker: &Broker, groups: &BTreeSet<String>) {
-    for group in groups {
-        let targets = broker.consumer_conns(group);
-        let header = NotifyConsumerIdsChangedRequestHeader {
-            consumer_group: group.clone(),
-        };
-        for conn in targets {
-            let notify = RemotingCommand::request(
-                RequestCode::NotifyConsumerIdsChanged,
-                Default::default(),
-                Bytes::new(),
-            )
-            .with_header(&header)
-            .into_oneway();
-            if let Err(e) = conn.send_oneway(notify).await {
-                tracing::debug!(group, error = %e, "could not notify a consumer");
-            }
-        }
-    }
 }

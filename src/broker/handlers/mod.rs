@@ -28,7 +28,10 @@ mod send;
 mod send_back;
 mod stats;
 
-use crate::remoting::{ConnectionInfo, RemotingCommand, RequestCode};
+use std::sync::Arc;
+
+use crate::common::sync;
+use crate::remoting::{ConnectionInfo, Handler, RemotingCommand, RequestCode};
 
 use super::error::BrokerError;
 use super::server::Broker;
@@ -85,4 +88,28 @@ pub(crate) async fn dispatch(
         return None;
     }
     Some(result.unwrap_or_else(|e| e.response_to(req)))
+}
+
+/// The remoting server's view of a broker.
+#[derive(Debug, Clone)]
+pub struct BrokerHandler(pub Arc<Broker>);
+
+impl Handler for BrokerHandler {
+    async fn handle(
+        &self,
+        conn: &ConnectionInfo,
+        request: RemotingCommand,
+    ) -> Option<RemotingCommand> {
+        sync::lock(&self.0.connections)
+            .entry(conn.id())
+            .or_insert_with(|| conn.clone());
+        dispatch(&self.0, conn, &request).await
+    }
+
+    async fn connection_closed(&self, conn: &ConnectionInfo) {
+        sync::lock(&self.0.connections).remove(&conn.id());
+        sync::lock(&self.0.client_meta).remove(&conn.id());
+        let changed = sync::lock(&self.0.clients).connection_closed(conn.id());
+        self.0.notify_groups(&changed).await;
+    }
 }

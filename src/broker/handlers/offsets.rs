@@ -11,7 +11,6 @@
 use crate::broker::consumer_offsets::offset_without_commit;
 use crate::broker::offsets;
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
-use crate::broker::tasks::flush_offsets;
 use crate::remoting::RemotingCommand;
 use crate::remoting::header::offset::{
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
@@ -40,7 +39,7 @@ pub(crate) async fn query_consumer_offset(broker: &Broker, req: &RemotingCommand
         .with_tables(|t| lock(&broker.offsets).query(t, &h.consumer_group, &h.topic, q));
     let mut committed = replicated();
     if pending > committed {
-        flush_offsets(broker).await;
+        broker.flush_offsets().await;
         committed = replicated();
     }
     let offset = committed

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::handlers::clients::notify_groups;
 use crate::broker::server::{Broker, lock};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -15,7 +14,7 @@ const CHECK: Duration = Duration::from_secs(10);
 pub(super) async fn run(broker: Arc<Broker>, cancel: CancellationToken) {
     super::every(CHECK, &cancel, || async {
         let changed = lock(&broker.clients).expire(Instant::now(), TIMEOUT);
-        notify_groups(&broker, &changed).await;
+        broker.notify_groups(&changed).await;
     })
     .await;
 }

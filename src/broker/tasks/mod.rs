@@ -28,7 +28,6 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::server::Broker;
-pub use offsets::flush_offsets;
 
 /// Runs `tick` every `period` until `cancel` fires, which also interrupts a tick in flight.
 pub async fn every<F, Fut>(period: Duration, cancel: &CancellationToken, mut tick: F)

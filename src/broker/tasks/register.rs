@@ -15,12 +15,8 @@ use bytes::Bytes;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::server::{Broker, now_ms};
-use crate::broker::topics::effective_topics;
-use crate::message::body::{
-    DataVersion, JsonBody, RegisterBrokerBody, TopicConfigSerializeWrapper,
-};
-use crate::message::{PERM_READ, PERM_WRITE, TopicConfig};
+use crate::broker::server::Broker;
+use crate::message::body::{JsonBody, RegisterBrokerBody};
 use crate::raft::Leadership;
 use crate::remoting::header::namesrv::{
     RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
@@ -29,44 +25,6 @@ use crate::remoting::{ClientConfig, RemotingClient, RemotingCommand, RequestCode
 
 /// How long one registration call may take.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// The perm a topic is advertised with: its own, or `brokerPermission` when that takes read or
-/// write away from the whole broker (Java's rule: operators drain a broker with
-/// `brokerPermission=4`, read-only, so producers stop choosing it).
-pub(crate) fn advertised_perm(topic_perm: i32, broker_permission: i32) -> i32 {
-    let rw = PERM_READ | PERM_WRITE;
-    if broker_permission & rw == rw {
-        topic_perm
-    } else {
-        broker_permission
-    }
-}
-
-/// The broker's topics as a registration body carries them.
-pub(crate) fn topic_wrapper(broker: &Broker, counter: i64) -> TopicConfigSerializeWrapper {
-    let topics = effective_topics(&broker.node.tables(), &broker.topic_defaults);
-    let broker_permission = broker.config.broker_permission;
-    TopicConfigSerializeWrapper {
-        data_version: DataVersion {
-            counter,
-            timestamp: now_ms(),
-        },
-        topic_config_table: topics
-            .into_iter()
-            .map(|(name, t)| {
-                let config = TopicConfig {
-                    order: t.order,
-                    perm: advertised_perm(t.perm, broker_permission),
-                    read_queue_nums: t.read_queue_nums,
-                    topic_name: name.clone(),
-                    write_queue_nums: t.write_queue_nums,
-                    ..TopicConfig::default()
-                };
-                (name, config)
-            })
-            .collect(),
-    }
-}
 
 /// The broker id this node registers with now, and the Raft term of a claim to master: the
 /// lease is checked as the registration is built, not as the leadership watch last saw it.
@@ -97,7 +55,7 @@ async fn register_with(broker: &Broker, client: &RemotingClient, round: i64) -> 
     };
     let body = RegisterBrokerBody {
         filter_server_list: Vec::new(),
-        topic_config_serialize_wrapper: topic_wrapper(broker, round),
+        topic_config_serialize_wrapper: broker.topic_wrapper(round),
     }
     .encode();
     let cmd = RemotingCommand::request(
@@ -223,18 +181,5 @@ async fn registration_worker(
             _ = tokio::time::sleep(RETRY_AFTER_FAILURE), if failed => {}
             () = cancel.cancelled() => return,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::advertised_perm;
-
-    #[test]
-    fn a_read_write_broker_advertises_each_topics_own_perm_and_a_drained_one_its_own() {
-        assert_eq!(advertised_perm(6, 6), 6);
-        assert_eq!(advertised_perm(2, 7), 2);
-        assert_eq!(advertised_perm(6, 4), 4, "read-only broker");
-        assert_eq!(advertised_perm(7, 2), 2, "write-only broker");
     }
 }

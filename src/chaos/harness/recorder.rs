@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use crate::chaos::history::{Event, History};
 
@@ -28,9 +28,7 @@ impl Recorder {
     /// A recorder whose history file is `path` (created or truncated).
     pub fn create(path: &Path) -> std::io::Result<Recorder> {
         let file = BufWriter::new(File::create(path)?);
-        let started_unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let started_unix_ms = u64::try_from(crate::common::clock::now_ms()).unwrap_or(0);
         Ok(Recorder {
             started: Instant::now(),
             started_unix_ms,

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::common::sync::lock;
 use crate::message::TopicConfig;
 use crate::message::batch::parse_batch;
 use crate::message::body::heartbeat::parse_heartbeat;
@@ -78,10 +79,6 @@ pub(super) fn route(brokers: &[(&str, &str, i32)]) -> TopicRouteData {
             .collect(),
         ..TopicRouteData::default()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[derive(Default)]
