@@ -24,7 +24,8 @@ use openraft::raft::ClientWriteResponse;
 use openraft_rt::watch::WatchReceiver;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use super::log_store::{Durability, LogStore};
 use super::network::{NetworkFaults, PeerIds, PeerNetwork, serve};
@@ -153,8 +154,9 @@ pub struct RaftNode {
     opts: RaftOptions,
     leadership: watch::Receiver<Leadership>,
     last_change: watch::Receiver<Option<Instant>>,
-    shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    /// Stops every task below at once.
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
 }
 
 impl std::fmt::Debug for RaftNode {
@@ -208,20 +210,14 @@ impl RaftNode {
         .await
         .map_err(|e| RaftNodeError::Raft(e.to_string()))?;
 
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let mut tasks = Vec::new();
+        let cancel = CancellationToken::new();
+        let mut tasks = JoinSet::new();
         let ids = PeerIds {
             group: opts.group.clone(),
             self_id: opts.self_id,
             peers: opts.peers.keys().copied().collect(),
         };
-        tasks.push(tokio::spawn(serve(
-            listener,
-            raft.clone(),
-            ids,
-            faults,
-            shutdown_rx.clone(),
-        )));
+        tasks.spawn(serve(listener, raft.clone(), ids, faults, cancel.clone()));
 
         let pristine =
             store.commitlog().vote().is_none() && store.commitlog().view().last.is_none();
@@ -242,25 +238,25 @@ impl RaftNode {
             term: 0,
         });
         let (change_tx, last_change) = watch::channel(None);
-        tasks.push(tokio::spawn(watch_leadership(
+        tasks.spawn(watch_leadership(
             raft.clone(),
             opts.clone(),
             leadership_tx,
             change_tx,
-            shutdown_rx.clone(),
-        )));
-        tasks.push(tokio::spawn(retention_loop(
+            cancel.clone(),
+        ));
+        tasks.spawn(retention_loop(
             raft.clone(),
             shared.clone(),
             store.clone(),
             RETENTION_INTERVAL,
-            shutdown_rx.clone(),
-        )));
-        tasks.push(tokio::spawn(checkpoint_loop(
+            cancel.clone(),
+        ));
+        tasks.spawn(checkpoint_loop(
             shared.clone(),
             opts.checkpoint_interval,
-            shutdown_rx,
-        )));
+            cancel.clone(),
+        ));
         Ok(RaftNode {
             raft,
             shared,
@@ -268,7 +264,7 @@ impl RaftNode {
             opts,
             leadership,
             last_change,
-            shutdown,
+            cancel,
             tasks,
         })
     }
@@ -464,13 +460,11 @@ impl RaftNode {
     /// Stops the node the way a killed process stops: no checkpoint, no close (failure drills
     /// and benchmarks). Waits (bounded) until nothing else holds the store, so a restart in
     /// the same process never has two writers on one directory.
-    pub async fn abort(self) {
-        let _ = self.shutdown.send(true);
+    pub async fn abort(mut self) {
+        self.cancel.cancel();
         let _ = self.raft.shutdown().await;
-        for task in self.tasks {
-            task.abort();
-            let _ = task.await;
-        }
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
         drop(self.raft);
         drop(self.shared);
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -483,13 +477,11 @@ impl RaftNode {
     }
 
     /// Stops serving peers, stops openraft, and checkpoints the state machine.
-    pub async fn shutdown(self) -> Result<(), RaftNodeError> {
-        let _ = self.shutdown.send(true);
+    pub async fn shutdown(mut self) -> Result<(), RaftNodeError> {
+        self.cancel.cancel();
         let raft_result = self.raft.shutdown().await;
-        for task in self.tasks {
-            task.abort();
-            let _ = task.await;
-        }
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || shared.checkpoint())
             .await

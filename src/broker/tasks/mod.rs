@@ -1,7 +1,7 @@
 //! The broker's background work. Each task is a worker in one [`Workers`] set: started
 //! together by [`Workers::start`], stopped one way by [`Workers::stop`] (one cancellation
-//! token, then every worker joined). A periodic task is a tick handed to [`every`], which owns
-//! the sleep-or-stop loop. A new background task goes here, started in `start`.
+//! token, then every worker joined). A periodic task is a tick handed to [`every`] (`common::periodic`),
+//! which owns the sleep-or-stop loop. A new background task goes here, started in `start`.
 //!
 //! | file | task |
 //! | --- | --- |
@@ -19,9 +19,7 @@ pub mod register;
 pub mod schedule;
 pub mod scrub;
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
@@ -29,22 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::server::Broker;
 
-/// Runs `tick` every `period` until `cancel` fires, which also interrupts a tick in flight.
-pub async fn every<F, Fut>(period: Duration, cancel: &CancellationToken, mut tick: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(period) => {}
-            () = cancel.cancelled() => return,
-        }
-        if cancel.run_until_cancelled(tick()).await.is_none() {
-            return;
-        }
-    }
-}
+pub use crate::common::periodic::every;
 
 /// The running background tasks of one broker.
 pub struct Workers {

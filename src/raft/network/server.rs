@@ -23,8 +23,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use super::faults::NetworkFaults;
 use super::frame::{self, Frame, FrameError, MessageType};
@@ -43,18 +43,17 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
-/// Serves raft peer RPCs on `listener` for `raft` until `shutdown` turns true (or its sender is
-/// dropped). Never returns an error: connection failures are logged and end that connection.
+/// Serves raft peer RPCs on `listener` for `raft` until `cancel` fires. Never returns an error: connection failures are logged and end that connection.
 pub(crate) async fn serve<SM>(
     listener: TcpListener,
     raft: Raft<TypeConfig, SM>,
     peers: PeerIds,
     faults: NetworkFaults,
-    shutdown: watch::Receiver<bool>,
+    cancel: CancellationToken,
 ) where
     SM: RaftStateMachine<TypeConfig, SnapshotData = SnapshotBytes>,
 {
-    serve_rpc(listener, raft, peers, faults, shutdown).await;
+    serve_rpc(listener, raft, peers, faults, cancel).await;
 }
 
 /// Who may talk to this node: its group, its own id and the ids of its configured peers.
@@ -93,7 +92,7 @@ pub(crate) async fn serve_rpc<R: RaftRpc>(
     raft: R,
     ids: PeerIds,
     faults: NetworkFaults,
-    mut shutdown: watch::Receiver<bool>,
+    cancel: CancellationToken,
 ) {
     let self_id = ids.self_id;
     let ctx = Arc::new(Context {
@@ -102,14 +101,13 @@ pub(crate) async fn serve_rpc<R: RaftRpc>(
         peers: ids.peers,
         faults,
     });
-    let conn_shutdown = shutdown.clone();
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
-            () = stopped(&mut shutdown) => break,
+            () = cancel.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let task = connection(stream, peer, raft.clone(), ctx.clone(), conn_shutdown.clone());
+                    let task = connection(stream, peer, raft.clone(), ctx.clone(), cancel.clone());
                     conns.spawn(task);
                 }
                 Err(err) => {
@@ -135,12 +133,6 @@ pub(crate) async fn serve_rpc<R: RaftRpc>(
     }
 }
 
-/// Resolves once shutdown is asked for, or its sender is gone (nobody could ask any more).
-/// The borrow of the watch value ends here, so callers stay `Send`.
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
 fn log_join(done: Result<(), tokio::task::JoinError>) {
     if let Err(err) = done
         && err.is_panic()
@@ -154,9 +146,9 @@ async fn connection<R: RaftRpc>(
     peer: SocketAddr,
     raft: R,
     ctx: Arc<Context>,
-    shutdown: watch::Receiver<bool>,
+    cancel: CancellationToken,
 ) {
-    if let Err(err) = run_connection(stream, &raft, &ctx, shutdown).await {
+    if let Err(err) = run_connection(stream, &raft, &ctx, cancel).await {
         tracing::info!(node = ctx.self_id, %peer, error = %err, "raft peer connection closed");
     }
 }
@@ -165,7 +157,7 @@ async fn run_connection<R: RaftRpc>(
     mut stream: TcpStream,
     raft: &R,
     ctx: &Context,
-    mut shutdown: watch::Receiver<bool>,
+    cancel: CancellationToken,
 ) -> Result<(), ConnectionError> {
     // Only latency suffers if this fails.
     let _ = stream.set_nodelay(true);
@@ -194,7 +186,7 @@ async fn run_connection<R: RaftRpc>(
         .map_err(FrameError::from)?;
     loop {
         let request = tokio::select! {
-            () = stopped(&mut shutdown) => return Ok(()),
+            () = cancel.cancelled() => return Ok(()),
             request = frame::read_frame(&mut stream, &mut buf) => match request? {
                 Some(request) => request,
                 None => return Ok(()),

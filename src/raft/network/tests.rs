@@ -15,7 +15,6 @@ use openraft::type_config::alias::VoteOf;
 use rand::{Rng, SeedableRng};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use super::frame::MessageType;
 use super::rpc::Snapshot;
@@ -257,7 +256,7 @@ async fn shutdown_ends_serve_despite_idle_connections() {
 fn fits_openraft<SM>(
     listener: TcpListener,
     raft: openraft::Raft<TypeConfig, SM>,
-    shutdown: watch::Receiver<bool>,
+    cancel: tokio_util::sync::CancellationToken,
 ) -> impl Future<Output = ()> + Send + 'static
 where
     SM: openraft::storage::RaftStateMachine<
@@ -272,7 +271,7 @@ where
         self_id: 1,
         peers: vec![1, 2, 3],
     };
-    super::serve(listener, raft, ids, NetworkFaults::new(), shutdown)
+    super::serve(listener, raft, ids, NetworkFaults::new(), cancel)
 }
 
 #[tokio::test]

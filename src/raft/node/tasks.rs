@@ -1,6 +1,6 @@
 //! The background tasks a [`RaftNode`](super::RaftNode) spawns: the leadership watcher (lease and
 //! caught-up checks), the retention loop (snapshot, then purge whole segments under Raft) and the
-//! checkpoint loop. Each runs until the node's shutdown signal.
+//! checkpoint loop. Each runs until the node's cancellation token fires.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use openraft::{Instant as _, RaftMetrics, ServerState};
 use openraft_rt::watch::WatchReceiver;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::{Leadership, Raft, RaftNodeError, RaftOptions};
+use crate::common::periodic::every;
 use crate::raft::state_machine::SmShared;
 use crate::raft::tables::{AdminOp, encode};
 use crate::raft::types::{Proposal, ProposalKind, TypeConfig};
@@ -25,7 +27,7 @@ pub(super) async fn watch_leadership(
     opts: RaftOptions,
     tx: watch::Sender<Leadership>,
     change_tx: watch::Sender<Option<Instant>>,
-    mut shutdown: watch::Receiver<bool>,
+    cancel: CancellationToken,
 ) {
     let mut metrics = raft.metrics();
     let mut ready_term: Option<u64> = None;
@@ -77,7 +79,7 @@ pub(super) async fn watch_leadership(
         tokio::select! {
             changed = metrics.changed() => if changed.is_err() { return },
             _ = tokio::time::sleep(opts.heartbeat_interval) => {}
-            _ = shutdown.changed() => return,
+            () = cancel.cancelled() => return,
         }
     }
 }
@@ -173,35 +175,29 @@ pub(super) async fn retention_loop(
     shared: Arc<SmShared>,
     store: Arc<MessageStore>,
     interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    cancel: CancellationToken,
 ) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
-        }
+    every(interval, &cancel, || async {
         if let Err(e) = retention_once(&raft, &shared, &store).await {
             tracing::warn!(%e, "retention check failed");
         }
-    }
+    })
+    .await;
 }
 
 /// Checkpoints derived data and the state machine every `interval`.
 pub(super) async fn checkpoint_loop(
     shared: Arc<SmShared>,
     interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    cancel: CancellationToken,
 ) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
-        }
+    every(interval, &cancel, || async {
         let shared = shared.clone();
         match tokio::task::spawn_blocking(move || shared.checkpoint()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(%e, "state machine checkpoint failed"),
             Err(e) => tracing::warn!(%e, "state machine checkpoint task failed"),
         }
-    }
+    })
+    .await;
 }

@@ -16,8 +16,8 @@ use openraft::raft::{
 use openraft::type_config::alias::VoteOf;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::super::frame::{self, Frame, MessageType};
 use super::super::rpc::{Hello, Reply, Snapshot};
@@ -100,20 +100,20 @@ impl RaftRpc for FakeRaft {
 
 pub(super) struct Server {
     pub(super) addr: SocketAddr,
-    stop: watch::Sender<bool>,
+    stop: CancellationToken,
     task: JoinHandle<()>,
 }
 
 pub(super) async fn start(node: u64, raft: FakeRaft, faults: &NetworkFaults, addr: &str) -> Server {
     let listener = TcpListener::bind(addr).await.expect("bind loopback");
     let addr = listener.local_addr().expect("bound address");
-    let (stop, shutdown) = watch::channel(false);
+    let stop = CancellationToken::new();
     let ids = PeerIds {
         group: GROUP.into(),
         self_id: node,
         peers: vec![1, 2, 3],
     };
-    let serve = serve_rpc(listener, raft, ids, faults.clone(), shutdown);
+    let serve = serve_rpc(listener, raft, ids, faults.clone(), stop.clone());
     Server {
         addr,
         stop,
@@ -123,7 +123,7 @@ pub(super) async fn start(node: u64, raft: FakeRaft, faults: &NetworkFaults, add
 
 impl Server {
     pub(super) async fn stop(self) {
-        self.stop.send_replace(true);
+        self.stop.cancel();
         tokio::time::timeout(WAIT, self.task)
             .await
             .expect("serve stops after shutdown")
