@@ -66,6 +66,10 @@ struct RunArgs {
     /// Keep the run's directory even when the run passed.
     #[arg(long)]
     keep: bool,
+    /// Each node's disk (a tmpfs), MiB. Deletion is off, so it must hold the whole run: about
+    /// 1 MiB per minute of faults (the default fits an hour and a half).
+    #[arg(long, default_value_t = 160)]
+    disk_mib: u64,
     /// Internal: this is the inner process, inside the namespaces of run TAG.
     #[arg(long, hide = true)]
     inside: Option<String>,
@@ -106,6 +110,7 @@ fn options(args: &RunArgs) -> Options {
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("/tmp/dledger-chaos/{seed}"))),
         keep: args.keep,
+        disk_bytes: args.disk_mib.max(16) << 20,
     }
 }
 
@@ -121,6 +126,7 @@ fn inner_args(opts: &Options) -> Vec<String> {
         format!("--hold-max={}", opts.hold_max.as_secs()),
         format!("--bin-dir={}", opts.bin_dir.display()),
         format!("--work-dir={}", opts.work_dir.display()),
+        format!("--disk-mib={}", opts.disk_bytes >> 20),
     ];
     args.extend(opts.smoke.then(|| "--smoke".to_owned()));
     args.extend(opts.keep.then(|| "--keep".to_owned()));

@@ -51,8 +51,6 @@ use net::Network;
 use nodes::{CLUSTER, Layout, NodeId, Nodes};
 use recorder::Recorder;
 
-/// Size of each node's tmpfs disk.
-const DISK_BYTES: u64 = 96 * 1024 * 1024;
 
 /// What a run does.
 #[derive(Debug, Clone)]
@@ -77,6 +75,9 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// Keep the run's directory even when the run passed.
     pub keep: bool,
+    /// Size of each node's tmpfs disk, bytes. With deletion off it must hold the whole run's
+    /// messages: about 1 MiB per minute of the workload per group.
+    pub disk_bytes: u64,
 }
 
 fn is_root() -> bool {
@@ -103,7 +104,7 @@ pub fn run_outer(opts: &Options, inner_args: Vec<String>) -> ExitCode {
         eprintln!("dledger-chaos: {}: {e}", opts.work_dir.display());
         return ExitCode::from(2);
     }
-    let code = match prepare(&layout) {
+    let code = match prepare(&layout, opts.disk_bytes) {
         Ok(()) => run_inner_process(&net, &tag, inner_args),
         Err(e) => {
             eprintln!("dledger-chaos: setup failed: {e}");
@@ -125,10 +126,10 @@ pub fn run_outer(opts: &Options, inner_args: Vec<String>) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn prepare(layout: &Layout) -> Result<(), String> {
+fn prepare(layout: &Layout, disk_bytes: u64) -> Result<(), String> {
     layout.net.create()?;
     for id in layout.nodes() {
-        disk::mount(&layout.disk(id), DISK_BYTES)?;
+        disk::mount(&layout.disk(id), disk_bytes)?;
     }
     Ok(())
 }
