@@ -130,6 +130,9 @@ pub enum RaftNodeError {
     Io(#[from] std::io::Error),
 }
 
+/// How long a stop waits for openraft and for the final checkpoint.
+pub(crate) const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+
 /// A point-in-time view of the node, for status commands and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RaftStatus {
@@ -462,7 +465,7 @@ impl RaftNode {
     /// the same process never has two writers on one directory.
     pub async fn abort(mut self) {
         self.cancel.cancel();
-        let _ = self.raft.shutdown().await;
+        let _ = tokio::time::timeout(SHUTDOWN_DEADLINE, self.raft.shutdown()).await;
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
         drop(self.raft);
@@ -477,14 +480,30 @@ impl RaftNode {
     }
 
     /// Stops serving peers, stops openraft, and checkpoints the state machine.
+    ///
+    /// Bounded: openraft's shutdown waits for log writes in flight, and a write waiting for
+    /// space on a full disk never finishes by itself. After [`SHUTDOWN_DEADLINE`] the node
+    /// stops waiting and says so; what was not made durable is recovered at the next start.
     pub async fn shutdown(mut self) -> Result<(), RaftNodeError> {
         self.cancel.cancel();
-        let raft_result = self.raft.shutdown().await;
+        let raft_result = tokio::time::timeout(SHUTDOWN_DEADLINE, self.raft.shutdown()).await;
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
+        let Ok(raft_result) = raft_result else {
+            return Err(RaftNodeError::Raft(format!(
+                "openraft did not stop within {SHUTDOWN_DEADLINE:?} (a write waiting for disk \
+                 space?); the store is left for the next start to recover"
+            )));
+        };
         let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.checkpoint())
+        let checkpoint = tokio::task::spawn_blocking(move || shared.checkpoint());
+        tokio::time::timeout(SHUTDOWN_DEADLINE, checkpoint)
             .await
+            .map_err(|_| {
+                RaftNodeError::Raft(format!(
+                    "the final checkpoint did not finish within {SHUTDOWN_DEADLINE:?}"
+                ))
+            })?
             .map_err(|e| RaftNodeError::Raft(e.to_string()))??;
         raft_result.map_err(|e| RaftNodeError::Raft(e.to_string()))
     }

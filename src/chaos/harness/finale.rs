@@ -59,6 +59,12 @@ pub async fn final_read(
         .topic_max_offsets(topic)
         .await
         .map_err(|e| format!("{topic}: max offsets: {e}"))?;
+    if maxes.is_empty() {
+        // No queue to read is never a pass: the route or every master was unreachable.
+        return Err(format!(
+            "{topic}: no queue to read (no route or no master answered)"
+        ));
+    }
     let group = format!("ChaosFinal-{topic}");
     let mut config = ConsumerConfig::new(namesrvs, group.clone(), topic);
     config.from_where = ConsumeFrom::First;

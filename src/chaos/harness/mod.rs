@@ -51,7 +51,6 @@ use net::Network;
 use nodes::{CLUSTER, Layout, NodeId, Nodes};
 use recorder::Recorder;
 
-
 /// What a run does.
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -77,3 +77,55 @@ fn free_bytes(path: &std::path::Path, size: u64) -> u64 {
     let used = crate::store::disk_used_ratio(path).expect("statvfs");
     ((1.0 - used) * size as f64) as u64
 }
+
+/// Found by the fault campaign: a node whose disk was full did not stop on SIGTERM (killed
+/// after 20 s): its appends wait for space, and openraft's shutdown waited for them. Shutdown
+/// is now bounded; the store is left for the next start to recover.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_a_full_disk_still_shuts_down_promptly() {
+    let disk = match SmallDisk::mount(4 << 20) {
+        Ok(disk) => disk,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let small = 3;
+    let dirs = BTreeMap::from([(small, disk.path().join("node"))]);
+    let mut cluster = TestCluster::start_in(3, small_files, dirs).await;
+    let mut leader = cluster.wait_leader(Duration::from_secs(10)).await;
+    if leader == small {
+        cluster
+            .node(small)
+            .transfer_leadership(1)
+            .await
+            .expect("transfer");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while leader == small && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            leader = cluster.wait_leader(Duration::from_secs(10)).await;
+        }
+    }
+    assert_ne!(leader, small);
+    let free = free_bytes(disk.path(), 4 << 20).saturating_sub(100 * 1024);
+    std::fs::write(disk.path().join("filler"), vec![0u8; free as usize]).expect("filler");
+    let results = cluster.propose(leader, 0..2000, 64).await;
+    assert!(results.iter().all(|(_, r)| r.is_ok()), "the others commit");
+    assert!(
+        cluster.node(small).store().blocked().is_some(),
+        "the follower waits for space"
+    );
+    let node = cluster
+        .nodes
+        .get_mut(&small)
+        .and_then(Option::take)
+        .expect("running");
+    let started = Instant::now();
+    let stopped = tokio::time::timeout(Duration::from_secs(30), node.shutdown()).await;
+    assert!(stopped.is_ok(), "shutdown did not return within 30 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+}
