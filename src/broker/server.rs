@@ -1,5 +1,5 @@
-//! `Broker`: the state one broker-group node serves from, and the remoting server's view of
-//! it ([`BrokerHandler`], which hands every request to `handlers::dispatch`).
+//! `Broker`: the state one broker-group node serves from, and what every handler and task
+//! asks of it (proposals, offsets, notifications); the remoting view is `handlers::BrokerHandler`.
 //!
 //! Writes go through the raft node and are refused at once with SERVICE_NOT_AVAILABLE on a
 //! node that is not the leader (clients retry another broker); reads are served from the
