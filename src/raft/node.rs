@@ -482,7 +482,7 @@ impl RaftNode {
     /// Stops serving peers, stops openraft, and checkpoints the state machine.
     ///
     /// Bounded: openraft's shutdown waits for log writes in flight, and a write waiting for
-    /// space on a full disk never finishes by itself. After [`SHUTDOWN_DEADLINE`] the node
+    /// space on a full disk never finishes by itself. After 5 s (`SHUTDOWN_DEADLINE`) the node
     /// stops waiting and says so; what was not made durable is recovered at the next start.
     pub async fn shutdown(mut self) -> Result<(), RaftNodeError> {
         self.cancel.cancel();
