@@ -515,7 +515,7 @@ impl MessageStore {
     /// may then purge what a lagging replica still needs (it will get a snapshot instead).
     pub fn disk_critical(&self) -> StoreResult<bool> {
         let check = RetentionCheck::observe(self.log.segments_dir(), None)?;
-        Ok(check.disk_used_ratio >= self.retention.disk_force_clean_ratio)
+        Ok(check.disk_used_ratio > self.retention.disk_force_clean_ratio)
     }
 
     /// Runs one retention check directly (a store not under Raft control): plans, purges the

@@ -104,8 +104,9 @@ pub fn plan(
     let segments = log.segments();
     let purged = log.log_state().last_purged;
     let at_delete_hour = policy.delete_hours.contains(&check.local_hour);
-    let disk_high = check.disk_used_ratio >= policy.disk_max_used_ratio;
-    let disk_critical = check.disk_used_ratio >= policy.disk_force_clean_ratio;
+    // Above the ratios, as Java compares: a ratio of 100 % never triggers.
+    let disk_high = check.disk_used_ratio > policy.disk_max_used_ratio;
+    let disk_critical = check.disk_used_ratio > policy.disk_force_clean_ratio;
     let mut chosen: Option<PurgePlan> = None;
     // The last segment is the one being written: it never goes.
     for (k, window) in segments.windows(2).enumerate() {
@@ -263,6 +264,31 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!((p.segments, p.reason), (1, PurgeReason::DiskCritical));
+    }
+
+    /// Found by the fault campaign: with `diskSpaceCleanForciblyRatio=100` a disk filled to
+    /// the last byte still deleted unexpired segments. Java compares with `>` (above the
+    /// ratio), so 100 never deletes and a disk exactly at a ratio is not above it.
+    #[test]
+    fn a_disk_exactly_at_a_ratio_is_not_above_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = filled_log(dir.path());
+        let never = RetentionPolicy {
+            disk_max_used_ratio: 1.0,
+            disk_force_clean_ratio: 1.0,
+            ..RetentionPolicy::default()
+        };
+        assert_eq!(
+            plan(&log, &never, &check(10, 1.0, Some(1000))).unwrap(),
+            None
+        );
+        let at = plan(
+            &log,
+            &RetentionPolicy::default(),
+            &check(10, 0.85, Some(1000)),
+        )
+        .unwrap();
+        assert_eq!(at, None, "85 % is not above diskSpaceCleanForciblyRatio=85");
     }
 
     #[test]
