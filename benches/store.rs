@@ -57,7 +57,7 @@ use std::fs::{self, File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use dledger_broker::store::{
     CommitLog, CommitLogOptions, HEADER_LEN, NewEntry, RECORD_MAGIC, RecordKind,
@@ -917,21 +917,12 @@ fn filesystem_of(path: &Path) -> String {
         .map_or_else(|| "unknown".into(), |(_, s)| s)
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC` without a date crate (days-to-civil, H. Hinnant's algorithm).
+/// `YYYY-MM-DD HH:MM:SS UTC`, from the crate's calendar (`common::clock`).
 fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    use dledger_broker::common::clock::{DAY_MS, civil_from_days, now_ms};
+    let ms = now_ms();
+    let (days, rem) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS) / 1000);
+    let (year, month, day) = civil_from_days(days);
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
         rem / 3600,

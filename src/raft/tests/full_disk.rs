@@ -18,32 +18,43 @@ fn small_files(dir: &std::path::Path) -> MessageStoreOptions {
     o
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_follower_with_a_full_disk_waits_and_catches_up_by_itself() {
+/// The node on the small disk.
+const SMALL: u64 = 3;
+
+/// A three-node group whose node [`SMALL`] keeps its store on a 4 MiB tmpfs and follows; the
+/// disk, the group and its leader. `None` (the test is skipped) without root.
+async fn follower_on_a_small_disk() -> Option<(SmallDisk, TestCluster, u64)> {
     let disk = match SmallDisk::mount(4 << 20) {
         Ok(disk) => disk,
         Err(why) => {
             eprintln!("skipped: {why}");
-            return;
+            return None;
         }
     };
-    let small = 3;
-    let dirs = BTreeMap::from([(small, disk.path().join("node"))]);
+    let dirs = BTreeMap::from([(SMALL, disk.path().join("node"))]);
     let cluster = TestCluster::start_in(3, small_files, dirs).await;
     let mut leader = cluster.wait_leader(Duration::from_secs(10)).await;
-    if leader == small {
+    if leader == SMALL {
         cluster
-            .node(small)
+            .node(SMALL)
             .transfer_leadership(1)
             .await
             .expect("transfer");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while leader == small && Instant::now() < deadline {
+        while leader == SMALL && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
             leader = cluster.wait_leader(Duration::from_secs(10)).await;
         }
     }
-    assert_ne!(leader, small);
+    assert_ne!(leader, SMALL);
+    Some((disk, cluster, leader))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_with_a_full_disk_waits_and_catches_up_by_itself() {
+    let Some((disk, cluster, leader)) = follower_on_a_small_disk().await else {
+        return;
+    };
     let warm = cluster.propose(leader, 0..100, 16).await;
     assert!(warm.iter().all(|(_, r)| r.is_ok()));
 
@@ -58,16 +69,16 @@ async fn a_follower_with_a_full_disk_waits_and_catches_up_by_itself() {
         .map(|(seq, r)| r.as_ref().unwrap_or_else(|e| panic!("{seq}: {e}")).index)
         .max()
         .expect("proposals");
-    let blocked = cluster.node(small).store().blocked();
+    let blocked = cluster.node(SMALL).store().blocked();
     assert!(blocked.is_some(), "the follower reports its full disk");
     assert!(
-        cluster.node(small).status().applied < Some(last),
+        cluster.node(SMALL).status().applied < Some(last),
         "the follower could not have stored everything"
     );
 
     std::fs::remove_file(&filler).expect("free the space");
     cluster.wait_applied(last, Duration::from_secs(30)).await;
-    assert!(cluster.node(small).store().blocked().is_none());
+    assert!(cluster.node(SMALL).store().blocked().is_none());
     assert_replicas_identical(&cluster, last);
     assert_eq!(cluster.wait_leader(Duration::from_secs(2)).await, leader);
 }
@@ -83,41 +94,20 @@ fn free_bytes(path: &std::path::Path, size: u64) -> u64 {
 /// is now bounded; the store is left for the next start to recover.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_with_a_full_disk_still_shuts_down_promptly() {
-    let disk = match SmallDisk::mount(4 << 20) {
-        Ok(disk) => disk,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some((disk, mut cluster, leader)) = follower_on_a_small_disk().await else {
+        return;
     };
-    let small = 3;
-    let dirs = BTreeMap::from([(small, disk.path().join("node"))]);
-    let mut cluster = TestCluster::start_in(3, small_files, dirs).await;
-    let mut leader = cluster.wait_leader(Duration::from_secs(10)).await;
-    if leader == small {
-        cluster
-            .node(small)
-            .transfer_leadership(1)
-            .await
-            .expect("transfer");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while leader == small && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            leader = cluster.wait_leader(Duration::from_secs(10)).await;
-        }
-    }
-    assert_ne!(leader, small);
     let free = free_bytes(disk.path(), 4 << 20).saturating_sub(100 * 1024);
     std::fs::write(disk.path().join("filler"), vec![0u8; free as usize]).expect("filler");
     let results = cluster.propose(leader, 0..2000, 64).await;
     assert!(results.iter().all(|(_, r)| r.is_ok()), "the others commit");
     assert!(
-        cluster.node(small).store().blocked().is_some(),
+        cluster.node(SMALL).store().blocked().is_some(),
         "the follower waits for space"
     );
     let node = cluster
         .nodes
-        .get_mut(&small)
+        .get_mut(&SMALL)
         .and_then(Option::take)
         .expect("running");
     let started = Instant::now();
