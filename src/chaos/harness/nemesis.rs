@@ -200,6 +200,11 @@ impl Nemesis {
         });
     }
 
+    /// The marker of a fault on one node.
+    fn node_marker(&self, fault: u64, phase: Phase, kind: FaultKind, id: NodeId) {
+        self.marker(fault, phase, kind, &id.to_string(), Some(id), id.group);
+    }
+
     fn group_nodes(&self, group: usize) -> Vec<NodeId> {
         self.nodes
             .layout
@@ -278,38 +283,24 @@ impl Nemesis {
     }
 
     async fn kill(&mut self, fault: u64, kind: FaultKind, id: NodeId) -> String {
-        self.marker(
-            fault,
-            Phase::Start,
-            kind,
-            &id.to_string(),
-            Some(id),
-            id.group,
-        );
+        self.node_marker(fault, Phase::Start, kind, id);
         self.nodes.kill(id);
         let down = self
             .rng
             .between(Duration::from_millis(500), Duration::from_secs(4));
         tokio::time::sleep(down).await;
         self.start_node(id);
-        self.marker(fault, Phase::End, kind, &id.to_string(), Some(id), id.group);
+        self.node_marker(fault, Phase::End, kind, id);
         id.to_string()
     }
 
     async fn pause(&mut self, fault: u64, kind: FaultKind, id: NodeId) -> String {
         let hold = self.hold();
-        self.marker(
-            fault,
-            Phase::Start,
-            kind,
-            &id.to_string(),
-            Some(id),
-            id.group,
-        );
+        self.node_marker(fault, Phase::Start, kind, id);
         self.nodes.pause(id);
         tokio::time::sleep(hold).await;
         self.nodes.resume(id);
-        self.marker(fault, Phase::End, kind, &id.to_string(), Some(id), id.group);
+        self.node_marker(fault, Phase::End, kind, id);
         id.to_string()
     }
 
@@ -323,14 +314,7 @@ impl Nemesis {
             .filter(|n| *n != id)
             .map(|n| self.nodes.layout.host(n).clone())
             .collect();
-        self.marker(
-            fault,
-            Phase::Start,
-            kind,
-            &id.to_string(),
-            Some(id),
-            id.group,
-        );
+        self.node_marker(fault, Phase::Start, kind, id);
         let made = match kind {
             FaultKind::Isolate => net
                 .hosts()
@@ -348,21 +332,14 @@ impl Nemesis {
             self.findings
                 .push(format!("fault {fault}: partition not healed: {e}"));
         }
-        self.marker(fault, Phase::End, kind, &id.to_string(), Some(id), id.group);
+        self.node_marker(fault, Phase::End, kind, id);
         id.to_string()
     }
 
     async fn disk_full(&mut self, fault: u64, kind: FaultKind, id: NodeId) -> String {
         let hold = self.hold();
         let disk = self.nodes.layout.disk(id);
-        self.marker(
-            fault,
-            Phase::Start,
-            kind,
-            &id.to_string(),
-            Some(id),
-            id.group,
-        );
+        self.node_marker(fault, Phase::Start, kind, id);
         if let Err(e) = disk::fill(&disk) {
             self.findings
                 .push(format!("fault {fault}: disk of {id} not filled: {e}"));
@@ -372,7 +349,7 @@ impl Nemesis {
             self.findings
                 .push(format!("fault {fault}: disk of {id} not freed: {e}"));
         }
-        self.marker(fault, Phase::End, kind, &id.to_string(), Some(id), id.group);
+        self.node_marker(fault, Phase::End, kind, id);
         id.to_string()
     }
 
@@ -380,14 +357,7 @@ impl Nemesis {
     /// damage (it must never serve it) is repaired as an operator would: its store is removed
     /// and it catches up from the leader.
     async fn corrupt(&mut self, fault: u64, kind: FaultKind, id: NodeId) -> String {
-        self.marker(
-            fault,
-            Phase::Start,
-            kind,
-            &id.to_string(),
-            Some(id),
-            id.group,
-        );
+        self.node_marker(fault, Phase::Start, kind, id);
         let how = self.nodes.stop(id, Duration::from_secs(20)).await;
         let store = self.nodes.layout.store(id);
         let damage = if kind == FaultKind::Corrupt {
@@ -413,7 +383,7 @@ impl Nemesis {
             let _ = std::fs::remove_dir_all(&store);
             self.start_node(id);
         }
-        self.marker(fault, Phase::End, kind, &id.to_string(), Some(id), id.group);
+        self.node_marker(fault, Phase::End, kind, id);
         id.to_string()
     }
 
