@@ -13,7 +13,8 @@
 //!   rolling SIGTERM restart, both under a steady producer and judged by `checker.rs`; t57
 //!   leadership back to `preferredLeaderId`.
 //! * t60 the `mqadmin` binary, t61 its `clusterRT`.
-//! * t65/t66 delay levels, retries and dead letters (t66 across a leader kill); t70 broadcast
+//! * t65/t66 delay levels, retries and dead letters (t66 across a leader kill); t67
+//!   transactions (commit, rollback, checks, discards, across leader kills); t70 broadcast
 //!   and orderly consumption (queue locks, per-key order across a leader kill).
 
 #![allow(clippy::unwrap_used, reason = "test helpers are not #[test] functions")]
@@ -38,5 +39,6 @@ mod t60_mqadmin;
 mod t61_cluster_rt;
 mod t65_delay_retry;
 mod t66_delay_retry_failover;
+mod t67_transactions;
 mod t70_orderly_broadcast;
 mod t80_chaos_smoke;

@@ -61,6 +61,8 @@ pub struct Broker {
     /// Held pulls, per queue; the store's dispatch wakes them.
     pub(crate) pull_waiters: Arc<super::pull_waiters::PullWaiters>,
     pub(crate) queue_locks: Mutex<super::queue_locks::QueueLocks>,
+    /// Serializes the settling of half messages (see [`super::transaction`]).
+    pub(crate) settlements: super::transaction::Settlements,
 }
 
 impl std::fmt::Debug for Broker {
@@ -102,6 +104,7 @@ impl Broker {
             topics_changed: Notify::new(),
             disk_guard,
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
+            settlements: Default::default(),
             config,
         })
     }

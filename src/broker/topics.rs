@@ -2,8 +2,9 @@
 //! step 3, §10.2).
 //!
 //! Topics live in the replicated tables. On top of them a broker *advertises* the system
-//! topics RocketMQ brokers create at start (TBW102 when auto-create is on, SELF_TEST_TOPIC,
-//! BenchmarkTest, the cluster-name and broker-name topics, OFFSET_MOVED_EVENT): they are derived
+//! topics RocketMQ brokers create at start or on first use (TBW102 when auto-create is on,
+//! SELF_TEST_TOPIC, BenchmarkTest, the cluster-name and broker-name topics, OFFSET_MOVED_EVENT,
+//! the transaction topics): they are derived
 //! from the config on every replica alike, so they need no log entry. A send to an unknown
 //! topic is auto-created from the default topic (a replicated admin entry the handler proposes),
 //! or creates a `%RETRY%` topic, or is refused with TOPIC_NOT_EXIST.
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 
 use super::delay::SCHEDULE_TOPIC;
 use crate::message::names::{RETRY_PREFIX, TBW102};
+use crate::message::transaction;
 use crate::message::{PERM_INHERIT, PERM_READ, PERM_WRITE, TopicConfig};
 use crate::raft::tables::Tables;
 
@@ -57,6 +59,9 @@ fn system_topics(defaults: &TopicDefaults) -> Vec<TopicConfig> {
         ("BenchmarkTest", 8),
         ("OFFSET_MOVED_EVENT", 1),
         (SCHEDULE_TOPIC, defaults.delay_levels),
+        (transaction::HALF_TOPIC, 1),
+        (transaction::OP_HALF_TOPIC, 1),
+        (transaction::CHECK_MAX_TIME_TOPIC, 1),
     ] {
         all.push(topic(name, queues, rw));
     }

@@ -7,7 +7,7 @@
 //! | --- | --- |
 //! | [`namesrv`] | [`NameServerClient`]: nameservers tried in turn, a route cache refreshed on failure and every 30 s |
 //! | [`message`] | [`Message`], [`MessageExt`], UNIQ_KEY ids, properties strings, batch bodies, tag subscriptions |
-//! | [`producer`] | [`Producer`]: queue selection, SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE, retries on another broker |
+//! | [`producer`] | [`Producer`]: queue selection, SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE, retries on another broker; [`TransactionProducer`]: half messages, END_TRANSACTION, answers to checks |
 //! | [`consumer`] | [`PullConsumer`]: heartbeat, rebalance (five [`AllocateStrategy`]s), long-polling pulls, offset commits, broadcasting, orderly mode with broker queue locks |
 //! | [`admin`] | [`Admin`]: topics, offsets, consumer lists, cluster info |
 //! | `calls` | one typed request to a broker each (offsets, consumer list, heartbeat, unregister) |
@@ -39,7 +39,10 @@ pub use consumer::{
 };
 pub use message::{Message, MessageExt, MessageQueue, Subscription};
 pub use namesrv::{NameServerClient, NameServers};
-pub use producer::{Producer, ProducerConfig, SendResult, SendStatus, queue_for_key};
+pub use producer::{
+    LocalTransactionState, Producer, ProducerConfig, SendResult, SendStatus, TransactionProducer,
+    TransactionSendResult, queue_for_key,
+};
 
 use crate::remoting::{RequestCode, ResponseCode};
 

@@ -26,9 +26,11 @@ use tokio::time::Instant;
 
 mod config;
 mod payload;
+mod transaction;
 pub use config::{ProducerConfig, SendResult, SendStatus, queue_for_key};
 use config::{Target, orderly_target, publish_targets};
 use payload::Payload;
+pub use transaction::{LocalTransactionState, TransactionProducer, TransactionSendResult};
 
 use super::calls::{self, HeartbeatData, ProducerData};
 use super::connections::Connections;
@@ -54,6 +56,9 @@ struct Inner {
     next_queue: AtomicUsize,
     running: AtomicBool,
     topics: Mutex<BTreeSet<String>>,
+    /// Heartbeat every node of each group, not only its master: a transactional producer must
+    /// be known to whichever node leads next, which checks its half messages.
+    heartbeat_every_node: AtomicBool,
 }
 
 /// A producer. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -66,6 +71,12 @@ pub struct Producer {
 impl Producer {
     /// A producer with `config`; nothing is sent before [`Self::start`].
     pub fn new(config: ProducerConfig) -> Result<Self, ClientError> {
+        Self::with_connections(config, Connections::default())
+    }
+
+    /// A producer whose connections hand requests from brokers to `conns`' sink (a
+    /// transactional producer answers CHECK_TRANSACTION_STATE).
+    fn with_connections(config: ProducerConfig, conns: Connections) -> Result<Self, ClientError> {
         if config.group.is_empty() {
             return Err(ClientError::InvalidConfig("empty producer group".into()));
         }
@@ -76,11 +87,12 @@ impl Producer {
             inner: Arc::new(Inner {
                 config,
                 namesrv,
-                conns: Connections::default(),
+                conns,
                 client_id,
                 next_queue: AtomicUsize::new(0),
                 running: AtomicBool::new(false),
                 topics: Mutex::default(),
+                heartbeat_every_node: AtomicBool::new(false),
             }),
             heartbeat: Mutex::new(None),
         })
@@ -334,7 +346,7 @@ impl Inner {
             default_topic: "TBW102".into(),
             default_topic_queue_nums: self.config.default_topic_queue_nums,
             queue_id: target.queue.queue_id,
-            sys_flag: 0,
+            sys_flag: payload.sys_flag,
             born_timestamp: now_ms(),
             flag: payload.flag,
             properties: Some(payload.properties.clone()),
@@ -389,16 +401,22 @@ impl Inner {
 
     /// Masters of the topics sent to so far.
     async fn master_addrs(&self) -> BTreeSet<String> {
+        self.broker_addrs(false).await
+    }
+
+    /// Masters (or, with `every_node`, all nodes) of the groups of the topics sent to so far.
+    async fn broker_addrs(&self, every_node: bool) -> BTreeSet<String> {
         let topics: Vec<String> = lock(&self.topics).iter().cloned().collect();
         let mut addrs = BTreeSet::new();
         for topic in topics {
             if let Ok(route) = self.namesrv.cached_route(&topic).await {
-                addrs.extend(
-                    route
-                        .broker_datas
-                        .iter()
-                        .filter_map(|b| b.master_addr().map(str::to_owned)),
-                );
+                for group in &route.broker_datas {
+                    if every_node {
+                        addrs.extend(group.broker_addrs.values().cloned());
+                    } else {
+                        addrs.extend(group.master_addr().map(str::to_owned));
+                    }
+                }
             }
         }
         addrs
@@ -413,7 +431,8 @@ impl Inner {
             consumers: Vec::new(),
         }
         .encode();
-        for addr in self.master_addrs().await {
+        let every_node = self.heartbeat_every_node.load(Ordering::Relaxed);
+        for addr in self.broker_addrs(every_node).await {
             let result =
                 calls::heartbeat(&self.conns, &addr, body.clone(), self.config.send_timeout).await;
             if let Err(err) = result {

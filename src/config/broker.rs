@@ -239,6 +239,17 @@ pub struct BrokerConfig {
     /// `maxWaitAckTimeMs`, default 2500 ms (DLedger's): how long a send waits for its entry to
     /// commit before it is answered `SYSTEM_ERROR`.
     pub max_wait_ack_time_ms: u64,
+    /// `transactionTimeOut`, default 6000 ms (Java's): a half message younger than this (from
+    /// its birth) is not checked yet, unless its `CHECK_IMMUNITY_TIME_IN_SECONDS` says otherwise.
+    pub transaction_time_out_ms: u64,
+    /// `transactionCheckMax`, default 15 (Java's): checks of one half message before it is
+    /// discarded to `TRANS_CHECK_MAX_TIME_TOPIC`.
+    pub transaction_check_max: u32,
+    /// `transactionCheckInterval`, default 60000 ms (Java's): how often the leader looks for
+    /// half messages to check.
+    pub transaction_check_interval_ms: u64,
+    /// `rejectTransactionMessage`, default false: refuse half messages with NO_PERMISSION.
+    pub reject_transaction_message: bool,
 }
 
 impl BrokerConfig {
@@ -407,6 +418,22 @@ impl BrokerConfig {
             ("maxHeartBeatLeak", self.max_heart_beat_leak.to_string()),
             ("maxVoteIntervalMs", self.max_vote_interval_ms.to_string()),
             ("maxWaitAckTimeMs", self.max_wait_ack_time_ms.to_string()),
+            (
+                "transactionTimeOut",
+                self.transaction_time_out_ms.to_string(),
+            ),
+            (
+                "transactionCheckMax",
+                self.transaction_check_max.to_string(),
+            ),
+            (
+                "transactionCheckInterval",
+                self.transaction_check_interval_ms.to_string(),
+            ),
+            (
+                "rejectTransactionMessage",
+                self.reject_transaction_message.to_string(),
+            ),
             (
                 "useReentrantLockWhenPutMessage",
                 self.use_reentrant_lock_when_put_message.to_string(),

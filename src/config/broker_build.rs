@@ -224,6 +224,11 @@ impl BrokerConfig {
             });
         let max_vote_interval_ms = f.value_of("maxVoteIntervalMs", 200, positive);
         let max_wait_ack_time_ms = f.value_of("maxWaitAckTimeMs", 2500, positive);
+        let transaction_time_out_ms = f.int("transactionTimeOut", 6000u64);
+        let transaction_check_max = f.int("transactionCheckMax", 15u32);
+        let transaction_check_interval_ms =
+            f.value_of("transactionCheckInterval", 60_000, positive);
+        let reject_transaction_message = f.boolean("rejectTransactionMessage", false);
 
         // DLedger cross-checks: the member list and our place in it.
         let dleger = DLegerKeys {
@@ -308,6 +313,10 @@ impl BrokerConfig {
             max_heart_beat_leak,
             max_vote_interval_ms,
             max_wait_ack_time_ms,
+            transaction_time_out_ms,
+            transaction_check_max,
+            transaction_check_interval_ms,
+            reject_transaction_message,
         };
         Ok((config, warnings))
     }

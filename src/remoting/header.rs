@@ -223,6 +223,7 @@ pub mod namesrv;
 pub mod offset;
 pub mod pull;
 pub mod send;
+pub mod transaction;
 
 pub use admin::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumerListByGroupRequestHeader,
@@ -240,6 +241,7 @@ pub use offset::{
 };
 pub use pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 pub use send::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
+pub use transaction::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};
 
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@
 //! | `reset` | INVOKE_BROKER_TO_RESET_OFFSET |
 //! | `send_back` | CONSUMER_SEND_MSG_BACK |
 //! | `lock` | LOCK_BATCH_MQ, UNLOCK_BATCH_MQ |
+//! | `transaction` | END_TRANSACTION (a follower forwards it to its leader) |
 
 mod admin;
 pub(crate) mod clients;
@@ -27,6 +28,7 @@ mod reset;
 mod send;
 mod send_back;
 mod stats;
+mod transaction;
 
 use std::sync::Arc;
 
@@ -76,6 +78,7 @@ pub(crate) async fn dispatch(
         RequestCode::ConsumerSendMsgBack => send_back::send_back(broker, req).await,
         RequestCode::LockBatchMq => lock::lock_batch(broker, req),
         RequestCode::UnlockBatchMq => lock::unlock_batch(broker, req),
+        RequestCode::EndTransaction => transaction::end_transaction(broker, req).await,
         code => Err(BrokerError::NotSupported(format!(
             "request type {} not supported",
             code.as_i32()

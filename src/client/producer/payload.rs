@@ -17,6 +17,8 @@ pub(super) struct Payload {
     pub(super) properties: String,
     pub(super) body: Bytes,
     pub(super) flag: i32,
+    /// SYSFLAG of the request: 0, or the prepared type for a transaction's half message.
+    pub(super) sys_flag: i32,
     pub(super) batch: bool,
     pub(super) msg_id: String,
 }
@@ -50,6 +52,7 @@ impl Inner {
             properties,
             body: message.body.clone(),
             flag: message.flag,
+            sys_flag: 0,
             batch: false,
             msg_id,
         })
@@ -99,6 +102,7 @@ impl Inner {
             properties: properties_string(&batch_props)?,
             body: body.into(),
             flag: 0,
+            sys_flag: 0,
             batch: true,
             msg_id: ids.join(","),
         })
