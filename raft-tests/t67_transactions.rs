@@ -278,3 +278,79 @@ async fn leader_kills_around_ends_and_checks_and_a_follower_end_still_end_each_o
     reader.shutdown().await;
     producer.shutdown().await;
 }
+
+/// Half messages sent by ali-ons (which has no transactional producer, but sends TRAN_MSG with
+/// SYSFLAG prepared), whose producer then exits: they stay invisible until a live producer of
+/// the same group (ours) answers the leader's checks; even keys are committed, odd ones rolled
+/// back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alions_half_messages_stay_invisible_until_a_check_settles_them() {
+    let script = crate::t42_compat_retry::repo().join("compat/alions_transaction.js");
+    assert!(
+        crate::t42_compat_retry::repo()
+            .join("compat/node_modules/ali-ons")
+            .exists(),
+        "ali-ons is not installed: run scripts/compat-install.sh (scripts/test.sh does)"
+    );
+    let cluster = Cluster::start_with(1, 3, CONF);
+    cluster.create_topic("T67A", 2).await;
+    let mut tail = consumer(&cluster, "T67AC", "T67A").await;
+    let summary = crate::t42_compat_retry::run_script(
+        "node",
+        &[
+            script.to_str().unwrap().to_string(),
+            "--namesrv".into(),
+            cluster.namesrv_addr(),
+            "--topic".into(),
+            "T67A".into(),
+            "--group".into(),
+            "T67A".into(),
+        ],
+        &cluster,
+        "T67A",
+    );
+    let sent = summary["sent"].as_array().unwrap().len();
+    assert_eq!(sent, 6);
+
+    // Nobody answers yet: checks find no live producer of the group.
+    let early = receive(&mut tail, 10, Duration::from_secs(3)).await;
+    assert!(
+        early.is_empty(),
+        "half messages seen: {:?}",
+        count_keys(&early)
+    );
+
+    let answers: Answers = Arc::default();
+    {
+        let mut a = answers.lock().unwrap();
+        for i in 0..sent {
+            let state = if i % 2 == 0 {
+                LocalTransactionState::Commit
+            } else {
+                LocalTransactionState::Rollback
+            };
+            a.insert(format!("tx-{i}"), state);
+        }
+    }
+    let resolver = transaction_producer(&cluster, "T67A_P", &answers, |_| {});
+    // A heartbeat to the group's nodes needs a route: send one ordinary message first.
+    resolver
+        .producer()
+        .send(Message::new("T67A", "hello").with_key("hello"))
+        .await
+        .unwrap();
+    let got = receive(&mut tail, sent / 2 + 1, Duration::from_secs(20)).await;
+    let extra = receive(&mut tail, 10, Duration::from_secs(3)).await;
+    let mut seen = count_keys(&got);
+    for (k, n) in count_keys(&extra) {
+        *seen.entry(k).or_default() += n;
+    }
+    let mut want: BTreeMap<String, usize> = (0..sent)
+        .filter(|i| i % 2 == 0)
+        .map(|i| (format!("tx-{i}"), 1))
+        .collect();
+    want.insert("hello".into(), 1);
+    assert_eq!(seen, want, "committed by the check, once each");
+    tail.shutdown().await;
+    resolver.shutdown().await;
+}

@@ -152,6 +152,12 @@ pub(crate) async fn send(
                 "a batch cannot carry transactional (half) messages".into(),
             ));
         }
+        // Checks go to producers of PGROUP; a client that did not set it (Java's does) is
+        // checked through the group it sent as.
+        placement
+            .properties
+            .entry(property::PGROUP.to_string())
+            .or_insert_with(|| header.producer_group.clone());
         // Never delayed while half: a DELAY it carries applies once it is committed.
         (placement, sys_flag) = half_placement(placement, sys_flag);
     } else if !is_batch {
