@@ -2,16 +2,22 @@
 //! group of real processes: a requester and a replier (a pull consumer answering with
 //! `create_reply_message` + send). Concurrent requests each get their own reply (correlation
 //! ids), the replies are stored in `TestCluster_REPLY_TOPIC`, a request nobody answers ends in
-//! its timeout, and a request answered across a kill -9 of the leader either gets its reply or
+//! its timeout, a reply sent to a follower or for a client the node does not know gets a clear
+//! error, and a request answered across a kill -9 of the leader either gets its reply or
 //! times out, within a bound.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use dledger_broker::client::{
     Admin, ClientError, ConsumeFrom, ConsumerConfig, Message, Producer, ProducerConfig,
     PullConsumer, create_reply_message,
+};
+use dledger_broker::remoting::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2};
+use dledger_broker::remoting::{
+    ClientConfig, RemotingClient, RemotingCommand, RequestCode, ResponseCode,
 };
 use futures_util::future::join_all;
 
@@ -96,15 +102,22 @@ async fn concurrent_requests_get_their_own_replies_and_an_unanswered_one_times_o
     assert_eq!(correlation_ids.len(), 20, "one correlation id per request");
     println!("20 concurrent requests answered in {:?}", started.elapsed());
 
-    // storeReplyMessageEnable (default true): every reply is in the reply topic too.
+    // storeReplyMessageEnable (default true): every reply is in the reply topic too. The
+    // broker pushes before it stores (Java's order), so the last ones may still be committing.
     let admin = Admin::new(cluster.namesrv_addr().as_str()).unwrap();
-    let stored: i64 = admin
-        .topic_max_offsets(REPLY_TOPIC)
-        .await
-        .unwrap()
-        .values()
-        .sum();
-    assert_eq!(stored, 20, "replies stored in {REPLY_TOPIC}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let offsets = admin.topic_max_offsets(REPLY_TOPIC).await.unwrap();
+        let stored: i64 = offsets.values().sum();
+        if stored == 20 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && stored < 20,
+            "{stored} replies stored in {REPLY_TOPIC}, 20 expected"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     tracing::info!("a request nobody answers times out, never hangs");
     let started = Instant::now();
@@ -120,8 +133,53 @@ async fn concurrent_requests_get_their_own_replies_and_an_unanswered_one_times_o
         waited >= Duration::from_millis(1900) && waited < Duration::from_secs(3),
         "waited {waited:?}"
     );
+
+    tracing::info!("replies a node cannot push or store get clear errors");
+    let leader = cluster.wait_master(Duration::from_secs(10)).await;
+    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    let on_follower = send_reply_raw(&cluster, follower, "10.0.0.1@gone").await;
+    assert_eq!(
+        on_follower.response_code(),
+        ResponseCode::ServiceNotAvailable
+    );
+    let unknown = send_reply_raw(&cluster, leader, "10.0.0.1@gone").await;
+    assert_eq!(unknown.response_code(), ResponseCode::SystemError);
+    let remark = unknown.remark.unwrap_or_default();
+    assert!(
+        remark.starts_with("push reply message fail, channel of <10.0.0.1@gone> not found."),
+        "{remark}"
+    );
     answering.abort();
     requester.shutdown().await;
+}
+
+/// A SEND_REPLY_MESSAGE_V2 to node `id` for the requester `reply_to`, as a Java replier sends it.
+async fn send_reply_raw(cluster: &Cluster, id: u64, reply_to: &str) -> RemotingCommand {
+    let header = SendMessageRequestHeader {
+        producer_group: "T36Raw".into(),
+        topic: REPLY_TOPIC.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id: -1,
+        born_timestamp: 1,
+        properties: Some(format!(
+            "MSG_TYPE\u{1}reply\u{2}CORRELATION_ID\u{1}c-raw\u{2}REPLY_TO_CLIENT\u{1}{reply_to}"
+        )),
+        ..SendMessageRequestHeader::default()
+    };
+    let request = RemotingCommand::request(
+        RequestCode::SendReplyMessageV2,
+        Default::default(),
+        Bytes::from_static(b"late"),
+    )
+    .with_header(&SendMessageRequestHeaderV2(header));
+    let client = RemotingClient::new(cluster.broker_addr(id).to_string(), ClientConfig::default());
+    let response = client
+        .invoke(request, Duration::from_secs(5))
+        .await
+        .unwrap();
+    client.close().await;
+    response
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,10 @@
 //! Request-reply's message shapes (RocketMQ 4.9), without any I/O: what a request carries
-//! ([`request_properties`]), the reply a replier builds from a request it consumed
+//! (`request_properties`), the reply a replier builds from a request it consumed
 //! ([`create_reply_message`], as Java's `MessageUtil.createReplyMessage`), and the reply a
-//! requester reads from a broker's PUSH_REPLY_MESSAGE_TO_CLIENT ([`reply_from_push`]).
+//! requester reads from a broker's PUSH_REPLY_MESSAGE_TO_CLIENT (`reply_from_push`).
 //!
 //! The waiting (correlation ids, timeouts) is the producer's (`producer/request.rs`); the
-//! producer sends a message whose `MSG_TYPE` is `reply` ([`is_reply`]) with SEND_REPLY_MESSAGE.
+//! producer sends a message whose `MSG_TYPE` is `reply` (`is_reply`) with SEND_REPLY_MESSAGE.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
