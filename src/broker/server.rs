@@ -83,6 +83,9 @@ impl Broker {
             cluster_name: config.broker_cluster_name.clone(),
             broker_name: config.broker_name.clone(),
             delay_levels: config.message_delay_level.max_level(),
+            trace_topic: config
+                .trace_topic_enable
+                .then(|| config.msg_trace_topic_name.clone()),
         };
         let disk_guard = DiskGuard::new(
             node.store().commitlog().segments_dir().to_path_buf(),

@@ -204,6 +204,13 @@ pub struct BrokerConfig {
     pub server_channel_max_idle_time_seconds: u64,
     /// `autoCreateSubscriptionGroup`, default true: create a group on its first pull.
     pub auto_create_subscription_group: bool,
+    /// `storeReplyMessageEnable`, default true: a reply (SEND_REPLY_MESSAGE) is stored in the
+    /// reply topic as well as pushed to the requester.
+    pub store_reply_message_enable: bool,
+    /// `traceTopicEnable`, default false: the broker has the message-trace topic from its start.
+    pub trace_topic_enable: bool,
+    /// `msgTraceTopicName`, default `RMQ_SYS_TRACE_TOPIC`: the message-trace topic.
+    pub msg_trace_topic_name: String,
     /// `slaveReadEnable`, default false: followers serve reads.
     pub slave_read_enable: bool,
     /// `brokerPermission`, default 6 (read 4 + write 2; inherit is 1, priority 8).
@@ -405,6 +412,12 @@ impl BrokerConfig {
                 "autoCreateSubscriptionGroup",
                 self.auto_create_subscription_group.to_string(),
             ),
+            (
+                "storeReplyMessageEnable",
+                self.store_reply_message_enable.to_string(),
+            ),
+            ("traceTopicEnable", self.trace_topic_enable.to_string()),
+            ("msgTraceTopicName", self.msg_trace_topic_name.clone()),
             ("slaveReadEnable", self.slave_read_enable.to_string()),
             ("brokerPermission", self.broker_permission.to_string()),
             (

@@ -190,6 +190,9 @@ impl BrokerConfig {
             f.value_of("serverChannelMaxIdleTimeSeconds", 120u64, positive);
         let auto_create_subscription_group = f.boolean("autoCreateSubscriptionGroup", true);
         let slave_read_enable = f.boolean("slaveReadEnable", false);
+        let store_reply_message_enable = f.boolean("storeReplyMessageEnable", true);
+        let trace_topic_enable = f.boolean("traceTopicEnable", false);
+        let msg_trace_topic_name = name(&mut f, "msgTraceTopicName", "RMQ_SYS_TRACE_TOPIC");
         let broker_permission = f.value_of("brokerPermission", 6, |v| match parse_int::<u32>(v)? {
             perm @ 0..=15 => Ok(perm as i32),
             _ => Err(
@@ -300,6 +303,9 @@ impl BrokerConfig {
             server_channel_max_idle_time_seconds,
             auto_create_subscription_group,
             slave_read_enable,
+            store_reply_message_enable,
+            trace_topic_enable,
+            msg_trace_topic_name,
             broker_permission,
             register_name_server_period_ms,
             use_reentrant_lock_when_put_message,

@@ -19,6 +19,7 @@
 //! | [`offset`] | consumer offset query/update, max/min offset, search by timestamp |
 //! | [`namesrv`] | broker (un)registration, route lookup |
 //! | [`admin`] | topic create/delete, consumer list, ids-changed notification |
+//! | [`reply`] | `ReplyMessageRequestHeader` (PUSH_REPLY_MESSAGE_TO_CLIENT, 326) |
 //!
 //! This module never looks at codes, bodies or bytes: [`super::command`] carries the map,
 //! [`super::codec`] puts it on the wire.
@@ -222,6 +223,7 @@ pub mod admin;
 pub mod namesrv;
 pub mod offset;
 pub mod pull;
+pub mod reply;
 pub mod send;
 pub mod transaction;
 
@@ -240,6 +242,7 @@ pub use offset::{
     UpdateConsumerOffsetRequestHeader,
 };
 pub use pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+pub use reply::ReplyMessageRequestHeader;
 pub use send::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
 pub use transaction::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};
 

@@ -28,7 +28,7 @@ use crate::remoting::{ConnectionInfo, RemotingCommand};
 
 /// The producer's address as stored in BORNHOST: IPv4-mapped IPv6 peers are stored as IPv4,
 /// so strict 4.x decoders (ali-ons) always see 4-byte hosts.
-fn born_host(peer: SocketAddr) -> SocketAddr {
+pub(super) fn born_host(peer: SocketAddr) -> SocketAddr {
     match peer.ip() {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => SocketAddr::new(IpAddr::V4(v4), peer.port()),

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::Producer;
 use super::config::{ProducerConfig, SendResult, SendStatus};
-use super::{Connections, Producer};
 use crate::client::message::{MessageExt, decode_pull_body};
 use crate::client::{ClientError, Message, MessageQueue};
 use crate::common::sync::lock;
@@ -90,7 +90,8 @@ impl TransactionProducer {
         checker: impl Fn(&MessageExt) -> LocalTransactionState + Send + Sync + 'static,
     ) -> Result<Self, ClientError> {
         let (sink, inbound) = mpsc::channel(256);
-        let producer = Producer::with_connections(config, Connections::with_server_requests(sink))?;
+        let producer = Producer::new(config)?;
+        *lock(&producer.checks) = Some(sink);
         producer
             .inner
             .heartbeat_every_node
@@ -219,8 +220,8 @@ impl Drop for TransactionProducer {
     }
 }
 
-/// Answers CHECK_TRANSACTION_STATE with the checker's verdict; other broker requests that want
-/// an answer get REQUEST_CODE_NOT_SUPPORTED.
+/// Answers CHECK_TRANSACTION_STATE (the producer's request server hands over only those) with
+/// the checker's verdict; anything else that wants an answer gets REQUEST_CODE_NOT_SUPPORTED.
 async fn answer_checks(
     mut inbound: mpsc::Receiver<InboundRequest>,
     inner: Arc<super::Inner>,
