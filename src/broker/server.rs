@@ -61,8 +61,9 @@ pub struct Broker {
     /// Held pulls, per queue; the store's dispatch wakes them.
     pub(crate) pull_waiters: Arc<super::pull_waiters::PullWaiters>,
     pub(crate) queue_locks: Mutex<super::queue_locks::QueueLocks>,
-    /// Serializes the settling of half messages (see [`super::transaction`]).
-    pub(crate) settlements: super::transaction::Settlements,
+    /// Serializes the settling of half messages: held while reading the transaction table and
+    /// proposing a settlement (see [`super::transaction`]).
+    pub(crate) settlements: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Broker {

@@ -7,7 +7,7 @@
 //! often, or older than the commitlog keeps) a copy in `TRANS_CHECK_MAX_TIME_TOPIC` plus the
 //! op. Applying the op marks the half message settled in the replicated transaction table on
 //! every replica at once, so the message and the mark can never be split by a crash or a
-//! failover. Settlements are serialized by [`Settlements`]: under its lock the leader reads
+//! failover. Settlements are serialized by the broker's `settlements` lock: under it the leader reads
 //! the table, proposes with [`RaftNode::propose_in_term`](crate::raft::RaftNode::propose_in_term)
 //! (which never gives up on an entry while its term lasts) and releases it only once the entry
 //! is applied or the term is over; a new leader reports itself only after applying every entry
@@ -25,17 +25,6 @@ use crate::message::{MessageToStore, decode_message, encode_message_into, proper
 use crate::raft::ProposalKind;
 use crate::raft::tables::AdminOp;
 use crate::store::{CqUnit, StoreError};
-
-/// Serializes settlements on this node (see the module docs).
-#[derive(Debug, Default)]
-pub struct Settlements(tokio::sync::Mutex<()>);
-
-impl Settlements {
-    /// Held while reading the transaction table and proposing a settlement.
-    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.0.lock().await
-    }
-}
 
 /// Moves a half message to the half topic: its real topic and queue go into `REAL_TOPIC` /
 /// `REAL_QID`; it is stored in queue 0 with its transaction type cleared.
