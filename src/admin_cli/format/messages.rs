@@ -53,14 +53,29 @@ pub fn msg_key_table(rows: &[(String, i32, i64)]) -> String {
 /// The message-detail block of `queryMsgById` / `queryMsgByOffset` (one `%-20s %s` line per
 /// field; times in UTC; the body inline as text or `0x` hex instead of Java's file dump).
 pub fn message_detail(m: &MessageToStore, offset_msg_id: &str) -> String {
+    let mut fields = vec![("OffsetID:", offset_msg_id.to_owned())];
+    fields.extend(detail_fields(m));
+    fields.push(("Message Body:", body_text(&m.body)));
+    detail_lines(&fields)
+}
+
+/// `queryMsgByUniqueKey`'s block for one message: Java's fields in its order, ending with
+/// the file the body was written to (`Message Body Path:`), as Java's tool does.
+pub fn unique_key_detail(m: &MessageToStore, body_path: &str) -> String {
+    let mut fields = detail_fields(m);
+    fields.push(("Message Body Path:", body_path.to_owned()));
+    detail_lines(&fields)
+}
+
+/// The fields every message view prints, from `Topic:` to `Properties:`.
+fn detail_fields(m: &MessageToStore) -> Vec<(&'static str, String)> {
     let props: Vec<String> = m
         .properties
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     let opt = |v: Option<&String>| v.map_or("null".to_owned(), Clone::clone);
-    let fields = [
-        ("OffsetID:", offset_msg_id.to_owned()),
+    vec![
         ("Topic:", m.topic.clone()),
         (
             "Tags:",
@@ -80,8 +95,10 @@ pub fn message_detail(m: &MessageToStore, offset_msg_id: &str) -> String {
         ("Store Host:", m.store_host.to_string()),
         ("System Flag:", m.sys_flag.to_string()),
         ("Properties:", format!("{{{}}}", props.join(", "))),
-        ("Message Body:", body_text(&m.body)),
-    ];
+    ]
+}
+
+fn detail_lines(fields: &[(&str, String)]) -> String {
     fields
         .iter()
         .map(|(k, v)| format!("{k:<20} {v}\n"))
