@@ -38,7 +38,10 @@ fn broker_id(broker: &Broker) -> (i64, Option<u64>) {
 fn registered_id(leader_term: Option<u64>, node: u64) -> (i64, Option<u64>) {
     match leader_term {
         Some(term) => (0, Some(term)),
-        None => (i64::try_from(node).map_or(i64::MAX, |n| n.saturating_add(1)), None),
+        None => (
+            i64::try_from(node).map_or(i64::MAX, |n| n.saturating_add(1)),
+            None,
+        ),
     }
 }
 
