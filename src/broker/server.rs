@@ -64,6 +64,8 @@ pub struct Broker {
     /// Serializes the settling of half messages: held while reading the transaction table and
     /// proposing a settlement (see [`super::transaction`]).
     pub(crate) settlements: tokio::sync::Mutex<()>,
+    /// What this node stored and served (soft state, see [`super::stats`]).
+    pub(crate) stats: super::stats::BrokerStats,
 }
 
 impl std::fmt::Debug for Broker {
@@ -109,6 +111,7 @@ impl Broker {
             disk_guard,
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
             settlements: Default::default(),
+            stats: super::stats::BrokerStats::new(&config.broker_cluster_name, now_ms()),
             config,
         })
     }
