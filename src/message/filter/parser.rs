@@ -347,8 +347,8 @@ impl Parser<'_> {
         let pos = token.pos;
         let literal = match token.tok {
             Tok::Str(s) => Some(Literal::Str(s)),
-            Tok::Decimal(digits) => Some(decimal(&digits, pos)?),
-            Tok::Float(text) => Some(float(&text, pos)?),
+            Tok::Decimal(digits) => Some(Literal::decimal(&digits).map_err(|e| error(pos, e))?),
+            Tok::Float(text) => Some(Literal::float(&text).map_err(|e| error(pos, e))?),
             Tok::True => Some(Literal::Bool(true)),
             Tok::False => Some(Literal::Bool(false)),
             Tok::Null => None,
@@ -385,45 +385,6 @@ fn syntax(position: Position, message: impl Into<String>) -> SqlError {
         position,
         message: message.into(),
     }
-}
-
-/// A decimal literal: an i32 if it fits, else an i64 (Java's `createFromDecimal`).
-fn decimal(digits: &str, pos: Position) -> Result<Literal, SqlError> {
-    let value: i64 = digits.parse().map_err(|_| {
-        error(
-            pos,
-            format!("the number {digits} is out of the 64-bit range"),
-        )
-    })?;
-    Ok(i32::try_from(value).map_or(Literal::Long(value), Literal::Int))
-}
-
-/// A floating-point literal; Java refuses infinity and anything below its smallest positive
-/// double, which includes zero (`createFloat`).
-fn float(text: &str, pos: Position) -> Result<Literal, SqlError> {
-    // Rust reads "5." and ".5" but not "5.e3": give such a fraction a digit.
-    let normal = match text.split_once('.') {
-        Some((whole, fraction)) if !fraction.starts_with(|c: char| c.is_ascii_digit()) => {
-            format!("{whole}.0{fraction}")
-        }
-        _ => text.to_string(),
-    };
-    let value: f64 = normal
-        .parse()
-        .map_err(|_| error(pos, format!("the number {text} cannot be read")))?;
-    if value.is_infinite() {
-        return Err(error(
-            pos,
-            format!("the number {text} is above the largest double"),
-        ));
-    }
-    if value < f64::from_bits(1) {
-        return Err(error(
-            pos,
-            format!("the number {text} is below the smallest positive double (4.9E-324)"),
-        ));
-    }
-    Ok(Literal::Double(value))
 }
 
 /// Java's `asBooleanExpression`: a condition stays, a property becomes one, anything else is

@@ -42,6 +42,38 @@ impl Literal {
         }
     }
 
+    /// A decimal literal's digits: an i32 if it fits, else an i64 (Java's `createFromDecimal`).
+    pub(super) fn decimal(digits: &str) -> Result<Literal, String> {
+        let value: i64 = digits
+            .parse()
+            .map_err(|_| format!("the number {digits} is out of the 64-bit range"))?;
+        Ok(i32::try_from(value).map_or(Literal::Long(value), Literal::Int))
+    }
+
+    /// A floating-point literal; Java refuses infinity and anything below its smallest
+    /// positive double, which includes zero (`createFloat`).
+    pub(super) fn float(text: &str) -> Result<Literal, String> {
+        // Rust reads "5." and ".5" but not "5.e3": give such a fraction a digit.
+        let normal = match text.split_once('.') {
+            Some((whole, fraction)) if !fraction.starts_with(|c: char| c.is_ascii_digit()) => {
+                format!("{whole}.0{fraction}")
+            }
+            _ => text.to_string(),
+        };
+        let value: f64 = normal
+            .parse()
+            .map_err(|_| format!("the number {text} cannot be read"))?;
+        if value.is_infinite() {
+            return Err(format!("the number {text} is above the largest double"));
+        }
+        if value < f64::from_bits(1) {
+            return Err(format!(
+                "the number {text} is below the smallest positive double (4.9E-324)"
+            ));
+        }
+        Ok(Literal::Double(value))
+    }
+
     pub(super) fn is_number(&self) -> bool {
         matches!(
             self,

@@ -160,6 +160,14 @@ fn text_after_the_expression_is_not_read_unless_its_first_token_is_malformed() {
     assert_eq!(refused("a = '1' #").position, at(1, 9));
     assert_eq!(refused("a = '1' 'open").position, at(1, 9));
     assert_eq!(compile("a = '1'").ignored_tail(), None);
+    // JavaCC's longest match: an unclosed string holding '' ends at the first quote of the
+    // last pair, and the token after it is read only if the grammar looks at it.
+    assert_eq!(compile("b 'x''y").ignored_tail(), Some(at(1, 3)));
+    assert_eq!(refused("a = 'x''y").position, at(1, 8));
+    assert_eq!(
+        truth("a = 'x''y' OR b IS NULL", &[("a", "x'y")]),
+        Some(true)
+    );
     assert_eq!(compile("a = '1'  \n ").ignored_tail(), None);
 }
 
