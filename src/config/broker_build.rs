@@ -190,6 +190,7 @@ impl BrokerConfig {
             f.value_of("serverChannelMaxIdleTimeSeconds", 120u64, positive);
         let auto_create_subscription_group = f.boolean("autoCreateSubscriptionGroup", true);
         let slave_read_enable = f.boolean("slaveReadEnable", false);
+        let enable_property_filter = f.boolean("enablePropertyFilter", false);
         let broker_permission = f.value_of("brokerPermission", 6, |v| match parse_int::<u32>(v)? {
             perm @ 0..=15 => Ok(perm as i32),
             _ => Err(
@@ -295,6 +296,7 @@ impl BrokerConfig {
             server_channel_max_idle_time_seconds,
             auto_create_subscription_group,
             slave_read_enable,
+            enable_property_filter,
             broker_permission,
             register_name_server_period_ms,
             use_reentrant_lock_when_put_message,
