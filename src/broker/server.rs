@@ -61,6 +61,8 @@ pub struct Broker {
     /// Held pulls, per queue; the store's dispatch wakes them.
     pub(crate) pull_waiters: Arc<super::pull_waiters::PullWaiters>,
     pub(crate) queue_locks: Mutex<super::queue_locks::QueueLocks>,
+    /// SQL92 subscriptions, compiled once per group and topic.
+    pub(crate) sql_filters: super::sql_filters::SqlFilters,
 }
 
 impl std::fmt::Debug for Broker {
@@ -102,6 +104,7 @@ impl Broker {
             topics_changed: Notify::new(),
             disk_guard,
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
+            sql_filters: super::sql_filters::SqlFilters::default(),
             config,
         })
     }
