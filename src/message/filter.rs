@@ -51,6 +51,26 @@ pub const TAG: &str = "TAG";
 /// `expressionType` of a SQL92 property filter.
 pub const SQL92: &str = "SQL92";
 
+/// How a subscription's expression filters (its `expressionType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpressionType {
+    /// `*` or `TagA || TagB`, matched on the TAGS property.
+    #[default]
+    Tag,
+    /// A [`Sql92`] expression over the message's properties.
+    Sql92,
+}
+
+impl ExpressionType {
+    /// The wire name: `TAG` or `SQL92`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpressionType::Tag => TAG,
+            ExpressionType::Sql92 => SQL92,
+        }
+    }
+}
+
 /// Whether `expression_type` names a TAG subscription: missing, empty or `TAG` exactly, as
 /// Java's `ExpressionType.isTagType`.
 pub fn is_tag_type(expression_type: Option<&str>) -> bool {
