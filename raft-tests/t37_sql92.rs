@@ -42,7 +42,7 @@ fn selected(i: u32) -> bool {
 
 async fn produce(cluster: &Cluster, topic: &str, count: u32) {
     let producer =
-        Producer::new(ProducerConfig::new(cluster.namesrv_addr().as_str(), "T36P")).unwrap();
+        Producer::new(ProducerConfig::new(cluster.namesrv_addr().as_str(), "T37P")).unwrap();
     producer.start().unwrap();
     for i in 0..count {
         let mut message = Message::new(topic, format!("body-{i}"))
@@ -161,12 +161,12 @@ fn assert_refused(resp: &RemotingCommand, code: ResponseCode, remark_has: &[&str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sql92_consumer_receives_exactly_the_matching_messages_from_a_three_node_group() {
     let cluster = Cluster::start_with(1, 3, "enablePropertyFilter=true\n");
-    let topic = "T36";
+    let topic = "T37";
     cluster.create_topic(topic, 4).await;
     produce(&cluster, topic, 120).await;
     let want = expected(120);
     assert!(want.len() > 10 && want.len() < 60, "{want:?}");
-    let got = consume_sql92(&cluster, topic, "T36G", want.len()).await;
+    let got = consume_sql92(&cluster, topic, "T37G", want.len()).await;
     assert_eq!(got, want, "exactly the selected messages, each once");
 
     // Malformed expressions, on the wire, get Java's codes and the error's position.
@@ -175,21 +175,21 @@ async fn a_sql92_consumer_receives_exactly_the_matching_messages_from_a_three_no
         cluster.broker_addr(master).to_string(),
         ClientConfig::default(),
     );
-    let ok = invoke(&client, check_request("T36G", topic, EXPRESSION)).await;
+    let ok = invoke(&client, check_request("T37G", topic, EXPRESSION)).await;
     assert_eq!(ok.response_code(), ResponseCode::Success, "{:?}", ok.remark);
-    let bad = invoke(&client, check_request("T36G", topic, "color = ")).await;
+    let bad = invoke(&client, check_request("T37G", topic, "color = ")).await;
     assert_refused(
         &bad,
         ResponseCode::SubscriptionParseFailed,
         &["line 1, column 8"],
     );
-    let bad = invoke(&client, check_request("T36G", topic, "price > 'x'")).await;
+    let bad = invoke(&client, check_request("T37G", topic, "price > 'x'")).await;
     assert_refused(
         &bad,
         ResponseCode::SubscriptionParseFailed,
         &["line 1, column 9"],
     );
-    let carried = pull_request("T36Raw", topic, Some("i BETWEEN 5 AND 1"), 1);
+    let carried = pull_request("T37Raw", topic, Some("i BETWEEN 5 AND 1"), 1);
     let bad = invoke(&client, carried).await;
     assert_refused(
         &bad,
@@ -198,24 +198,24 @@ async fn a_sql92_consumer_receives_exactly_the_matching_messages_from_a_three_no
     );
     // From the group's heartbeat: FILTER_DATA_NOT_EXIST, or SUBSCRIPTION_NOT_LATEST when the pull
     // names a newer version than the heartbeat did.
-    let hb = invoke(&client, heartbeat_request("T36Bad", topic, "i = = 1")).await;
+    let hb = invoke(&client, heartbeat_request("T37Bad", topic, "i = = 1")).await;
     assert_eq!(hb.response_code(), ResponseCode::Success, "{:?}", hb.remark);
-    let bad = invoke(&client, pull_request("T36Bad", topic, None, 1)).await;
+    let bad = invoke(&client, pull_request("T37Bad", topic, None, 1)).await;
     assert_refused(
         &bad,
         ResponseCode::FilterDataNotExist,
         &["line 1, column 5"],
     );
-    let bad = invoke(&client, pull_request("T36Bad", topic, None, 2)).await;
+    let bad = invoke(&client, pull_request("T37Bad", topic, None, 2)).await;
     assert_refused(&bad, ResponseCode::SubscriptionNotLatest, &[]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_enable_property_filter_sql92_is_refused_as_java_refuses_it() {
     let cluster = Cluster::start(1, 1);
-    let topic = "T36Off";
+    let topic = "T37Off";
     cluster.create_topic(topic, 1).await;
-    let mut config = ConsumerConfig::new(cluster.namesrv_addr().as_str(), "T36OffG", topic);
+    let mut config = ConsumerConfig::new(cluster.namesrv_addr().as_str(), "T37OffG", topic);
     config.expression_type = ExpressionType::Sql92;
     config.expression = "a = 1".into();
     let mut consumer = PullConsumer::new(config).unwrap();
@@ -228,20 +228,20 @@ async fn without_enable_property_filter_sql92_is_refused_as_java_refuses_it() {
     assert!(err.to_string().contains(REFUSED), "{err}");
 
     let client = RemotingClient::new(cluster.broker_addr(1).to_string(), ClientConfig::default());
-    let check = invoke(&client, check_request("T36OffG", topic, "a = 1")).await;
+    let check = invoke(&client, check_request("T37OffG", topic, "a = 1")).await;
     assert_refused(&check, ResponseCode::SystemError, &[REFUSED]);
-    let pull = invoke(&client, pull_request("T36OffG", topic, Some("a = 1"), 1)).await;
+    let pull = invoke(&client, pull_request("T37OffG", topic, Some("a = 1"), 1)).await;
     assert_refused(&pull, ResponseCode::SystemError, &[REFUSED]);
     // The same from the group's heartbeat (where the expression is compiled first).
-    invoke(&client, heartbeat_request("T36OffH", topic, "a = 1")).await;
-    let pull = invoke(&client, pull_request("T36OffH", topic, None, 1)).await;
+    invoke(&client, heartbeat_request("T37OffH", topic, "a = 1")).await;
+    let pull = invoke(&client, pull_request("T37OffH", topic, None, 1)).await;
     assert_refused(&pull, ResponseCode::SystemError, &[REFUSED]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ali_ons_messages_with_properties_are_filtered_for_ali_ons_and_for_our_consumer() {
     let cluster = Cluster::start_with(1, 3, "enablePropertyFilter=true\n");
-    let topic = "T36Ali";
+    let topic = "T37Ali";
     cluster.create_topic(topic, 4).await;
     let script = repo().join("compat/alions_sql92.js");
     assert!(
@@ -254,10 +254,10 @@ async fn ali_ons_messages_with_properties_are_filtered_for_ali_ons_and_for_our_c
         &[script.to_str().unwrap()],
         &cluster,
         topic,
-        "T36AliG",
+        "T37AliG",
     );
     let want = expected(60);
-    let got = consume_sql92(&cluster, topic, "T36AliRust", want.len()).await;
+    let got = consume_sql92(&cluster, topic, "T37AliRust", want.len()).await;
     assert_eq!(got, want, "our consumer, from ali-ons' messages");
     let distinct: BTreeSet<u32> = got.iter().copied().collect();
     assert_eq!(distinct.len(), got.len());
