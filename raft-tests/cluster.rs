@@ -2,7 +2,7 @@
 //! loopback, each with its own config file in a temp dir, free ports, a log file, readiness
 //! polling, and a kill on `Drop`. Every wait is bounded in time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -31,6 +31,46 @@ pub(crate) fn free_port_pair() -> u16 {
         }
     }
     panic!("no free port pair found");
+}
+
+/// Every port a node of `ports` will bind: its listen port, its fast channel (listen - 2), a
+/// one-node group's raft port (listen + 1) and its raft port.
+fn reserved_ports(ports: &BTreeMap<u64, NodePorts>) -> BTreeSet<u16> {
+    ports
+        .values()
+        .flat_map(|p| [p.listen, p.listen - 2, p.listen + 1, p.raft])
+        .collect()
+}
+
+/// Ports for `nodes` nodes none of whose ports collide: each pick is free when made, but the
+/// OS may hand out a port another node will bind later (its fast channel, say), which made a
+/// broker refuse its config now and then.
+fn node_ports(nodes: u64) -> BTreeMap<u64, NodePorts> {
+    for _ in 0..50 {
+        let ports: BTreeMap<u64, NodePorts> = (1..=nodes)
+            .map(|id| {
+                (
+                    id,
+                    NodePorts {
+                        listen: free_port_pair(),
+                        raft: free_port(),
+                    },
+                )
+            })
+            .collect();
+        if reserved_ports(&ports).len() == 4 * ports.len() {
+            return ports;
+        }
+    }
+    panic!("no collision-free ports for {nodes} nodes in 50 tries");
+}
+
+/// A free port that is not in `taken`.
+fn port_not_in(taken: &BTreeSet<u16>) -> u16 {
+    (0..50)
+        .map(|_| free_port())
+        .find(|p| !taken.contains(p))
+        .expect("a free port outside the brokers' ports")
 }
 
 /// One node's ports.
@@ -77,23 +117,13 @@ impl Cluster {
             dir,
             namesrvs: Vec::new(),
             brokers: BTreeMap::new(),
-            ports: (1..=nodes)
-                .map(|id| {
-                    (
-                        id,
-                        NodePorts {
-                            listen: free_port_pair(),
-                            raft: free_port(),
-                        },
-                    )
-                })
-                .collect(),
+            ports: node_ports(nodes),
             segment_size: 8 << 20,
             extra_conf: extra_conf.to_string(),
             unreachable_namesrvs: unreachable,
         };
         for i in 0..namesrvs {
-            let port = free_port();
+            let port = port_not_in(&reserved_ports(&cluster.ports));
             let conf = cluster.dir.path().join(format!("namesrv{i}.conf"));
             fs::write(&conf, format!("listenPort={port}\nbindAddress=127.0.0.1\n")).unwrap();
             let spec = ProcSpec::new(format!("namesrv{i}"), env!("CARGO_BIN_EXE_mqnamesrv"))

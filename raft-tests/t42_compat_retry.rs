@@ -24,7 +24,7 @@ use crate::cluster::Cluster;
 const DELAY_TABLE: &str = "1s 1s 2s 3s 2s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
 const MAX_RECONSUME: u32 = 2;
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -49,7 +49,12 @@ fn stdout(o: &Output) -> String {
 
 /// Runs a retry script to completion (bounded) and returns its JSON summary; panics with the
 /// summary, the tail of its stderr and where the broker logs are unless it passed.
-fn run_script(program: &str, args: &[String], cluster: &Cluster, group: &str) -> serde_json::Value {
+pub(crate) fn run_script(
+    program: &str,
+    args: &[String],
+    cluster: &Cluster,
+    group: &str,
+) -> serde_json::Value {
     let home = cluster.dir.path().join(format!("home-{group}"));
     std::fs::create_dir_all(&home).unwrap();
     let started = Instant::now();

@@ -201,6 +201,21 @@ pub enum Command {
         #[arg(short = 't', long = "topic")]
         topic: Option<String>,
     },
+    /// Query a message trace
+    QueryMsgTraceById {
+        #[command(flatten)]
+        ns: Namesrv,
+        /// The traced message's msgId (its UNIQ_KEY).
+        #[arg(short = 'i', long = "msgId")]
+        msg_id: String,
+        /// The trace topic.
+        #[arg(
+            short = 't',
+            long = "traceTopic",
+            default_value = "RMQ_SYS_TRACE_TOPIC"
+        )]
+        trace_topic: String,
+    },
     /// Print the message at one queue offset
     QueryMsgByOffset {
         #[command(flatten)]
@@ -381,6 +396,7 @@ impl Command {
             Command::QueryMsgByKey { .. } => "queryMsgByKey",
             Command::QueryMsgById { .. } => "queryMsgById",
             Command::QueryMsgByOffset { .. } => "queryMsgByOffset",
+            Command::QueryMsgTraceById { .. } => "queryMsgTraceById",
             Command::RaftStatus { .. } => "raftStatus",
         }
     }

@@ -101,6 +101,11 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
         Command::QueryMsgById { ns, ids, topic } => {
             query_msg_by_id(ns, ids, topic.as_deref(), out).await?
         }
+        Command::QueryMsgTraceById {
+            ns,
+            msg_id,
+            trace_topic,
+        } => super::msg_trace::query_msg_trace_by_id(ns, msg_id, trace_topic, out).await?,
         Command::QueryMsgByOffset {
             ns,
             topic,

@@ -10,6 +10,7 @@
 //! | `groups` | `consumerProgress`, `consumerConnection`, `producerConnection`, `resetOffsetByTime`, `updateSubGroup` |
 //! | `messages` | `sendMessage`, `consumeMessage`, `queryMsgByKey`, `queryMsgById` / `queryMsgByOffset` |
 //! | `fastjson` | fastjson bodies keyed by objects, as standard JSON |
+//! | `trace` | `queryMsgTraceById` |
 
 use serde::Serialize;
 
@@ -20,6 +21,7 @@ mod fastjson;
 mod groups;
 mod messages;
 mod topics;
+mod trace;
 
 pub use cluster::{
     ClusterRow, RaftRow, cluster_addrs, cluster_table, config_lines, raft_table, status_lines,
@@ -34,6 +36,7 @@ pub use messages::{body_text, message_detail, message_line, msg_key_table, send_
 pub use topics::{
     TopicStatusRow, perm_string, topic_config_line, topic_status_rows, topic_status_table,
 };
+pub use trace::{TraceView, msg_trace};
 
 /// Pretty JSON of `value` plus a newline.
 pub fn json<T: Serialize>(value: &T) -> String {

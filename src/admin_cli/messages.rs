@@ -129,13 +129,30 @@ pub(super) async fn query_msg_by_key(
     ns: &Namesrv,
     topic: &str,
     key: &str,
-    (begin, end, max): (i64, i64, i64),
+    range: (i64, i64, i64),
     out: &mut impl Write,
 ) -> Result<(), CliError> {
     let admin = Admin::new(ns.resolve()?)?;
+    let rows: Vec<_> = messages_by_key(&admin, topic, key, range)
+        .await?
+        .into_iter()
+        .map(|(m, id)| (id, m.queue_id, m.queue_offset as i64))
+        .collect();
+    write!(out, "{}", format::msg_key_table(&rows))?;
+    Ok(())
+}
+
+/// QUERY_MESSAGE on every master of `topic`: the messages whose KEYS or UNIQ_KEY is `key`,
+/// stored within `(begin, end)` ms, at most `max` per broker, each with its offset msgId.
+pub(super) async fn messages_by_key(
+    admin: &Admin,
+    topic: &str,
+    key: &str,
+    (begin, end, max): (i64, i64, i64),
+) -> Result<Vec<(MessageToStore, String)>, CliError> {
     let code = RequestCode::QueryMessage;
-    let mut rows = Vec::new();
-    for (_, addr) in topic_masters(&admin, topic).await? {
+    let mut found = Vec::new();
+    for (_, addr) in topic_masters(admin, topic).await? {
         let fields = ext(&[
             ("topic", topic.to_owned()),
             ("key", key.to_owned()),
@@ -152,12 +169,9 @@ pub(super) async fn query_msg_by_key(
         }
         let messages = decode_stored(&response.body)
             .map_err(|e| crate::client::bad_response(&addr, code, e))?;
-        for (m, id) in messages {
-            rows.push((id, m.queue_id, m.queue_offset as i64));
-        }
+        found.extend(messages);
     }
-    write!(out, "{}", format::msg_key_table(&rows))?;
-    Ok(())
+    Ok(found)
 }
 
 pub(super) async fn query_msg_by_id(

@@ -10,6 +10,7 @@
 //! | `messages` | `sendMessage`, `consumeMessage`, `queryMsgByKey`, `queryMsgById`, `queryMsgByOffset` |
 //! | `consumers` | `consumerProgress`, `consumerConnection`, `updateSubGroup` |
 //! | `groups` | `deleteSubGroup`, `producerConnection`, `resetOffsetByTime` |
+//! | `msg_trace` | `queryMsgTraceById`: a message's trace records from the trace topic |
 //! | [`cluster_rt`] | `clusterRT`: send RT per broker group, to the topic named after it |
 //! | [`format`](mod@format) | the printed text, as pure functions over plain rows (tests check them), one child per family of views |
 //!
@@ -24,6 +25,7 @@ mod consumers;
 pub mod format;
 mod groups;
 mod messages;
+mod msg_trace;
 
 use std::io::Write;
 

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::client::{Message, Producer, ProducerConfig};
+use crate::client::{
+    LocalTransactionState, Message, Producer, ProducerConfig, TransactionProducer,
+};
 
 use super::BenchError;
 use super::latency::Latency;
@@ -36,6 +38,16 @@ pub struct ProducerOptions {
     pub keys: bool,
     /// Print a report line this often; `None` prints nothing (the ratio table's runs).
     pub report_interval: Option<Duration>,
+    /// Send each message in a transaction (a half message, then END_TRANSACTION commit, both
+    /// inside the measured time), as Java's `TransactionProducer` benchmark does. Not with
+    /// batches.
+    pub transaction: bool,
+}
+
+/// The producer the senders share.
+enum Sender {
+    Plain(Producer),
+    Transactional(TransactionProducer),
 }
 
 /// Counters shared by the senders and the reporter.
@@ -55,11 +67,22 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Runs the benchmark; prints report lines and a `[Complete]` line when `report_interval` is set.
 pub async fn run(options: ProducerOptions) -> Result<Summary, BenchError> {
-    let producer = Arc::new(Producer::new(ProducerConfig::new(
-        options.namesrv.as_str(),
-        "benchmark_producer",
-    ))?);
-    producer.start()?;
+    if options.transaction && options.batch > 1 {
+        return Err(BenchError::Failed(
+            "transactional messages are sent one per request (--batch 1)".into(),
+        ));
+    }
+    let config = ProducerConfig::new(options.namesrv.as_str(), "benchmark_producer");
+    let producer = Arc::new(if options.transaction {
+        // Every transaction is committed at once; a check (none is expected) commits too.
+        let t = TransactionProducer::new(config, |_| LocalTransactionState::Commit)?;
+        t.start()?;
+        Sender::Transactional(t)
+    } else {
+        let p = Producer::new(config)?;
+        p.start()?;
+        Sender::Plain(p)
+    });
     let shared = Arc::new(Shared {
         issued: AtomicU64::new(0),
         failed: AtomicU64::new(0),
@@ -110,13 +133,16 @@ pub async fn run(options: ProducerOptions) -> Result<Summary, BenchError> {
     if options.report_interval.is_some() {
         println!("{}", complete_line(&summary, options.size));
     }
-    producer.shutdown().await;
+    match producer.as_ref() {
+        Sender::Plain(p) => p.shutdown().await,
+        Sender::Transactional(t) => t.shutdown().await,
+    }
     Ok(summary)
 }
 
 /// One sender: requests back to back until the deadline, the count or a stop.
 async fn send_until_done(
-    producer: &Producer,
+    producer: &Sender,
     shared: &Shared,
     body: &[u8],
     options: &ProducerOptions,
@@ -141,11 +167,16 @@ async fn send_until_done(
             }
         };
         let started = Instant::now();
-        let result = if batch == 1 {
-            producer.send(make(first)).await.map(drop)
-        } else {
-            let messages = (0..batch as u64).map(|i| make(first + i)).collect();
-            producer.send_batch(messages).await.map(drop)
+        let result = match producer {
+            Sender::Transactional(t) => t
+                .send_in_transaction(make(first), |_| LocalTransactionState::Commit)
+                .await
+                .map(drop),
+            Sender::Plain(p) if batch == 1 => p.send(make(first)).await.map(drop),
+            Sender::Plain(p) => {
+                let messages = (0..batch as u64).map(|i| make(first + i)).collect();
+                p.send_batch(messages).await.map(drop)
+            }
         };
         let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match result {

@@ -65,6 +65,9 @@ enum Command {
         /// Report interval, ms.
         #[arg(long = "ri", default_value_t = 1000)]
         report_interval: u64,
+        /// Send every message in a transaction (half message, then END_TRANSACTION commit).
+        #[arg(long)]
+        transaction: bool,
     },
     /// Consume from the latest offsets and report consume rates and delays.
     Consumer {
@@ -158,6 +161,7 @@ async fn execute(command: Command) -> Result<(), BenchError> {
             duration,
             keys,
             report_interval,
+            transaction,
         } => {
             let options = ProducerOptions {
                 namesrv: namesrv(n)?,
@@ -170,6 +174,7 @@ async fn execute(command: Command) -> Result<(), BenchError> {
                 warmup: Duration::ZERO,
                 keys,
                 report_interval: Some(Duration::from_millis(report_interval)),
+                transaction,
             };
             println!(
                 "topic: {}, threads: {}, messageSize: {}, batchSize: {}, count: {}, duration: {}s, keys: {}, namesrv: {}",
@@ -241,6 +246,7 @@ async fn execute(command: Command) -> Result<(), BenchError> {
                         warmup: probe_options.warmup,
                         keys: false,
                         report_interval: None,
+                        transaction: false,
                     };
                     let done = ratios::run(&probe_options, &broker, rounds).await?;
                     print!("{}", ratios::table(&done, size));

@@ -197,6 +197,16 @@ impl ClientRegistry {
         self.consumers.keys().cloned().collect()
     }
 
+    /// The connection a producer client heartbeats on (the latest heard from, whatever its
+    /// group), to push it the replies to its requests.
+    pub fn producer_connection(&self, client_id: &str) -> Option<ConnectionId> {
+        self.producers
+            .values()
+            .filter_map(|group| group.get(client_id))
+            .max_by_key(|m| m.last_seen)
+            .map(|m| m.connection)
+    }
+
     /// Producer clients of a group: (client id, connection).
     pub fn producers(&self, group: &str) -> Vec<(String, ConnectionId)> {
         self.producers
@@ -273,5 +283,19 @@ mod tests {
         assert!(r.consumer_ids("g").is_empty());
         assert!(r.producers("pg").is_empty());
         assert!(r.unregister("zzz", None, Some("g")).is_empty());
+    }
+
+    #[test]
+    fn a_producer_is_found_by_its_client_id_on_its_latest_connection() {
+        let mut r = ClientRegistry::default();
+        let t0 = Instant::now();
+        assert_eq!(r.producer_connection("a"), None);
+        r.heartbeat(1, &hb("a", "g", "T", 1), t0);
+        r.heartbeat(2, &hb("b", "g", "T", 1), t0);
+        assert_eq!(r.producer_connection("a"), Some(1));
+        r.heartbeat(3, &hb("a", "g", "T", 1), t0 + Duration::from_secs(1));
+        assert_eq!(r.producer_connection("a"), Some(3));
+        r.connection_closed(3);
+        assert_eq!(r.producer_connection("a"), None);
     }
 }

@@ -17,8 +17,9 @@
 //! | `disk_guard` | `diskSpaceWarningLevelRatio`: sends refused while the disk is too full |
 //! | `delay` | delay levels at send time: a `DELAY` message waits in `SCHEDULE_TOPIC_XXXX` |
 //! | `retry` | where a handed-back message goes (`%RETRY%` after a delay, or `%DLQ%`) and its new copy |
+//! | `transaction` | half messages (stored in the half topic) and their settlement: commit, rollback or discard, exactly once, in one entry with the op message |
 //! | `queue_locks` | orderly consumers' queue locks: holder and expiry per group and queue (leader-only soft state) |
-//! | `tasks/` | background work: registration, offset flushing, client expiry, delayed delivery, preferred leader, scrub ([`tasks::Workers`]) |
+//! | `tasks/` | background work: registration, offset flushing, client expiry, delayed delivery, transaction checks, preferred leader, scrub ([`tasks::Workers`]) |
 //!
 //! On top of the remoting layer: `server` (the `Broker` state and the remoting handler),
 //! `handlers/` (one file per request family and the one `dispatch` that names them) and
@@ -43,6 +44,7 @@ pub mod server;
 pub mod sql_filters;
 pub mod tasks;
 pub mod topics;
+pub mod transaction;
 
 pub use handlers::BrokerHandler;
 pub use server::{Broker, BrokerError};

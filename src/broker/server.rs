@@ -61,6 +61,9 @@ pub struct Broker {
     /// Held pulls, per queue; the store's dispatch wakes them.
     pub(crate) pull_waiters: Arc<super::pull_waiters::PullWaiters>,
     pub(crate) queue_locks: Mutex<super::queue_locks::QueueLocks>,
+    /// Serializes the settling of half messages: held while reading the transaction table and
+    /// proposing a settlement (see [`super::transaction`]).
+    pub(crate) settlements: tokio::sync::Mutex<()>,
     /// SQL92 subscriptions, compiled once per group and topic.
     pub(crate) sql_filters: super::sql_filters::SqlFilters,
 }
@@ -83,6 +86,9 @@ impl Broker {
             cluster_name: config.broker_cluster_name.clone(),
             broker_name: config.broker_name.clone(),
             delay_levels: config.message_delay_level.max_level(),
+            trace_topic: config
+                .trace_topic_enable
+                .then(|| config.msg_trace_topic_name.clone()),
         };
         let disk_guard = DiskGuard::new(
             node.store().commitlog().segments_dir().to_path_buf(),
@@ -104,6 +110,7 @@ impl Broker {
             topics_changed: Notify::new(),
             disk_guard,
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
+            settlements: Default::default(),
             sql_filters: super::sql_filters::SqlFilters::default(),
             config,
         })

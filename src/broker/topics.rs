@@ -2,16 +2,20 @@
 //! step 3, §10.2).
 //!
 //! Topics live in the replicated tables. On top of them a broker *advertises* the system
-//! topics RocketMQ brokers create at start (TBW102 when auto-create is on, SELF_TEST_TOPIC,
-//! BenchmarkTest, the cluster-name and broker-name topics, OFFSET_MOVED_EVENT): they are derived
-//! from the config on every replica alike, so they need no log entry. A send to an unknown
+//! topics RocketMQ brokers create at start or on first use (TBW102 when auto-create is on,
+//! SELF_TEST_TOPIC, BenchmarkTest, the cluster-name and broker-name topics, OFFSET_MOVED_EVENT,
+//! the transaction topics, the reply topic `<cluster>_REPLY_TOPIC`, and the trace topic when
+//! `traceTopicEnable`): they are derived from the config on every replica alike, so they need
+//! no log entry, exist from the start (before any leader is elected), whatever
+//! `autoCreateTopicEnable` says, and cannot be created twice. A send to an unknown
 //! topic is auto-created from the default topic (a replicated admin entry the handler proposes),
 //! or creates a `%RETRY%` topic, or is refused with TOPIC_NOT_EXIST.
 
 use std::collections::BTreeMap;
 
 use super::delay::SCHEDULE_TOPIC;
-use crate::message::names::{RETRY_PREFIX, TBW102};
+use crate::message::names::{RETRY_PREFIX, TBW102, reply_topic_name};
+use crate::message::transaction;
 use crate::message::{PERM_INHERIT, PERM_READ, PERM_WRITE, TopicConfig};
 use crate::raft::tables::Tables;
 
@@ -26,6 +30,8 @@ pub struct TopicDefaults {
     pub broker_name: String,
     /// Queues of `SCHEDULE_TOPIC_XXXX`: one per delay level.
     pub delay_levels: u32,
+    /// `msgTraceTopicName` when `traceTopicEnable`, else `None`.
+    pub trace_topic: Option<String>,
 }
 
 fn topic(name: &str, queues: u32, perm: i32) -> TopicConfig {
@@ -57,6 +63,9 @@ fn system_topics(defaults: &TopicDefaults) -> Vec<TopicConfig> {
         ("BenchmarkTest", 8),
         ("OFFSET_MOVED_EVENT", 1),
         (SCHEDULE_TOPIC, defaults.delay_levels),
+        (transaction::HALF_TOPIC, 1),
+        (transaction::OP_HALF_TOPIC, 1),
+        (transaction::CHECK_MAX_TIME_TOPIC, 1),
     ] {
         all.push(topic(name, queues, rw));
     }
@@ -66,6 +75,11 @@ fn system_topics(defaults: &TopicDefaults) -> Vec<TopicConfig> {
         if !name.is_empty() {
             all.push(topic(name, 1, rw | PERM_INHERIT));
         }
+    }
+    // As Java's TopicConfigManager makes them at start: one queue, read and write.
+    all.push(topic(&reply_topic_name(&defaults.cluster_name), 1, rw));
+    if let Some(trace) = &defaults.trace_topic {
+        all.push(topic(trace, 1, rw));
     }
     all
 }
@@ -158,6 +172,7 @@ mod tests {
             cluster_name: "RaftCluster".into(),
             broker_name: "RaftNode00".into(),
             delay_levels: 18,
+            trace_topic: None,
         }
     }
 
@@ -244,6 +259,20 @@ mod tests {
         assert!(matches!(
             resolve_for_send(&t, &defaults(false), "Orders", TBW102, 4),
             SendTopic::Exists(c) if c.write_queue_nums == 2
+        ));
+    }
+
+    #[test]
+    fn the_reply_topic_always_and_the_trace_topic_when_enabled_exist_without_auto_create() {
+        let t = Tables::default();
+        let mut d = defaults(false);
+        let reply = effective_topic(&t, &d, "RaftCluster_REPLY_TOPIC").unwrap();
+        assert_eq!((reply.write_queue_nums, reply.perm), (1, 6));
+        assert!(effective_topic(&t, &d, "RMQ_SYS_TRACE_TOPIC").is_none());
+        d.trace_topic = Some("RMQ_SYS_TRACE_TOPIC".into());
+        assert!(matches!(
+            resolve_for_send(&t, &d, "RMQ_SYS_TRACE_TOPIC", TBW102, 4),
+            SendTopic::Exists(c) if (c.read_queue_nums, c.write_queue_nums, c.perm) == (1, 1, 6)
         ));
     }
 }

@@ -7,9 +7,11 @@
 //! | --- | --- |
 //! | [`namesrv`] | [`NameServerClient`]: nameservers tried in turn, a route cache refreshed on failure and every 30 s |
 //! | [`message`] | [`Message`], [`MessageExt`], UNIQ_KEY ids, properties strings, batch bodies, tag subscriptions |
-//! | [`producer`] | [`Producer`]: queue selection, SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE, retries on another broker |
+//! | [`producer`] | [`Producer`]: queue selection, SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE, retries on another broker; [`TransactionProducer`]: half messages, END_TRANSACTION, answers to checks |
 //! | [`consumer`] | [`PullConsumer`]: heartbeat, rebalance (five [`AllocateStrategy`]s), long-polling pulls, offset commits, broadcasting, orderly mode with broker queue locks |
 //! | [`admin`] | [`Admin`]: topics, offsets, consumer lists, cluster info |
+//! | [`reply`] | request-reply's messages: [`create_reply_message`], the request's properties, pushed replies |
+//! | [`trace`] | message-trace records in Java's text format (`Pub`, `SubBefore`, `SubAfter`, `EndTransaction`) |
 //! | `calls` | one typed request to a broker each (offsets, consumer list, heartbeat, unregister) |
 //! | `connections` | one [`RemotingClient`](crate::remoting::RemotingClient) per broker address |
 //!
@@ -26,6 +28,8 @@ pub mod consumer;
 pub mod message;
 pub mod namesrv;
 pub mod producer;
+pub mod reply;
+pub mod trace;
 
 #[cfg(test)]
 mod tests;
@@ -40,7 +44,11 @@ pub use consumer::{
 };
 pub use message::{Message, MessageExt, MessageQueue, Subscription};
 pub use namesrv::{NameServerClient, NameServers};
-pub use producer::{Producer, ProducerConfig, SendResult, SendStatus, queue_for_key};
+pub use producer::{
+    LocalTransactionState, Producer, ProducerConfig, SendResult, SendStatus, TransactionProducer,
+    TransactionSendResult, queue_for_key,
+};
+pub use reply::create_reply_message;
 
 use crate::remoting::{RequestCode, ResponseCode};
 
@@ -96,6 +104,13 @@ pub enum ClientError {
     /// The client was not started, or was shut down.
     #[error("client is not running: {0}")]
     NotRunning(&'static str),
+    /// A request was sent (or still being sent) but no reply came within its timeout
+    /// ([`Producer::request`]).
+    #[error("send request message to <{topic}> OK, but wait reply message timeout, {} ms.", timeout.as_millis())]
+    RequestTimeout {
+        topic: String,
+        timeout: std::time::Duration,
+    },
     /// Every attempt of a send failed; `last` is the last attempt's error.
     #[error("send to topic {topic:?} failed after {attempts} attempts: {last}")]
     RetriesExhausted {

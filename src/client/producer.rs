@@ -13,22 +13,33 @@
 //! and oneway make one attempt, as Java's do.
 //!
 //! Requests are SEND_MESSAGE_V2 (310) with JSON headers, or SEND_MESSAGE (10) when
-//! `use_v2_header` is off, and SEND_BATCH_MESSAGE (320) for batches. The producer never
-//! compresses bodies and does not fall back to `TBW102` routes: topics must exist.
+//! `use_v2_header` is off, and SEND_BATCH_MESSAGE (320) for batches; a reply message
+//! (`MSG_TYPE=reply`, from [`create_reply_message`](super::create_reply_message)) goes as
+//! SEND_REPLY_MESSAGE_V2 (325) / SEND_REPLY_MESSAGE (324). [`Producer::request`] sends a
+//! request and waits for its reply (`producer/request.rs`). The producer never compresses
+//! bodies and does not fall back to `TBW102` routes: topics must exist. With
+//! `msg_trace_topic` set, each successful send also writes a `Pub` trace record
+//! (`producer/trace.rs`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 mod config;
 mod payload;
+mod request;
+mod trace;
+mod transaction;
 pub use config::{ProducerConfig, SendResult, SendStatus, queue_for_key};
 use config::{Target, orderly_target, publish_targets};
 use payload::Payload;
+use request::{ReplyWaiters, serve_pushes};
+pub use transaction::{LocalTransactionState, TransactionProducer, TransactionSendResult};
 
 use super::calls::{self, HeartbeatData, ProducerData};
 use super::connections::Connections;
@@ -40,7 +51,10 @@ use crate::common::sync::lock;
 use crate::remoting::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
-use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
+use crate::remoting::{InboundRequest, RemotingCommand, RequestCode, ResponseCode};
+
+/// Broker requests (pushed replies) waiting to be answered.
+const PUSH_QUEUE: usize = 64;
 
 /// How often a retry polls the nameserver while the route names no master.
 const MASTER_CHANGE_POLL: Duration = Duration::from_millis(100);
@@ -54,6 +68,13 @@ struct Inner {
     next_queue: AtomicUsize,
     running: AtomicBool,
     topics: Mutex<BTreeSet<String>>,
+    /// Heartbeat every node of each group, not only its master: a transactional producer must
+    /// be known to whichever node leads next, which checks its half messages.
+    heartbeat_every_node: AtomicBool,
+    /// Requests waiting for their reply.
+    replies: Arc<ReplyWaiters>,
+    /// When each master last took a heartbeat made for a request (`producer/request.rs`).
+    registered: Mutex<HashMap<String, Instant>>,
 }
 
 /// A producer. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -61,6 +82,12 @@ struct Inner {
 pub struct Producer {
     inner: Arc<Inner>,
     heartbeat: Mutex<Option<JoinHandle<()>>>,
+    /// Requests brokers send on our connections, until [`Self::start`] serves them.
+    pushes: Mutex<Option<mpsc::Receiver<InboundRequest>>>,
+    push_task: Mutex<Option<JoinHandle<()>>>,
+    /// Where CHECK_TRANSACTION_STATE requests go (a [`TransactionProducer`]'s listener); none
+    /// for a plain producer, which answers them REQUEST_CODE_NOT_SUPPORTED.
+    checks: Mutex<Option<mpsc::Sender<InboundRequest>>>,
 }
 
 impl Producer {
@@ -72,21 +99,29 @@ impl Producer {
         let namesrv =
             NameServerClient::with_timeout(config.namesrv_addrs.clone(), config.send_timeout)?;
         let client_id = new_client_id(config.instance_name.as_deref());
+        let (push_tx, pushes) = mpsc::channel(PUSH_QUEUE);
         Ok(Producer {
             inner: Arc::new(Inner {
                 config,
                 namesrv,
-                conns: Connections::default(),
+                conns: Connections::with_server_requests(push_tx),
                 client_id,
                 next_queue: AtomicUsize::new(0),
                 running: AtomicBool::new(false),
                 topics: Mutex::default(),
+                heartbeat_every_node: AtomicBool::new(false),
+                replies: Arc::default(),
+                registered: Mutex::default(),
             }),
             heartbeat: Mutex::new(None),
+            pushes: Mutex::new(Some(pushes)),
+            push_task: Mutex::new(None),
+            checks: Mutex::new(None),
         })
     }
 
-    /// Starts the heartbeat task. Must run inside a tokio runtime.
+    /// Starts the heartbeat task and the task answering brokers' requests (pushed replies).
+    /// Must run inside a tokio runtime.
     pub fn start(&self) -> Result<(), ClientError> {
         if self.inner.running.swap(true, Ordering::SeqCst) {
             return Ok(());
@@ -100,6 +135,11 @@ impl Producer {
             }
         });
         *lock(&self.heartbeat) = Some(task);
+        if let Some(pushes) = lock(&self.pushes).take() {
+            let checks = lock(&self.checks).clone();
+            let task = tokio::spawn(serve_pushes(self.inner.replies.clone(), pushes, checks));
+            *lock(&self.push_task) = Some(task);
+        }
         Ok(())
     }
 
@@ -116,7 +156,13 @@ impl Producer {
     /// Sends `message` to the next queue, retrying on another broker (see the module docs).
     pub async fn send(&self, message: Message) -> Result<SendResult, ClientError> {
         let payload = self.inner.single_payload(&message)?;
-        self.inner.send_with_retries(&message.topic, payload).await
+        let started = now_ms();
+        let sent = self
+            .inner
+            .send_with_retries(&message.topic, payload)
+            .await?;
+        trace::trace_send(&self.inner, &message, &sent, started);
+        Ok(sent)
     }
 
     /// Sends `messages` (one topic, no delay levels) as one SEND_BATCH_MESSAGE; they land on
@@ -145,7 +191,10 @@ impl Producer {
                 topic: message.topic.clone(),
                 reason: format!("{queue} is not a writable queue of a master"),
             })?;
-        self.inner.send_once(&target, &payload).await
+        let started = now_ms();
+        let sent = self.inner.send_once(&target, &payload).await?;
+        trace::trace_send(&self.inner, &message, &sent, started);
+        Ok(sent)
     }
 
     /// Sends `message` to the queue `sharding_key` maps to ([`queue_for_key`] over every
@@ -164,9 +213,12 @@ impl Producer {
         let target = orderly_target(topic, &route, sharding_key).inspect_err(|_| {
             self.inner.namesrv.mark_stale(topic);
         })?;
+        let started = now_ms();
         let result = self.inner.send_once(&target, &payload).await;
-        if let Err(ClientError::Network { .. }) = &result {
-            self.inner.namesrv.mark_stale(topic);
+        match &result {
+            Ok(sent) => trace::trace_send(&self.inner, &message, sent, started),
+            Err(ClientError::Network { .. }) => self.inner.namesrv.mark_stale(topic),
+            Err(_) => {}
         }
         result
     }
@@ -192,6 +244,9 @@ impl Producer {
         if let Some(task) = lock(&self.heartbeat).take() {
             task.abort();
         }
+        if let Some(task) = lock(&self.push_task).take() {
+            task.abort();
+        }
         let inner = &self.inner;
         for addr in inner.master_addrs().await {
             let result = calls::unregister_client(
@@ -213,8 +268,10 @@ impl Producer {
 
 impl Drop for Producer {
     fn drop(&mut self) {
-        if let Some(task) = lock(&self.heartbeat).take() {
-            task.abort();
+        for task in [&self.heartbeat, &self.push_task] {
+            if let Some(task) = lock(task).take() {
+                task.abort();
+            }
         }
     }
 }
@@ -334,7 +391,7 @@ impl Inner {
             default_topic: "TBW102".into(),
             default_topic_queue_nums: self.config.default_topic_queue_nums,
             queue_id: target.queue.queue_id,
-            sys_flag: 0,
+            sys_flag: payload.sys_flag,
             born_timestamp: now_ms(),
             flag: payload.flag,
             properties: Some(payload.properties.clone()),
@@ -389,22 +446,38 @@ impl Inner {
 
     /// Masters of the topics sent to so far.
     async fn master_addrs(&self) -> BTreeSet<String> {
+        self.broker_addrs(false).await
+    }
+
+    /// Masters (or, with `every_node`, all nodes) of the groups of the topics sent to so far.
+    async fn broker_addrs(&self, every_node: bool) -> BTreeSet<String> {
         let topics: Vec<String> = lock(&self.topics).iter().cloned().collect();
         let mut addrs = BTreeSet::new();
         for topic in topics {
             if let Ok(route) = self.namesrv.cached_route(&topic).await {
-                addrs.extend(
-                    route
-                        .broker_datas
-                        .iter()
-                        .filter_map(|b| b.master_addr().map(str::to_owned)),
-                );
+                for group in &route.broker_datas {
+                    if every_node {
+                        addrs.extend(group.broker_addrs.values().cloned());
+                    } else {
+                        addrs.extend(group.master_addr().map(str::to_owned));
+                    }
+                }
             }
         }
         addrs
     }
 
     async fn heartbeat(&self) {
+        let every_node = self.heartbeat_every_node.load(Ordering::Relaxed);
+        for addr in self.broker_addrs(every_node).await {
+            if let Err(err) = self.heartbeat_to(&addr).await {
+                tracing::debug!(error = %err, "producer heartbeat failed");
+            }
+        }
+    }
+
+    /// One HEART_BEAT naming this producer's group to `addr`.
+    async fn heartbeat_to(&self, addr: &str) -> Result<(), ClientError> {
         let body = HeartbeatData {
             client_id: self.client_id.clone(),
             producers: vec![ProducerData {
@@ -413,12 +486,6 @@ impl Inner {
             consumers: Vec::new(),
         }
         .encode();
-        for addr in self.master_addrs().await {
-            let result =
-                calls::heartbeat(&self.conns, &addr, body.clone(), self.config.send_timeout).await;
-            if let Err(err) = result {
-                tracing::debug!(error = %err, "producer heartbeat failed");
-            }
-        }
+        calls::heartbeat(&self.conns, addr, body, self.config.send_timeout).await
     }
 }

@@ -204,6 +204,13 @@ pub struct BrokerConfig {
     pub server_channel_max_idle_time_seconds: u64,
     /// `autoCreateSubscriptionGroup`, default true: create a group on its first pull.
     pub auto_create_subscription_group: bool,
+    /// `storeReplyMessageEnable`, default true: a reply (SEND_REPLY_MESSAGE) is stored in the
+    /// reply topic as well as pushed to the requester.
+    pub store_reply_message_enable: bool,
+    /// `traceTopicEnable`, default false: the broker has the message-trace topic from its start.
+    pub trace_topic_enable: bool,
+    /// `msgTraceTopicName`, default `RMQ_SYS_TRACE_TOPIC`: the message-trace topic.
+    pub msg_trace_topic_name: String,
     /// `slaveReadEnable`, default false: followers serve reads.
     pub slave_read_enable: bool,
     /// `enablePropertyFilter`, default false (as Java's): serve SQL92 subscriptions, which
@@ -242,6 +249,17 @@ pub struct BrokerConfig {
     /// `maxWaitAckTimeMs`, default 2500 ms (DLedger's): how long a send waits for its entry to
     /// commit before it is answered `SYSTEM_ERROR`.
     pub max_wait_ack_time_ms: u64,
+    /// `transactionTimeOut`, default 6000 ms (Java's): a half message younger than this (from
+    /// its birth) is not checked yet, unless its `CHECK_IMMUNITY_TIME_IN_SECONDS` says otherwise.
+    pub transaction_time_out_ms: u64,
+    /// `transactionCheckMax`, default 15 (Java's): checks of one half message before it is
+    /// discarded to `TRANS_CHECK_MAX_TIME_TOPIC`.
+    pub transaction_check_max: u32,
+    /// `transactionCheckInterval`, default 60000 ms (Java's): how often the leader looks for
+    /// half messages to check.
+    pub transaction_check_interval_ms: u64,
+    /// `rejectTransactionMessage`, default false: refuse half messages with NO_PERMISSION.
+    pub reject_transaction_message: bool,
 }
 
 impl BrokerConfig {
@@ -397,6 +415,12 @@ impl BrokerConfig {
                 "autoCreateSubscriptionGroup",
                 self.auto_create_subscription_group.to_string(),
             ),
+            (
+                "storeReplyMessageEnable",
+                self.store_reply_message_enable.to_string(),
+            ),
+            ("traceTopicEnable", self.trace_topic_enable.to_string()),
+            ("msgTraceTopicName", self.msg_trace_topic_name.clone()),
             ("slaveReadEnable", self.slave_read_enable.to_string()),
             (
                 "enablePropertyFilter",
@@ -414,6 +438,22 @@ impl BrokerConfig {
             ("maxHeartBeatLeak", self.max_heart_beat_leak.to_string()),
             ("maxVoteIntervalMs", self.max_vote_interval_ms.to_string()),
             ("maxWaitAckTimeMs", self.max_wait_ack_time_ms.to_string()),
+            (
+                "transactionTimeOut",
+                self.transaction_time_out_ms.to_string(),
+            ),
+            (
+                "transactionCheckMax",
+                self.transaction_check_max.to_string(),
+            ),
+            (
+                "transactionCheckInterval",
+                self.transaction_check_interval_ms.to_string(),
+            ),
+            (
+                "rejectTransactionMessage",
+                self.reject_transaction_message.to_string(),
+            ),
             (
                 "useReentrantLockWhenPutMessage",
                 self.use_reentrant_lock_when_put_message.to_string(),

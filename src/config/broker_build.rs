@@ -190,6 +190,9 @@ impl BrokerConfig {
             f.value_of("serverChannelMaxIdleTimeSeconds", 120u64, positive);
         let auto_create_subscription_group = f.boolean("autoCreateSubscriptionGroup", true);
         let slave_read_enable = f.boolean("slaveReadEnable", false);
+        let store_reply_message_enable = f.boolean("storeReplyMessageEnable", true);
+        let trace_topic_enable = f.boolean("traceTopicEnable", false);
+        let msg_trace_topic_name = name(&mut f, "msgTraceTopicName", "RMQ_SYS_TRACE_TOPIC");
         let enable_property_filter = f.boolean("enablePropertyFilter", false);
         let broker_permission = f.value_of("brokerPermission", 6, |v| match parse_int::<u32>(v)? {
             perm @ 0..=15 => Ok(perm as i32),
@@ -225,6 +228,11 @@ impl BrokerConfig {
             });
         let max_vote_interval_ms = f.value_of("maxVoteIntervalMs", 200, positive);
         let max_wait_ack_time_ms = f.value_of("maxWaitAckTimeMs", 2500, positive);
+        let transaction_time_out_ms = f.int("transactionTimeOut", 6000u64);
+        let transaction_check_max = f.int("transactionCheckMax", 15u32);
+        let transaction_check_interval_ms =
+            f.value_of("transactionCheckInterval", 60_000, positive);
+        let reject_transaction_message = f.boolean("rejectTransactionMessage", false);
 
         // DLedger cross-checks: the member list and our place in it.
         let dleger = DLegerKeys {
@@ -296,6 +304,9 @@ impl BrokerConfig {
             server_channel_max_idle_time_seconds,
             auto_create_subscription_group,
             slave_read_enable,
+            store_reply_message_enable,
+            trace_topic_enable,
+            msg_trace_topic_name,
             enable_property_filter,
             broker_permission,
             register_name_server_period_ms,
@@ -310,6 +321,10 @@ impl BrokerConfig {
             max_heart_beat_leak,
             max_vote_interval_ms,
             max_wait_ack_time_ms,
+            transaction_time_out_ms,
+            transaction_check_max,
+            transaction_check_interval_ms,
+            reject_transaction_message,
         };
         Ok((config, warnings))
     }

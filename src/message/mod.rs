@@ -13,6 +13,7 @@
 //! | [`names`] | topic and group name rules with Java's remarks; system names and prefixes (`TBW102`, `%RETRY%`, `%DLQ%`) |
 //! | [`perm`] | permission bits (`PermName`): read, write, inherit; one definition, `i32` as in Java and JSON |
 //! | [`topic`] | [`TopicConfig`], the one topic configuration type (JSON form of the wire), `topicSysFlag` bits |
+//! | [`transaction`] | transactional messages: the half / op / check-max topics, SYSFLAG transaction types, END_TRANSACTION outcomes, the op record that settles a half message |
 //! | [`stored`] | the stored message layout (remoting.md §8): decode, encode, walk a batch, stamp offsets, tag hash; its children: the [`property`] names, the properties string, offset msgIds |
 
 pub mod batch;
@@ -22,6 +23,7 @@ pub mod names;
 pub mod perm;
 pub mod stored;
 pub mod topic;
+pub mod transaction;
 
 pub use perm::{PERM_INHERIT, PERM_READ, PERM_WRITE};
 

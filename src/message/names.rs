@@ -1,5 +1,5 @@
 //! Topic and group name rules (remoting.md §10): what a client may name, send to, or create,
-//! and the system names and prefixes (`TBW102`, `%RETRY%`, `%DLQ%`).
+//! and the system names and prefixes (`TBW102`, `%RETRY%`, `%DLQ%`, the reply and trace topics).
 //!
 //! Pure checks returning a [`NameError`] whose text is the remark RocketMQ's Java broker
 //! sends, so clients and operators see the message they already know. Never decides whether a
@@ -28,6 +28,16 @@ pub fn retry_topic_name(group: &str) -> String {
 /// `%DLQ%<group>`.
 pub fn dlq_topic_name(group: &str) -> String {
     format!("{DLQ_PREFIX}{group}")
+}
+
+/// Suffix of the topic replies of request-reply go to (`<cluster>_REPLY_TOPIC`).
+pub const REPLY_TOPIC_SUFFIX: &str = "_REPLY_TOPIC";
+/// The message-trace topic's default name (`msgTraceTopicName`).
+pub const DEFAULT_TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
+
+/// `<cluster>_REPLY_TOPIC`: where the replies of a cluster's requests are sent and stored.
+pub fn reply_topic_name(cluster: &str) -> String {
+    format!("{cluster}{REPLY_TOPIC_SUFFIX}")
 }
 
 /// Topics clients may not send to (remoting.md §10.2).

@@ -30,7 +30,8 @@ use super::types::{
     Applied, AppliedMessage, LogEntry, LogId, ProposalKind, SnapshotBytes, TypeConfig,
 };
 use super::upgrade::{
-    SM_META_MAGIC, SM_META_MAGIC_V1, SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_V1, SmStateV1,
+    SM_META_MAGIC, SM_META_MAGIC_V1, SM_META_MAGIC_V2, SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_V1,
+    SNAPSHOT_MAGIC_V2, SmStateOld, TablesV1, TablesV2,
 };
 use crate::store::{
     MessageStore, Record, read_small_file_versioned, verify_record, write_small_file,
@@ -59,11 +60,56 @@ struct ThinSnapshot {
     queues: Vec<(String, u32, u64)>,
 }
 
+/// A thin snapshot as format 2 laid it out (tables without the transaction table).
+#[derive(Debug, Deserialize)]
+struct ThinSnapshotV2 {
+    state: SmStateOld<Membership, TablesV2>,
+    applied_record: Option<(u64, u64, u64)>,
+    next_position: u64,
+    queues: Vec<(String, u32, u64)>,
+}
+
+/// Decodes a thin snapshot of this format or, from a peer not yet upgraded (or an install
+/// interrupted before the upgrade), of format 2. Each reading must consume every byte, so
+/// bytes of one format are never taken for the other.
+fn decode_thin_snapshot(data: &[u8]) -> io::Result<ThinSnapshot> {
+    if let Some(thin) = decode_whole::<ThinSnapshot>(data) {
+        return Ok(thin);
+    }
+    if let Some(v2) = decode_whole::<ThinSnapshotV2>(data) {
+        return Ok(ThinSnapshot {
+            state: SmState {
+                last_applied: v2.state.last_applied,
+                membership: v2.state.membership,
+                tables: v2.state.tables.into(),
+            },
+            applied_record: v2.applied_record,
+            next_position: v2.next_position,
+            queues: v2.queues,
+        });
+    }
+    // Neither: report why this format's reading failed.
+    decode::<ThinSnapshot>(data).and_then(|_| {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the snapshot has bytes after its end",
+        ))
+    })
+}
+
+/// `decode` that also demands every byte be used.
+fn decode_whole<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    match bincode::serde::decode_from_slice(bytes, bincode::config::standard()) {
+        Ok((value, used)) if used == bytes.len() => Some(value),
+        _ => None,
+    }
+}
+
 /// Checks a snapshot a peer sent before openraft installs it: it must decode, describe the
 /// entry its meta names, and restart the log at a valid position. A snapshot that fails would
 /// stop the installing node's raft core.
 pub(crate) fn check_snapshot(meta: &SnapshotMeta, data: &[u8]) -> Result<(), String> {
-    let thin: ThinSnapshot = decode(data).map_err(|e| format!("snapshot does not decode: {e}"))?;
+    let thin = decode_thin_snapshot(data).map_err(|e| format!("snapshot does not decode: {e}"))?;
     let Some(last) = meta.last_log_id else {
         return Err("a snapshot must name its last entry".into());
     };
@@ -148,15 +194,26 @@ impl SmShared {
     /// Loads `sm-meta` from `dir` and brings the message store's derived data up to it.
     pub(crate) fn open(store: Arc<MessageStore>, dir: &Path) -> io::Result<Arc<SmShared>> {
         let meta_path = dir.join("sm-meta");
-        let magics = [SM_META_MAGIC, SM_META_MAGIC_V1];
+        let magics = [SM_META_MAGIC, SM_META_MAGIC_V2, SM_META_MAGIC_V1];
         let state = match read_small_file_versioned(&meta_path, &magics).map_err(io_err)? {
             Some((SM_META_MAGIC_V1, bytes)) => {
-                let v1: SmStateV1<Membership> = decode(&bytes).map_err(|e| named(&meta_path, e))?;
+                let v1: SmStateOld<Membership, TablesV1> =
+                    decode(&bytes).map_err(|e| named(&meta_path, e))?;
                 tracing::info!(path = %meta_path.display(), "sm-meta of format 1 read and upgraded");
                 SmState {
                     last_applied: v1.last_applied,
                     membership: v1.membership,
                     tables: v1.tables.into(),
+                }
+            }
+            Some((SM_META_MAGIC_V2, bytes)) => {
+                let v2: SmStateOld<Membership, TablesV2> =
+                    decode(&bytes).map_err(|e| named(&meta_path, e))?;
+                tracing::info!(path = %meta_path.display(), "sm-meta of format 2 read and upgraded");
+                SmState {
+                    last_applied: v2.last_applied,
+                    membership: v2.membership,
+                    tables: v2.tables.into(),
                 }
             }
             Some((_, bytes)) => decode::<SmState>(&bytes).map_err(|e| named(&meta_path, e))?,
@@ -241,6 +298,9 @@ impl SmShared {
                     for source in dispatched.iter().filter_map(|m| m.schedule_source) {
                         state.tables.schedule_delivered(source.level, source.offset);
                     }
+                    for half in dispatched.iter().filter_map(|m| m.settles_half) {
+                        state.tables.transaction_settled(half);
+                    }
                     applied.messages = dispatched
                         .into_iter()
                         .map(|m| AppliedMessage {
@@ -292,7 +352,7 @@ impl SmShared {
     pub(crate) fn current_snapshot(
         &self,
     ) -> io::Result<Option<SnapshotOf<TypeConfig, SnapshotBytes>>> {
-        let magics = [SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_V1];
+        let magics = [SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_V2, SNAPSHOT_MAGIC_V1];
         let bytes = match read_small_file_versioned(&self.snapshot_path, &magics).map_err(io_err)? {
             Some((SNAPSHOT_MAGIC, bytes)) => bytes,
             // None yet, or one an earlier build wrote: openraft builds a fresh one if it needs it.

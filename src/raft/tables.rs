@@ -1,4 +1,5 @@
-//! The replicated metadata tables: topics, subscription groups and consumer offsets.
+//! The replicated metadata tables: topics, subscription groups, consumer offsets, the delay
+//! levels' progress and the transaction table.
 //!
 //! They change only by applying committed `Admin` and `ConsumerOffsets` entries, in log order,
 //! so after a failover the new leader has exactly the same topics, groups and offsets (RocketMQ's
@@ -9,7 +10,7 @@
 //! name, queue counts, permission, order) so that entries, `sm-meta` and snapshots keep the
 //! bytes every build so far has written and read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -121,6 +122,12 @@ pub enum AdminOp {
     /// voter had replicated when the leader proposed it). Kept by the state machine, not in
     /// the tables.
     RetentionFloor(u64),
+    /// One more check of the half message at this half-queue offset was sent to its producer
+    /// group (see [`Transactions`]).
+    TransactionChecked(u64),
+    /// Settles a half message with nothing to store: it is no longer readable (retention took
+    /// it) or names no real topic. Settlements that store messages travel as op messages.
+    TransactionSettled(u64),
 }
 
 /// The retention floor an admin entry body carries, if it is a [`AdminOp::RetentionFloor`].
@@ -159,6 +166,65 @@ pub struct Tables {
     /// Delay level → next schedule-queue offset to deliver. Advanced only by applying the
     /// delivered messages themselves (see `Tables::schedule_delivered`).
     pub schedule: BTreeMap<u32, u64>,
+    /// Half messages' settlement and checks (added in `sm-meta` format 3).
+    pub transactions: Transactions,
+}
+
+/// The transaction table: which half messages (by their offset in queue 0 of
+/// `RMQ_SYS_TRANS_HALF_TOPIC`) are settled, and how often each unsettled one was checked. A
+/// half message is settled by applying its op message (commit, rollback, discard) or an
+/// [`AdminOp::TransactionSettled`]; settled is final, so a transaction ends exactly once on
+/// every replica, and a new leader checks exactly what the old one had not settled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transactions {
+    /// Every offset below this is settled.
+    settled_below: u64,
+    /// Settled offsets at or above `settled_below`.
+    settled: BTreeSet<u64>,
+    /// Checks sent, per unsettled offset.
+    checks: BTreeMap<u64, u32>,
+}
+
+impl Transactions {
+    /// Whether the half message at `offset` is settled.
+    pub fn is_settled(&self, offset: u64) -> bool {
+        offset < self.settled_below || self.settled.contains(&offset)
+    }
+
+    /// The lowest offset that may still be unsettled: checks start here.
+    pub fn settled_below(&self) -> u64 {
+        self.settled_below
+    }
+
+    /// How many checks were sent for the half message at `offset`.
+    pub fn checks(&self, offset: u64) -> u32 {
+        self.checks.get(&offset).copied().unwrap_or(0)
+    }
+
+    /// Unsettled offsets that were checked at least once, with their counts.
+    pub fn checked(&self) -> &BTreeMap<u64, u32> {
+        &self.checks
+    }
+
+    /// Settles `offset`; false if it already was (the caller reports a second settlement).
+    pub(crate) fn settle(&mut self, offset: u64) -> bool {
+        if self.is_settled(offset) {
+            return false;
+        }
+        self.settled.insert(offset);
+        self.checks.remove(&offset);
+        while self.settled.remove(&self.settled_below) {
+            self.settled_below += 1;
+        }
+        true
+    }
+
+    /// Counts one more check of `offset` (nothing for a settled one).
+    pub(crate) fn check_sent(&mut self, offset: u64) {
+        if !self.is_settled(offset) {
+            *self.checks.entry(offset).or_insert(0) += 1;
+        }
+    }
 }
 
 /// Encodes an [`AdminOp`] or an [`OffsetCommit`] as the body of an `Admin` or
@@ -198,6 +264,8 @@ impl Tables {
             }
             AdminOp::SkipScheduled { level, offset } => self.schedule_delivered(level, offset),
             AdminOp::RetentionFloor(_) => {}
+            AdminOp::TransactionChecked(offset) => self.transactions.check_sent(offset),
+            AdminOp::TransactionSettled(offset) => self.transaction_settled(offset),
         }
         Ok(())
     }
@@ -225,6 +293,14 @@ impl Tables {
     pub(crate) fn schedule_delivered(&mut self, level: u32, offset: u64) {
         let next = self.schedule.entry(level).or_insert(0);
         *next = (*next).max(offset + 1);
+    }
+
+    /// Records that an applied message settled the half message at `offset` (an op message;
+    /// see [`Transactions`]). A second settlement changes nothing and is reported.
+    pub(crate) fn transaction_settled(&mut self, offset: u64) {
+        if !self.transactions.settle(offset) {
+            tracing::warn!(offset, "a settled half message was settled again; ignored");
+        }
     }
 
     /// The next schedule-queue offset of delay `level` to deliver.
@@ -336,7 +412,7 @@ mod tests {
             bytes,
             [
                 1, 6, b'O', b'r', b'd', b'e', b'r', b's', 6, b'O', b'r', b'd', b'e', b'r', b's', 4,
-                251, 44, 1, 7, 1, 0, 0, 0
+                251, 44, 1, 7, 1, 0, 0, 0, 0, 0, 0
             ]
         );
         assert_eq!(decode::<Tables>(&bytes).unwrap(), tables);
@@ -350,5 +426,41 @@ mod tests {
         assert_eq!(t.offset("g", "t", 1), Some(10));
         t.apply_offsets(&offsets(3, true)).unwrap();
         assert_eq!(t.offset("g", "t", 1), Some(3));
+    }
+
+    #[test]
+    fn a_half_message_is_settled_once_and_the_floor_moves_over_settled_runs() {
+        let mut t = Tables::default();
+        t.apply_admin(&encode(&AdminOp::TransactionChecked(1)).unwrap())
+            .unwrap();
+        t.apply_admin(&encode(&AdminOp::TransactionChecked(1)).unwrap())
+            .unwrap();
+        assert_eq!(t.transactions.checks(1), 2);
+
+        t.transaction_settled(2);
+        assert!(t.transactions.is_settled(2));
+        assert!(!t.transactions.is_settled(0));
+        assert_eq!(t.transactions.settled_below(), 0);
+
+        t.transaction_settled(0);
+        assert_eq!(t.transactions.settled_below(), 1, "1 is still open");
+        t.apply_admin(&encode(&AdminOp::TransactionSettled(1)).unwrap())
+            .unwrap();
+        assert_eq!(t.transactions.settled_below(), 3);
+        assert_eq!(
+            t.transactions.checks(1),
+            0,
+            "a settled offset keeps no checks"
+        );
+        assert!(t.transactions.checked().is_empty());
+
+        let before = t.clone();
+        t.transaction_settled(2);
+        t.apply_admin(&encode(&AdminOp::TransactionChecked(0)).unwrap())
+            .unwrap();
+        assert_eq!(
+            t, before,
+            "settling or checking a settled offset changes nothing"
+        );
     }
 }

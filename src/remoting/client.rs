@@ -90,6 +90,11 @@ pub struct InboundRequest {
 }
 
 impl InboundRequest {
+    /// The address of the server that sent the request (as the client dialled it).
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
     /// Answers the request on the connection it came from (nothing is sent for a oneway
     /// request). The response gets the request's opaque and serialization and the response
     /// flag.

@@ -19,6 +19,7 @@
 //! | [`offset`] | consumer offset query/update, max/min offset, search by timestamp |
 //! | [`namesrv`] | broker (un)registration, route lookup |
 //! | [`admin`] | topic create/delete, consumer list, ids-changed notification |
+//! | [`reply`] | `ReplyMessageRequestHeader` (PUSH_REPLY_MESSAGE_TO_CLIENT, 326) |
 //!
 //! This module never looks at codes, bodies or bytes: [`super::command`] carries the map,
 //! [`super::codec`] puts it on the wire.
@@ -222,7 +223,9 @@ pub mod admin;
 pub mod namesrv;
 pub mod offset;
 pub mod pull;
+pub mod reply;
 pub mod send;
+pub mod transaction;
 
 pub use admin::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumerListByGroupRequestHeader,
@@ -239,7 +242,9 @@ pub use offset::{
     UpdateConsumerOffsetRequestHeader,
 };
 pub use pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+pub use reply::ReplyMessageRequestHeader;
 pub use send::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
+pub use transaction::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};
 
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,7 @@ use super::key_index::KeyIndex;
 use super::record::{self, Record};
 use super::retention::{self, PurgePlan, RetentionCheck, RetentionPolicy};
 use crate::config::BrokerConfig;
+use crate::message::transaction::settled_half_offset;
 use crate::message::{
     QUEUE_OFFSET_POS, ScheduleSource, StoredMessage, decode_message, message_keys, property,
     tags_code, walk_messages,
@@ -111,6 +112,8 @@ pub struct DispatchedMessage {
     pub size: u32,
     /// For a delivered delayed message: the schedule-queue entry it came from.
     pub schedule_source: Option<ScheduleSource>,
+    /// For a transaction's op message: the half-queue offset it settles.
+    pub settles_half: Option<u64>,
 }
 
 /// Decodes a stored message for dispatch, or says why it cannot be placed: a content error,
@@ -325,6 +328,7 @@ impl MessageStore {
                     physical_offset: record.body_position() + at as u64,
                     size: stored.total_size,
                     schedule_source: ScheduleSource::of(&msg.properties),
+                    settles_half: settled_half_offset(&msg),
                     topic: msg.topic,
                 })
             })
@@ -392,6 +396,7 @@ impl MessageStore {
             physical_offset,
             size: stored.total_size,
             schedule_source: ScheduleSource::of(&msg.properties),
+            settles_half: settled_half_offset(msg),
         })
     }
 

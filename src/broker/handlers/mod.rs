@@ -17,18 +17,22 @@
 //! | `reset` | INVOKE_BROKER_TO_RESET_OFFSET |
 //! | `send_back` | CONSUMER_SEND_MSG_BACK |
 //! | `lock` | LOCK_BATCH_MQ, UNLOCK_BATCH_MQ |
+//! | `transaction` | END_TRANSACTION (a follower forwards it to its leader) |
+//! | `reply` | SEND_REPLY_MESSAGE, SEND_REPLY_MESSAGE_V2 (request-reply: push to the requester) |
 
 mod admin;
 pub(crate) mod clients;
 mod lock;
 mod offsets;
 mod pull;
+mod reply;
 mod request;
 mod reset;
 mod send;
 mod send_back;
 mod stats;
 mod subscription;
+mod transaction;
 
 use std::sync::Arc;
 
@@ -50,6 +54,9 @@ pub(crate) async fn dispatch(
             send::send(broker, conn, req, false).await
         }
         RequestCode::SendBatchMessage => send::send(broker, conn, req, true).await,
+        RequestCode::SendReplyMessage | RequestCode::SendReplyMessageV2 => {
+            reply::send_reply(broker, conn, req).await
+        }
         RequestCode::PullMessage => pull::pull(broker, conn, req).await,
         RequestCode::QueryConsumerOffset => offsets::query_consumer_offset(broker, req).await,
         RequestCode::UpdateConsumerOffset => offsets::update_consumer_offset(broker, req),
@@ -79,6 +86,7 @@ pub(crate) async fn dispatch(
         RequestCode::ConsumerSendMsgBack => send_back::send_back(broker, req).await,
         RequestCode::LockBatchMq => lock::lock_batch(broker, req),
         RequestCode::UnlockBatchMq => lock::unlock_batch(broker, req),
+        RequestCode::EndTransaction => transaction::end_transaction(broker, req).await,
         code => Err(BrokerError::NotSupported(format!(
             "request type {} not supported",
             code.as_i32()

@@ -16,8 +16,10 @@ use crate::broker::send::{
 };
 use crate::broker::server::{Broker, BrokerError, HandlerResult, now_ms};
 use crate::broker::topics::{SendTopic, resolve_for_send};
+use crate::broker::transaction::half_placement;
 use crate::message::batch::parse_batch;
 use crate::message::names::{RETRY_PREFIX, check_send_topic};
+use crate::message::transaction::is_half_message;
 use crate::message::{PERM_WRITE, offset_msg_id, property};
 use crate::raft::ProposalKind;
 use crate::raft::tables::AdminOp;
@@ -26,7 +28,7 @@ use crate::remoting::{ConnectionInfo, RemotingCommand};
 
 /// The producer's address as stored in BORNHOST: IPv4-mapped IPv6 peers are stored as IPv4,
 /// so strict 4.x decoders (ali-ons) always see 4-byte hosts.
-fn born_host(peer: SocketAddr) -> SocketAddr {
+pub(super) fn born_host(peer: SocketAddr) -> SocketAddr {
     match peer.ip() {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => SocketAddr::new(IpAddr::V4(v4), peer.port()),
@@ -136,12 +138,30 @@ pub(crate) async fn send(
     if let Some(group) = header.topic.strip_prefix(RETRY_PREFIX) {
         placement = dead_letter_if_exhausted(broker, group, &header, placement).await?;
     }
-    if !(batch || header.batch == Some(true)) {
-        placement = place(
-            header.sys_flag,
-            placement,
-            &broker.config.message_delay_level,
-        );
+    let is_batch = batch || header.batch == Some(true);
+    let mut sys_flag = header.sys_flag;
+    if is_half_message(&placement.properties) {
+        if broker.config.reject_transaction_message {
+            return Err(BrokerError::NoPermission(format!(
+                "the broker[{}] sending transaction message is forbidden",
+                broker.config.broker_ip1
+            )));
+        }
+        if is_batch {
+            return Err(BrokerError::MessageIllegal(
+                "a batch cannot carry transactional (half) messages".into(),
+            ));
+        }
+        // Checks go to producers of PGROUP; a client that did not set it (Java's does) is
+        // checked through the group it sent as.
+        placement
+            .properties
+            .entry(property::PGROUP.to_string())
+            .or_insert_with(|| header.producer_group.clone());
+        // Never delayed while half: a DELAY it carries applies once it is committed.
+        (placement, sys_flag) = half_placement(placement, sys_flag);
+    } else if !is_batch {
+        placement = place(sys_flag, placement, &broker.config.message_delay_level);
     }
     let Placement {
         topic: stored_topic,
@@ -151,7 +171,7 @@ pub(crate) async fn send(
     let ctx = SendContext {
         topic: &stored_topic,
         queue_id: stored_queue,
-        sys_flag: header.sys_flag,
+        sys_flag,
         born_timestamp: header.born_timestamp,
         born_host: born_host(conn.peer()),
         store_host: broker.store_host,
@@ -161,7 +181,7 @@ pub(crate) async fn send(
         max_body: broker.config.max_message_size,
     };
     let illegal = BrokerError::from;
-    let (kind, body) = if batch || header.batch == Some(true) {
+    let (kind, body) = if is_batch {
         let items = parse_batch(&req.body)
             .map_err(SendError::from)
             .map_err(illegal)?;
@@ -186,7 +206,8 @@ pub(crate) async fn send(
         .map(|m| offset_msg_id(broker.store_host, m.physical_offset))
         .collect::<Vec<_>>()
         .join(",");
-    // A delayed message answers with the queue asked for and its schedule-queue offset.
+    // A delayed or half message answers with the queue asked for and its offset in the queue
+    // it waits in (a half message's is the transaction's `tranStateTableOffset`).
     let response = SendMessageResponseHeader {
         msg_id,
         queue_id: if stored_topic == header.topic {

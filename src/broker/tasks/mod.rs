@@ -9,6 +9,7 @@
 //! | `offsets` | the leader's coalesced consumer offsets, proposed every `flushIntervalConsumeQueue` |
 //! | `expiry` | clients not heard from for 120 s dropped, their groups told |
 //! | `schedule` | delayed messages delivered when due (leader only) |
+//! | `transaction_check` | unsettled half messages checked with their producers, discarded after `transactionCheckMax` (leader only) |
 //! | `preferred_leader` | leadership handed to `preferredLeaderId` once it caught up |
 //! | `scrub` | the commitlog's CRC scrub; damage stops the node |
 
@@ -18,6 +19,7 @@ pub mod preferred_leader;
 pub mod register;
 pub mod schedule;
 pub mod scrub;
+mod transaction_check;
 
 use std::sync::Arc;
 
@@ -45,6 +47,7 @@ impl Workers {
         set.spawn(offsets::run(broker.clone(), cancel.clone()));
         set.spawn(expiry::run(broker.clone(), cancel.clone()));
         set.spawn(schedule::run(broker.clone(), cancel.clone()));
+        set.spawn(transaction_check::run(broker.clone(), cancel.clone()));
         set.spawn(preferred_leader::run(broker.clone(), cancel.clone()));
         set.spawn(scrub::run(broker.clone(), cancel.clone(), corrupt));
         Workers { cancel, set }

@@ -29,6 +29,10 @@ pub struct ProducerConfig {
     pub heartbeat_interval: Duration,
     /// The instance part of the client id; default `<pid>#<n>`.
     pub instance_name: Option<String>,
+    /// Java's `enableMsgTrace` with its trace topic: after each successful send, a `Pub` trace
+    /// record is written to this topic (`RMQ_SYS_TRACE_TOPIC` on brokers with
+    /// `traceTopicEnable`), in the background. Default `None`: no tracing.
+    pub msg_trace_topic: Option<String>,
 }
 
 impl ProducerConfig {
@@ -44,6 +48,7 @@ impl ProducerConfig {
             use_v2_header: true,
             heartbeat_interval: Duration::from_secs(30),
             instance_name: None,
+            msg_trace_topic: None,
         }
     }
 }

@@ -1,11 +1,13 @@
 //! What one send attempt carries ([`Payload`]): a single message's properties and body, or
 //! a SEND_BATCH_MESSAGE body (remoting.md §4.4), each message with its own UNIQ_KEY (§8.5),
-//! checked against the producer's limits before anything is sent.
+//! checked against the producer's limits before anything is sent. A reply message
+//! (`MSG_TYPE=reply`) goes as SEND_REPLY_MESSAGE(_V2).
 
 use bytes::Bytes;
 
 use super::Inner;
 use crate::client::message::{UniqKeys, properties_string};
+use crate::client::reply::is_reply;
 use crate::client::{ClientError, Message};
 use crate::message::batch::encode_batch_item;
 use crate::message::property;
@@ -17,6 +19,8 @@ pub(super) struct Payload {
     pub(super) properties: String,
     pub(super) body: Bytes,
     pub(super) flag: i32,
+    /// SYSFLAG of the request: 0, or the prepared type for a transaction's half message.
+    pub(super) sys_flag: i32,
     pub(super) batch: bool,
     pub(super) msg_id: String,
 }
@@ -41,15 +45,18 @@ impl Inner {
         self.check_message(message)?;
         let msg_id = UniqKeys::global().next();
         let properties = properties_string(&message.wire_properties(&msg_id))?;
+        let code = match (is_reply(message), self.config.use_v2_header) {
+            (false, true) => RequestCode::SendMessageV2,
+            (false, false) => RequestCode::SendMessage,
+            (true, true) => RequestCode::SendReplyMessageV2,
+            (true, false) => RequestCode::SendReplyMessage,
+        };
         Ok(Payload {
-            code: if self.config.use_v2_header {
-                RequestCode::SendMessageV2
-            } else {
-                RequestCode::SendMessage
-            },
+            code,
             properties,
             body: message.body.clone(),
             flag: message.flag,
+            sys_flag: 0,
             batch: false,
             msg_id,
         })
@@ -99,6 +106,7 @@ impl Inner {
             properties: properties_string(&batch_props)?,
             body: body.into(),
             flag: 0,
+            sys_flag: 0,
             batch: true,
             msg_id: ids.join(","),
         })

@@ -59,6 +59,8 @@ fn an_empty_file_gives_rocketmq_defaults() {
     assert!(c.auto_create_topic_enable && c.auto_create_subscription_group && !c.slave_read_enable);
     assert!(!c.enable_property_filter);
     assert_eq!(c.broker_permission, 6);
+    assert!(c.store_reply_message_enable && !c.trace_topic_enable);
+    assert_eq!(c.msg_trace_topic_name, "RMQ_SYS_TRACE_TOPIC");
     assert_eq!(c.register_name_server_period_ms, 30_000);
     assert!(!c.use_reentrant_lock_when_put_message);
     assert_eq!(

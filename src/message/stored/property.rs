@@ -40,3 +40,15 @@ pub const MAX_OFFSET: &str = "MAX_OFFSET";
 /// the schedule-queue entry it came from. Applying the delivery advances that level's
 /// replicated progress in the same log entry, so a failover neither drops nor repeats it.
 pub const SCHEDULE_SOURCE: &str = "SCHEDULE_SOURCE";
+/// Request-reply: the id a reply carries back to match its request (a UUID from the requester).
+pub const CORRELATION_ID: &str = "CORRELATION_ID";
+/// Request-reply: the requester's client id, whose connection the broker pushes the reply to.
+pub const REPLY_TO_CLIENT: &str = "REPLY_TO_CLIENT";
+/// Request-reply: the requester's timeout in ms, copied onto the reply.
+pub const TTL: &str = "TTL";
+/// Request-reply: `reply` on a reply message (sent with SEND_REPLY_MESSAGE).
+pub const MSG_TYPE: &str = "MSG_TYPE";
+/// Request-reply: when the requester received the reply (ms); set client-side, never stored.
+pub const ARRIVE_TIME: &str = "ARRIVE_TIME";
+/// Request-reply: when the broker pushed the reply to the requester (ms).
+pub const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";

@@ -24,7 +24,10 @@ use std::sync::PoisonError;
 use openraft::storage::Snapshot;
 use openraft::type_config::alias::SnapshotOf;
 
-use super::{SmShared, SmState, SnapshotMeta, ThinSnapshot, decode, encode, io_err, named};
+use super::{
+    SmShared, SmState, SnapshotMeta, ThinSnapshot, decode, decode_thin_snapshot, encode, io_err,
+    named,
+};
 use crate::raft::types::{LogId, SnapshotBytes, TypeConfig, log_id};
 use crate::raft::upgrade::{SM_META_MAGIC, SNAPSHOT_MAGIC};
 use crate::store::{
@@ -163,7 +166,7 @@ impl SmShared {
     }
 
     pub(crate) fn install(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        let thin: ThinSnapshot = decode(data)?;
+        let thin = decode_thin_snapshot(data)?;
         let _persist = self.persist.lock().unwrap_or_else(PoisonError::into_inner);
         let mut state = self.write();
         let holds = match meta.last_log_id {
@@ -252,7 +255,7 @@ impl SmShared {
         let (meta, data): (SnapshotMeta, Vec<u8>) =
             decode(&bytes).map_err(|e| named(&self.installing_path, e))?;
         tracing::warn!(snapshot = ?meta.last_log_id, "a snapshot install was interrupted; redoing it");
-        let thin: ThinSnapshot = decode(&data)?;
+        let thin = decode_thin_snapshot(&data)?;
         let _persist = self.persist.lock().unwrap_or_else(PoisonError::into_inner);
         let mut state = self.write();
         self.reset_to(&meta, &thin)?;
