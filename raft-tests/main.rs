@@ -13,7 +13,8 @@
 //!   answers); t55 five kill -9 drills and t56 a
 //!   rolling SIGTERM restart, both under a steady producer and judged by `checker.rs`; t57
 //!   leadership back to `preferredLeaderId`.
-//! * t60 the `mqadmin` binary, t61 its `clusterRT`, t62 `queryMsgTraceById` on a traced send.
+//! * t60 the `mqadmin` binary, t61 its `clusterRT`, t62 `queryMsgTraceById` on a traced send,
+//!   t63 broker ids of a group numbered from `n0`, t64 the broker's statistics and runtime info.
 //! * t65/t66 delay levels, retries and dead letters (t66 across a leader kill); t67
 //!   transactions (commit, rollback, checks, discards, across leader kills); t70 broadcast
 //!   and orderly consumption (queue locks, per-key order across a leader kill).
@@ -41,6 +42,8 @@ mod t57_preferred_leader;
 mod t60_mqadmin;
 mod t61_cluster_rt;
 mod t62_msg_trace;
+mod t63_broker_ids;
+mod t64_broker_stats;
 mod t65_delay_retry;
 mod t66_delay_retry_failover;
 mod t67_transactions;

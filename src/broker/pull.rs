@@ -2,11 +2,11 @@
 //! §9).
 //!
 //! [`pull`] reads from one consume queue starting at a queue offset, filters by tag hash or by a
-//! SQL92 expression over each message's properties (`filter`), and collects stored messages (exactly as stored: the pull body is their concatenation) up to a
-//! message count and a byte budget, returning the status RocketMQ's table in §5.4 prescribes and
-//! the offsets every pull response carries. Consume queues only ever hold applied messages, so
-//! nothing uncommitted can be returned. Long polling and the response header are the request
-//! handler's business.
+//! SQL92 expression over each message's properties (`filter`), and collects stored messages
+//! (exactly as stored: the pull body is their concatenation) up to a message count and a byte
+//! budget, returning the status RocketMQ's table in §5.4 prescribes and the offsets every pull
+//! response carries. Consume queues only ever hold applied messages, so nothing uncommitted can
+//! be returned. Long polling and the response header are the request handler's business.
 
 use std::collections::BTreeSet;
 
@@ -225,20 +225,35 @@ pub async fn pull_or_wait(
     arrived: &tokio::sync::Notify,
     hold: std::time::Duration,
 ) -> StoreResult<PullOutcome> {
+    Ok(pull_or_wait_timed(store, req, arrived, hold).await?.0)
+}
+
+/// [`pull_or_wait`], with how long the read that answered took (not the wait before it: the
+/// get latency statistic, as Java restarts its clock when a held pull wakes).
+pub async fn pull_or_wait_timed(
+    store: &MessageStore,
+    req: &PullRequest<'_>,
+    arrived: &tokio::sync::Notify,
+    hold: std::time::Duration,
+) -> StoreResult<(PullOutcome, std::time::Duration)> {
     let deadline = tokio::time::Instant::now() + hold;
+    let timed = || {
+        let started = std::time::Instant::now();
+        pull(store, req).map(|out| (out, started.elapsed()))
+    };
     loop {
         // Registered before the pull looks, so an arrival in between is not missed.
         let notified = arrived.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let out = pull(store, req)?;
+        let (out, took) = timed()?;
         let nothing_new = out.status.response_code(req.offset) == ResponseCode::PullNotFound;
         if !nothing_new || tokio::time::Instant::now() >= deadline {
-            return Ok(out);
+            return Ok((out, took));
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             // Held long enough: answer with what there is.
-            return pull(store, req);
+            return timed();
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct Broker {
     /// Serializes the settling of half messages: held while reading the transaction table and
     /// proposing a settlement (see [`super::transaction`]).
     pub(crate) settlements: tokio::sync::Mutex<()>,
+    /// What this node stored and served (soft state, see [`super::stats`]).
+    pub(crate) stats: super::stats::BrokerStats,
     /// SQL92 subscriptions, compiled once per group and topic.
     pub(crate) sql_filters: super::sql_filters::SqlFilters,
 }
@@ -111,6 +113,7 @@ impl Broker {
             disk_guard,
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
             settlements: Default::default(),
+            stats: super::stats::BrokerStats::new(&config.broker_cluster_name, now_ms()),
             sql_filters: super::sql_filters::SqlFilters::default(),
             config,
         })

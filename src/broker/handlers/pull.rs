@@ -1,16 +1,16 @@
 //! PULL_MESSAGE (11): remoting.md §5.4.
 //!
 //! Topic and queue checks, the subscription's filter (`subscription`: tags or SQL92, from the
-//! request or the group's heartbeat), the commit-offset piggy-back, then [`pull_or_wait`]: a
-//! pull that finds nothing new is held until a message is applied, the client's suspend time
-//! passes, or the client disconnects. Every
+//! request or the group's heartbeat), the commit-offset piggy-back, then
+//! [`pull_or_wait_timed`]: a pull that finds nothing new is held until a message is applied, the
+//! client's suspend time passes, or the client disconnects. Every
 //! response carries the four offset fields, whatever its code. Any replica answers from its
 //! applied data, so pulls keep working on followers.
 
 use std::time::Duration;
 
 use super::subscription::pull_filter;
-use crate::broker::pull::{DEFAULT_MAX_BYTES, PullRequest, pull_or_wait};
+use crate::broker::pull::{DEFAULT_MAX_BYTES, PullRequest, pull_or_wait_timed};
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::broker::topics::effective_topic;
 use crate::message::PERM_READ;
@@ -102,11 +102,20 @@ pub(crate) async fn pull(
     };
     let arrived = broker.pull_waiters.queue(&h.topic, queue_id);
     let store = broker.store.as_ref();
-    let outcome = tokio::select! {
-        r = pull_or_wait(store, &request, &arrived, hold) => r,
+    let (outcome, took) = tokio::select! {
+        r = pull_or_wait_timed(store, &request, &arrived, hold) => r,
         () = conn.closed() => return Err(BrokerError::system("the client disconnected")),
     }
     .map_err(|e| BrokerError::system(e.to_string()))?;
+    let read = outcome.messages.iter().map(|m| m.len() as u64);
+    let counted = (outcome.messages.len() as u64, read.sum());
+    broker.stats.on_get(
+        &h.consumer_group,
+        &h.topic,
+        queue_id,
+        counted,
+        took.as_millis() as u64,
+    );
 
     let code = outcome.status.response_code(request.offset);
     let header = PullMessageResponseHeader {

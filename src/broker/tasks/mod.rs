@@ -12,6 +12,7 @@
 //! | `transaction_check` | unsettled half messages checked with their producers, discarded after `transactionCheckMax` (leader only) |
 //! | `preferred_leader` | leadership handed to `preferredLeaderId` once it caught up |
 //! | `scrub` | the commitlog's CRC scrub; damage stops the node |
+//! | `stats` | the statistics' samples, every second ([`crate::broker::stats`]) |
 
 mod expiry;
 mod offsets;
@@ -19,6 +20,7 @@ pub mod preferred_leader;
 pub mod register;
 pub mod schedule;
 pub mod scrub;
+mod stats;
 mod transaction_check;
 
 use std::sync::Arc;
@@ -49,6 +51,7 @@ impl Workers {
         set.spawn(schedule::run(broker.clone(), cancel.clone()));
         set.spawn(transaction_check::run(broker.clone(), cancel.clone()));
         set.spawn(preferred_leader::run(broker.clone(), cancel.clone()));
+        set.spawn(stats::run(broker.clone(), cancel.clone()));
         set.spawn(scrub::run(broker.clone(), cancel.clone(), corrupt));
         Workers { cancel, set }
     }
