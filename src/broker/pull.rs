@@ -1,12 +1,12 @@
 //! The pull path without the wire: subscription filters and reading a queue (remoting.md §5.4,
 //! §9).
 //!
-//! [`pull`] reads from one consume queue starting at a queue offset, filters by tag hash, and
-//! collects stored messages (exactly as stored: the pull body is their concatenation) up to a
-//! message count and a byte budget, returning the status RocketMQ's table in §5.4 prescribes and
-//! the offsets every pull response carries. Consume queues only ever hold applied messages, so
-//! nothing uncommitted can be returned. Long polling and the response header are the request
-//! handler's business.
+//! [`pull`] reads from one consume queue starting at a queue offset, filters by tag hash or by a
+//! SQL92 expression over each message's properties (`filter`), and collects stored messages
+//! (exactly as stored: the pull body is their concatenation) up to a message count and a byte
+//! budget, returning the status RocketMQ's table in §5.4 prescribes and the offsets every pull
+//! response carries. Consume queues only ever hold applied messages, so nothing uncommitted can
+//! be returned. Long polling and the response header are the request handler's business.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +15,9 @@ use bytes::Bytes;
 use crate::message::tags_code;
 use crate::remoting::ResponseCode;
 use crate::store::{MessageStore, StoreResult};
+
+mod filter;
+pub use filter::MessageFilter;
 
 /// Default byte budget of one pull (Java's in-memory transfer limit).
 pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024;
@@ -71,7 +74,7 @@ pub struct PullRequest<'a> {
     pub offset: u64,
     pub max_messages: u32,
     pub max_bytes: u64,
-    pub filter: &'a TagFilter,
+    pub filter: MessageFilter<'a>,
 }
 
 /// RocketMQ's pull statuses (remoting.md §5.4).
@@ -182,12 +185,13 @@ pub fn pull(store: &MessageStore, req: &PullRequest<'_>) -> StoreResult<PullOutc
         if !messages.is_empty() && bytes + u64::from(unit.size) > req.max_bytes {
             break;
         }
-        if req.filter.matches(unit.tags_code) {
+        if req.filter.passes_unit(unit.tags_code) {
             match log.read_message(unit.commitlog_offset, u64::from(unit.size), &mut verified)? {
-                Some(m) => {
+                Some(m) if req.filter.passes_message(&m) => {
                     bytes += m.len() as u64;
                     messages.push(m);
                 }
+                Some(_) => {}
                 None if messages.is_empty() => {
                     // The data is gone (retention): skip past it.
                     return Ok(outcome(PullStatus::OffsetFoundNull, next + 1, min, max));

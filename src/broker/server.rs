@@ -66,6 +66,8 @@ pub struct Broker {
     pub(crate) settlements: tokio::sync::Mutex<()>,
     /// What this node stored and served (soft state, see [`super::stats`]).
     pub(crate) stats: super::stats::BrokerStats,
+    /// SQL92 subscriptions, compiled once per group and topic.
+    pub(crate) sql_filters: super::sql_filters::SqlFilters,
 }
 
 impl std::fmt::Debug for Broker {
@@ -112,6 +114,7 @@ impl Broker {
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
             settlements: Default::default(),
             stats: super::stats::BrokerStats::new(&config.broker_cluster_name, now_ms()),
+            sql_filters: super::sql_filters::SqlFilters::default(),
             config,
         })
     }

@@ -193,6 +193,7 @@ impl BrokerConfig {
         let store_reply_message_enable = f.boolean("storeReplyMessageEnable", true);
         let trace_topic_enable = f.boolean("traceTopicEnable", false);
         let msg_trace_topic_name = name(&mut f, "msgTraceTopicName", "RMQ_SYS_TRACE_TOPIC");
+        let enable_property_filter = f.boolean("enablePropertyFilter", false);
         let broker_permission = f.value_of("brokerPermission", 6, |v| match parse_int::<u32>(v)? {
             perm @ 0..=15 => Ok(perm as i32),
             _ => Err(
@@ -306,6 +307,7 @@ impl BrokerConfig {
             store_reply_message_enable,
             trace_topic_enable,
             msg_trace_topic_name,
+            enable_property_filter,
             broker_permission,
             register_name_server_period_ms,
             use_reentrant_lock_when_put_message,

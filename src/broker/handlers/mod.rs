@@ -9,6 +9,7 @@
 //! | --- | --- |
 //! | `send` | SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE |
 //! | `pull` | PULL_MESSAGE, long polling |
+//! | `subscription` | CHECK_CLIENT_CONFIG; the filter a pull applies (tags, or SQL92 with `enablePropertyFilter`) |
 //! | `offsets` | consumer offsets and offset lookups |
 //! | `clients` | HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, group notifications |
 //! | `admin` | topics, broker config, message by id |
@@ -34,6 +35,7 @@ mod runtime_info;
 mod send;
 mod send_back;
 mod stats;
+mod subscription;
 mod transaction;
 
 use std::sync::Arc;
@@ -69,6 +71,7 @@ pub(crate) async fn dispatch(
         RequestCode::HeartBeat => clients::heartbeat(broker, conn, req).await,
         RequestCode::UnregisterClient => clients::unregister_client(broker, req).await,
         RequestCode::GetConsumerListByGroup => clients::consumer_list(broker, req),
+        RequestCode::CheckClientConfig => subscription::check_client_config(broker, req),
         RequestCode::UpdateAndCreateTopic => admin::create_topic(broker, req).await,
         RequestCode::DeleteTopicInBroker => admin::delete_topic(broker, req).await,
         RequestCode::GetAllTopicConfig => admin::all_topic_config(broker, req),
