@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::allocate::AllocateStrategy;
 use crate::client::calls::{ConsumerData, HeartbeatData, SubscriptionData};
 use crate::client::{NameServers, Subscription};
+use crate::remoting::Credentials;
 
 /// Where a queue without a committed offset starts (Java's `ConsumeFromWhere`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +93,8 @@ pub struct ConsumerConfig {
     /// Orderly: pause between attempts to lock queues it was allocated but does not hold.
     /// Default 1 s.
     pub lock_retry_interval: Duration,
+    /// Keys for brokers with `aclEnable=true`: every request is signed with them. Default none.
+    pub credentials: Option<Credentials>,
 }
 
 impl ConsumerConfig {
@@ -121,6 +124,7 @@ impl ConsumerConfig {
             lock_renew_interval: Duration::from_secs(20),
             lock_expiry: Duration::from_secs(30),
             lock_retry_interval: Duration::from_secs(1),
+            credentials: None,
         }
     }
 }
