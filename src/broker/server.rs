@@ -16,6 +16,7 @@ use super::clients::{ClientRegistry, ConnectionId};
 use super::consumer_offsets::OffsetCoalescer;
 use super::disk_guard::DiskGuard;
 use super::topics::TopicDefaults;
+use crate::acl::LiveAcl;
 use crate::broker::topics::advertised_perm;
 use crate::broker::topics::effective_topics;
 use crate::config::BrokerConfig;
@@ -64,6 +65,9 @@ pub struct Broker {
     /// Serializes the settling of half messages: held while reading the transaction table and
     /// proposing a settlement (see [`super::transaction`]).
     pub(crate) settlements: tokio::sync::Mutex<()>,
+    /// The plain ACL every client request is checked against (`aclEnable=true`), reloaded by
+    /// a background task when its file changes.
+    pub(crate) acl: Option<Arc<LiveAcl>>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -76,8 +80,14 @@ impl std::fmt::Debug for Broker {
 }
 
 impl Broker {
-    /// A broker over a started raft node. `store_host` is the address clients reach it on.
-    pub fn new(config: BrokerConfig, node: RaftNode, store_host: SocketAddr) -> Arc<Broker> {
+    /// A broker over a started raft node. `store_host` is the address clients reach it on;
+    /// `acl`, when given, checks every client request (`aclEnable=true`).
+    pub fn new(
+        config: BrokerConfig,
+        node: RaftNode,
+        store_host: SocketAddr,
+        acl: Option<Arc<LiveAcl>>,
+    ) -> Arc<Broker> {
         let topic_defaults = TopicDefaults {
             auto_create: config.auto_create_topic_enable,
             default_queue_nums: config.default_topic_queue_nums,
@@ -109,6 +119,7 @@ impl Broker {
             disk_guard,
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
             settlements: Default::default(),
+            acl,
             config,
         })
     }

@@ -211,6 +211,12 @@ pub struct BrokerConfig {
     pub trace_topic_enable: bool,
     /// `msgTraceTopicName`, default `RMQ_SYS_TRACE_TOPIC`: the message-trace topic.
     pub msg_trace_topic_name: String,
+    /// `aclEnable`, default false: every client request is checked against the plain ACL of
+    /// [`Self::acl_config_file`] (RocketMQ 4.9's `plain_acl.yml`).
+    pub acl_enable: bool,
+    /// `aclConfigFile`, default `plain_acl.yml` in the directory of the broker's config file
+    /// (a relative path is taken from that directory too); re-read when it changes.
+    pub acl_config_file: PathBuf,
     /// `slaveReadEnable`, default false: followers serve reads.
     pub slave_read_enable: bool,
     /// `brokerPermission`, default 6 (read 4 + write 2; inherit is 1, priority 8).
@@ -418,6 +424,7 @@ impl BrokerConfig {
             ),
             ("traceTopicEnable", self.trace_topic_enable.to_string()),
             ("msgTraceTopicName", self.msg_trace_topic_name.clone()),
+            ("aclEnable", self.acl_enable.to_string()),
             ("slaveReadEnable", self.slave_read_enable.to_string()),
             ("brokerPermission", self.broker_permission.to_string()),
             (
