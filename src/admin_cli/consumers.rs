@@ -10,7 +10,6 @@ use super::CliError;
 use super::args::{Namesrv, UpdateSubGroup};
 use super::calls::{all_masters, broker_or_cluster, broker_request, ext, topic_masters};
 use super::format;
-use crate::client::Admin;
 use crate::remoting::{ExtFields, RequestCode};
 
 pub(super) async fn consumer_progress(
@@ -19,7 +18,7 @@ pub(super) async fn consumer_progress(
     topic: Option<&str>,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let admin = Admin::new(ns.resolve()?)?;
+    let admin = super::signing::admin(ns.resolve()?)?;
     let masters = match topic {
         Some(t) => topic_masters(&admin, t).await?,
         None => all_masters(&admin).await?,
@@ -50,7 +49,7 @@ pub(super) async fn consumer_connection(
     let addrs = match broker {
         Some(addr) => vec![addr.to_owned()],
         None => {
-            let admin = Admin::new(ns.resolve()?)?;
+            let admin = super::signing::admin(ns.resolve()?)?;
             all_masters(&admin)
                 .await?
                 .into_iter()
