@@ -6,7 +6,8 @@
 //! * t10 the real `mqnamesrv`; t20 a store written, SIGKILLed and reopened; t22 a follower
 //!   that cannot apply stops, exits non-zero and rejoins whole.
 //! * t30 the broker over the wire; t32 sends refused above `diskSpaceWarningLevelRatio` and by
-//!   `brokerPermission`; t35 the client library; t36 request-reply (also across a leader kill).
+//!   `brokerPermission`; t35 the client library; t36 request-reply (also across a leader kill);
+//!   t38 the plain ACL (keys, grants, admin codes, hot reload).
 //! * t40 real RocketMQ clients (Node, Python), t42 their retries, dead letters and delays.
 //! * t50 failover with real processes killed for real (t52 with a nameserver that never
 //!   answers); t55 five kill -9 drills and t56 a
@@ -29,6 +30,7 @@ mod t30_broker;
 mod t32_write_refusals;
 mod t35_client;
 mod t36_request_reply;
+mod t38_acl;
 mod t40_compat;
 mod t42_compat_retry;
 mod t50_failover;
