@@ -156,7 +156,7 @@ async fn acl_keys_grants_admin_codes_and_hot_reload_on_a_three_node_group() {
         got = consumer.poll(Duration::from_millis(500)).await.unwrap();
     }
     assert_eq!(got.len(), 1, "the message sent with keys is consumed");
-    assert_eq!(got[0].body().as_ref(), b"hello with keys");
+    assert_eq!(got[0].body(), b"hello with keys");
     assert_eq!(got[0].msg_id(), sent.msg_id);
     consumer.shutdown().await;
 
