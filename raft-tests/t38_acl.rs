@@ -2,7 +2,9 @@
 //! right keys publish and consume; a wrong secret, an unsigned request and a topic without PUB
 //! are refused with Java's remark; an admin request is refused for a plain account and done
 //! for an admin one; a change to `plain_acl.yml` that grants PUB takes effect within seconds,
-//! no restart, and a broken edit keeps the last good rules.
+//! no restart, and a broken edit keeps the last good rules. ali-ons (`compat/alions_acl.js`)
+//! signs with its `accessKey`/`secretKey` in its own way and is admitted, and refused with a
+//! wrong secret.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -208,4 +210,54 @@ async fn acl_keys_grants_admin_codes_and_hot_reload_on_a_three_node_group() {
     }
     println!("hot reload took effect after {:?}", granted_at.elapsed());
     app.shutdown().await;
+}
+
+/// `compat/alions_acl.js` with `keys`; panics unless ali-ons's outcome is `expect`.
+fn alions_send(cluster: &Cluster, keys: (&str, &str), expect: &str) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        repo.join("compat/node_modules/ali-ons").exists(),
+        "ali-ons is not installed: run scripts/compat-install.sh (scripts/test.sh does)"
+    );
+    let output = std::process::Command::new("node")
+        .arg(repo.join("compat/alions_acl.js"))
+        .args(["--namesrv", &cluster.namesrv_addr()])
+        .args(["--topic", OPEN_TOPIC, "--group", "T38Ons"])
+        .args(["--accessKey", keys.0, "--secretKey", keys.1])
+        .args(["--expect", expect])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("ali-ons, expecting {expect}: {}", stdout.trim());
+    assert!(
+        output.status.success(),
+        "ali-ons did not end as expected ({expect}): {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ali_ons_publishes_with_its_keys_and_is_refused_with_a_wrong_secret() {
+    let acl_dir = tempfile::tempdir().unwrap();
+    let acl_file = acl_dir.path().join("plain_acl.yml");
+    write_rules(&acl_file, &rules("SUB"));
+    let cluster = Cluster::start_with(
+        1,
+        3,
+        &format!("aclEnable=true\naclConfigFile={}\n", acl_file.display()),
+    );
+    let master = cluster.wait_master(Duration::from_secs(20)).await;
+    let admin = Admin::new(cluster.namesrv_addr().as_str())
+        .unwrap()
+        .with_credentials(Some(admin_keys()));
+    let master_addr = cluster.broker_addr(master).to_string();
+    admin
+        .create_topic(&master_addr, &topic(OPEN_TOPIC))
+        .await
+        .unwrap();
+    wait_route(&admin, OPEN_TOPIC).await;
+    let app = app_keys();
+    let keys = (app.access_key.as_str(), app.secret_key.as_str());
+    alions_send(&cluster, keys, "sent");
+    alions_send(&cluster, (keys.0, "not-the-secret"), "refused");
 }
