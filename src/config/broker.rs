@@ -182,6 +182,10 @@ pub struct BrokerConfig {
     /// `dLegerSelfId`, default none: this member's id, one of `dLegerPeers`; required in
     /// DLedger mode.
     pub dleger_self_id: Option<String>,
+    /// `dLegerPeerSecret` (our extension), default none: a secret shared by the group's members;
+    /// with it every raft peer connection proves it both ways (HMAC-SHA256 challenge) before a
+    /// raft message is accepted. Never printed (`-p` and GET_BROKER_CONFIG leave it out).
+    pub dleger_peer_secret: Option<String>,
     /// `preferredLeaderId`, default none: leadership is handed to this member when it has
     /// caught up.
     pub preferred_leader_id: Option<String>,

@@ -205,6 +205,10 @@ impl BrokerConfig {
         let trace_topic_enable = f.boolean("traceTopicEnable", false);
         let msg_trace_topic_name = name(&mut f, "msgTraceTopicName", "RMQ_SYS_TRACE_TOPIC");
         let acl_enable = f.boolean("aclEnable", false);
+        let dleger_peer_secret = f
+            .text("dLegerPeerSecret")
+            .map(|(secret, _)| secret)
+            .filter(|secret| !secret.is_empty());
         let acl_config_file = acl_config_file(entries, path(&mut f, "aclConfigFile"));
         let broker_permission = f.value_of("brokerPermission", 6, |v| match parse_int::<u32>(v)? {
             perm @ 0..=15 => Ok(perm as i32),
@@ -306,6 +310,7 @@ impl BrokerConfig {
             dleger_group,
             dleger_peers: dleger_peers.unwrap_or_default(),
             dleger_self_id,
+            dleger_peer_secret,
             preferred_leader_id,
             enable_batch_push,
             send_message_thread_pool_nums,
