@@ -19,6 +19,7 @@ use dledger_broker::remoting::{
 };
 
 use crate::cluster::Cluster;
+use crate::t60_mqadmin::mqadmin;
 
 const OPEN_TOPIC: &str = "T38";
 const LATER_TOPIC: &str = "T38Later";
@@ -112,6 +113,33 @@ async fn acl_keys_grants_admin_codes_and_hot_reload_on_a_three_node_group() {
     let admin = Admin::new(cluster.namesrv_addr().as_str())
         .unwrap()
         .with_credentials(Some(admin_keys()));
+
+    tracing::info!("mqadmin signs with --accessKey/--secretKey");
+    let ns = cluster.namesrv_addr();
+    let update = ["updateTopic", "-c", "TestCluster", "-t", "T38Tool"];
+    let keys = |ak: &'static str, sk: &'static str| ["--accessKey", ak, "--secretKey", sk];
+    let plain = mqadmin(
+        &ns,
+        &[&update[..], &keys("t38app01", "t38-app-secret")].concat(),
+    );
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        !plain.status.success(),
+        "a plain account may not updateTopic"
+    );
+    assert!(stderr.contains("Need admin permission"), "{stderr}");
+    let ops = mqadmin(
+        &ns,
+        &[&update[..], &keys("t38admin", "t38-admin-secret")].concat(),
+    );
+    let stdout = String::from_utf8_lossy(&ops.stdout);
+    assert!(
+        ops.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ops.stderr)
+    );
+    assert!(stdout.contains("success."), "{stdout}");
+
     for name in [OPEN_TOPIC, LATER_TOPIC] {
         admin
             .create_topic(&master_addr, &topic(name))
