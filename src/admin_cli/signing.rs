@@ -1,6 +1,6 @@
 //! `--accessKey` / `--secretKey`: the keys every request of this `mqadmin` run is signed with
 //! (brokers with `aclEnable=true`). Set once per run by [`super::run`] and read where requests
-//! are made ([`admin`], `calls::broker_invoke`, the producer and consumer configs), so the
+//! are made (`admin`, `calls::broker_invoke`, the producer and consumer configs), so the
 //! subcommands need not pass them along.
 
 use std::sync::Mutex;
