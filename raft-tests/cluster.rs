@@ -42,12 +42,13 @@ fn reserved_ports(ports: &BTreeMap<u64, NodePorts>) -> BTreeSet<u16> {
         .collect()
 }
 
-/// Ports for `nodes` nodes none of whose ports collide: each pick is free when made, but the
+/// Ports for nodes `ids` none of whose ports collide: each pick is free when made, but the
 /// OS may hand out a port another node will bind later (its fast channel, say), which made a
 /// broker refuse its config now and then.
-fn node_ports(nodes: u64) -> BTreeMap<u64, NodePorts> {
+fn node_ports(ids: std::ops::RangeInclusive<u64>) -> BTreeMap<u64, NodePorts> {
     for _ in 0..50 {
-        let ports: BTreeMap<u64, NodePorts> = (1..=nodes)
+        let ports: BTreeMap<u64, NodePorts> = ids
+            .clone()
             .map(|id| {
                 (
                     id,
@@ -62,7 +63,7 @@ fn node_ports(nodes: u64) -> BTreeMap<u64, NodePorts> {
             return ports;
         }
     }
-    panic!("no collision-free ports for {nodes} nodes in 50 tries");
+    panic!("no collision-free ports for nodes {ids:?} in 50 tries");
 }
 
 /// A free port that is not in `taken`.
@@ -112,12 +113,23 @@ impl Cluster {
         extra_conf: &str,
         unreachable: Vec<String>,
     ) -> Cluster {
+        Cluster::start_ids(namesrvs, 1..=nodes, extra_conf, unreachable)
+    }
+
+    /// A group whose members are `n<id>` for every id in `ids` (RocketMQ's own samples number
+    /// them from `n0`), with one node per id.
+    pub(crate) fn start_ids(
+        namesrvs: usize,
+        ids: std::ops::RangeInclusive<u64>,
+        extra_conf: &str,
+        unreachable: Vec<String>,
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut cluster = Cluster {
             dir,
             namesrvs: Vec::new(),
             brokers: BTreeMap::new(),
-            ports: node_ports(nodes),
+            ports: node_ports(ids.clone()),
             segment_size: 8 << 20,
             extra_conf: extra_conf.to_string(),
             unreachable_namesrvs: unreachable,
@@ -134,7 +146,7 @@ impl Cluster {
             p.wait_for_port(addr, Duration::from_secs(10)).unwrap();
             cluster.namesrvs.push((addr, p));
         }
-        for id in 1..=nodes {
+        for id in ids {
             cluster.start_broker(id);
         }
         cluster

@@ -7,6 +7,7 @@
 //!   that cannot apply stops, exits non-zero and rejoins whole.
 //! * t30 the broker over the wire; t32 sends refused above `diskSpaceWarningLevelRatio` and by
 //!   `brokerPermission`; t35 the client library; t36 request-reply (also across a leader kill);
+//!   t37 SQL92 property filters (our client and ali-ons);
 //!   t38 the plain ACL (keys, grants, admin codes, hot reload; ali-ons signing); t39 peers
 //!   authenticated with `dLegerPeerSecret`.
 //! * t40 real RocketMQ clients (Node, Python), t42 their retries, dead letters and delays.
@@ -14,7 +15,8 @@
 //!   answers); t55 five kill -9 drills and t56 a
 //!   rolling SIGTERM restart, both under a steady producer and judged by `checker.rs`; t57
 //!   leadership back to `preferredLeaderId`.
-//! * t60 the `mqadmin` binary, t61 its `clusterRT`, t62 `queryMsgTraceById` on a traced send.
+//! * t60 the `mqadmin` binary, t61 its `clusterRT`, t62 `queryMsgTraceById` on a traced send,
+//!   t63 broker ids of a group numbered from `n0`, t64 the broker's statistics and runtime info.
 //! * t65/t66 delay levels, retries and dead letters (t66 across a leader kill); t67
 //!   transactions (commit, rollback, checks, discards, across leader kills); t70 broadcast
 //!   and orderly consumption (queue locks, per-key order across a leader kill).
@@ -31,6 +33,7 @@ mod t30_broker;
 mod t32_write_refusals;
 mod t35_client;
 mod t36_request_reply;
+mod t37_sql92;
 mod t38_acl;
 mod t39_peer_secret;
 mod t40_compat;
@@ -43,6 +46,8 @@ mod t57_preferred_leader;
 mod t60_mqadmin;
 mod t61_cluster_rt;
 mod t62_msg_trace;
+mod t63_broker_ids;
+mod t64_broker_stats;
 mod t65_delay_retry;
 mod t66_delay_retry_failover;
 mod t67_transactions;

@@ -166,7 +166,7 @@ async fn a_three_node_group_registers_and_a_follower_takes_over_as_the_only_mast
     let (node1, node2, node3, admin) = (work.client(), work.client(), work.client(), work.client());
 
     tracing::info!("phase: the leader and two followers register, each over its own connection");
-    for (client, addr, id) in [(&node1, NODE1, 0), (&node2, NODE2, 2), (&node3, NODE3, 3)] {
+    for (client, addr, id) in [(&node1, NODE1, 0), (&node2, NODE2, 3), (&node3, NODE3, 4)] {
         let resp = invoke(client, register(addr, id)).await;
         assert_eq!(resp.response_code(), ResponseCode::Success, "{resp:?}");
         if id != 0 {
@@ -185,7 +185,7 @@ async fn a_three_node_group_registers_and_a_follower_takes_over_as_the_only_mast
         (group.cluster.as_str(), group.broker_name.as_str()),
         (CLUSTER, GROUP)
     );
-    let all_three = addrs(&[(0, NODE1), (2, NODE2), (3, NODE3)]);
+    let all_three = addrs(&[(0, NODE1), (3, NODE2), (4, NODE3)]);
     assert_eq!(group.broker_addrs, all_three);
     assert_eq!(topic_route.queue_datas.len(), 1);
     assert_eq!(topic_route.queue_datas[0].broker_name, GROUP);
@@ -207,7 +207,7 @@ async fn a_three_node_group_registers_and_a_follower_takes_over_as_the_only_mast
 
     tracing::info!("phase: the leader's connection drops; the name server drops the leader");
     node1.close().await;
-    let followers = addrs(&[(2, NODE2), (3, NODE3)]);
+    let followers = addrs(&[(3, NODE2), (4, NODE3)]);
     procs::eventually("the leader dropped with its connection", CALL, || async {
         group_addrs(&admin).await == followers
     })
@@ -217,7 +217,7 @@ async fn a_three_node_group_registers_and_a_follower_takes_over_as_the_only_mast
     tracing::info!("phase: node2 wins the election and registers as id 0");
     let resp = invoke(&node2, register(NODE2, 0)).await;
     assert_eq!(resp.response_code(), ResponseCode::Success, "{resp:?}");
-    let new_group = addrs(&[(0, NODE2), (3, NODE3)]);
+    let new_group = addrs(&[(0, NODE2), (4, NODE3)]);
     assert_eq!(group_addrs(&admin).await, new_group);
     let topic_route = TopicRouteData::decode(&route(&admin, "TopicTest").await.body).unwrap();
     assert_eq!(topic_route.broker_datas.len(), 1);
@@ -231,7 +231,7 @@ async fn a_three_node_group_registers_and_a_follower_takes_over_as_the_only_mast
     assert_eq!(topic_route.broker_datas[0].broker_addrs, new_group);
 
     // A follower still learns the (new) master from its registration.
-    let resp = invoke(&node3, register(NODE3, 3)).await;
+    let resp = invoke(&node3, register(NODE3, 4)).await;
     let header: RegisterBrokerResponseHeader = resp.header().unwrap();
     assert_eq!(header.master_addr.as_deref(), Some(NODE2));
 }

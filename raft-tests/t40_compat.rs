@@ -13,12 +13,18 @@ use std::process::Command;
 
 use crate::cluster::Cluster;
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Runs one scenario program to completion (bounded) and asserts it passed.
-fn run_scenario(program: &str, args: &[&str], cluster: &Cluster, topic: &str, group: &str) {
+pub(crate) fn run_scenario(
+    program: &str,
+    args: &[&str],
+    cluster: &Cluster,
+    topic: &str,
+    group: &str,
+) {
     let home = cluster.dir.path().join(format!("home-{group}"));
     std::fs::create_dir_all(&home).unwrap();
     let namesrv = cluster.namesrv_addr();

@@ -113,6 +113,46 @@ async fn mqadmin_creates_sends_consumes_and_reports_the_raft_group() {
     );
     assert!(out.contains(&format!("MSGID: {msg_id}")), "{out}");
 
+    // queryMsgByUniqueKey: Java's fields, the body in the file it names.
+    let out = mqadmin_until(
+        &ns,
+        &["queryMsgByUniqueKey", "-i", msg_id, "-t", "T60"],
+        long,
+        |out| out.contains("Message Body Path:"),
+    );
+    assert!(out.starts_with("Topic:"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.split_whitespace().eq(["Tags:", "[TagA]"])),
+        "{out}"
+    );
+    let path = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Message Body Path:"))
+        .unwrap()
+        .trim();
+    assert!(path.ends_with(msg_id), "{out}");
+    assert_eq!(std::fs::read(path).unwrap(), b"hello");
+    let o = mqadmin(
+        &ns,
+        &[
+            "queryMsgByUniqueKey",
+            "-i",
+            msg_id,
+            "-t",
+            "T60",
+            "-g",
+            "G",
+            "-d",
+            "c",
+        ],
+    );
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("CONSUME_MESSAGE_DIRECTLY"),
+        "{err}"
+    );
+
     // Any letter case; three addresses, one master.
     let out = mqadmin_until(&ns, &["CLUSTERLIST"], long, |out| rows(out).len() == 3);
     assert!(out.starts_with("#Cluster Name"), "{out}");
@@ -336,6 +376,18 @@ async fn query_and_progress_commands(ns: &str, broker_name: &str) {
     assert!(out.starts_with("#Topic"), "{out}");
     assert!(out.contains("Consume TPS: "), "{out}");
     assert!(out.lines().any(|l| l == "Diff Total: 0"), "{out}");
+
+    // Without -g: one line per consumer group, as Java's tool lists them.
+    let out = mqadmin_until(ns, &["consumerProgress"], long, |out| {
+        rows(out).iter().any(|r| r[0] == "G60" && r[1] == "1")
+    });
+    assert!(out.starts_with("#Group"), "{out}");
+    let g60 = rows(&out).into_iter().find(|r| r[0] == "G60").unwrap();
+    // Our pull consumer: count, version, PULL (no model for pull consumers), TPS, diff.
+    assert_eq!(g60.len(), 6, "{out}");
+    assert!(g60[2].starts_with("V4_"), "{out}");
+    assert_eq!((g60[3], g60[5]), ("PULL", "0"), "{out}");
+    assert!(g60[4].parse::<i64>().is_ok(), "{out}");
     consumer.shutdown().await;
 
     let o = mqadmin(ns, &["consumerConnection", "-g", "NoSuchGroup60"]);

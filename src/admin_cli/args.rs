@@ -123,9 +123,9 @@ pub enum Command {
     ConsumerProgress {
         #[command(flatten)]
         ns: Namesrv,
-        /// The consumer group.
+        /// The consumer group; without it, one line per consumer group.
         #[arg(short = 'g', long = "groupName")]
-        group: String,
+        group: Option<String>,
         /// Only this topic.
         #[arg(short = 't', long = "topicName")]
         topic: Option<String>,
@@ -204,6 +204,8 @@ pub enum Command {
         #[arg(short = 't', long = "topic")]
         topic: Option<String>,
     },
+    /// Query Message by Unique key
+    QueryMsgByUniqueKey(QueryMsgByUniqueKey),
     /// Query a message trace
     QueryMsgTraceById {
         #[command(flatten)]
@@ -398,11 +400,34 @@ impl Command {
             Command::ResetOffsetByTime { .. } => "resetOffsetByTime",
             Command::QueryMsgByKey { .. } => "queryMsgByKey",
             Command::QueryMsgById { .. } => "queryMsgById",
+            Command::QueryMsgByUniqueKey(_) => "queryMsgByUniqueKey",
             Command::QueryMsgByOffset { .. } => "queryMsgByOffset",
             Command::QueryMsgTraceById { .. } => "queryMsgTraceById",
             Command::RaftStatus { .. } => "raftStatus",
         }
     }
+}
+
+/// `queryMsgByUniqueKey`'s flags (Java's: `-i`, `-t` required; `-g`, `-d`, `-a`).
+#[derive(Args, Debug)]
+pub struct QueryMsgByUniqueKey {
+    #[command(flatten)]
+    pub ns: Namesrv,
+    /// The message's msgId (the UNIQ_KEY the producer gave it).
+    #[arg(short = 'i', long = "msgId")]
+    pub msg_id: String,
+    /// The topic of the message.
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+    /// With `-d`: the consumer group to consume it directly (not supported yet).
+    #[arg(short = 'g', long = "consumerGroup")]
+    pub group: Option<String>,
+    /// With `-g`: the consumer's client id (not supported yet).
+    #[arg(short = 'd', long = "clientId")]
+    pub client_id: Option<String>,
+    /// Print every message with that key (at most 32), not only the first.
+    #[arg(short = 'a', long = "showAll")]
+    pub show_all: bool,
 }
 
 /// What the command line asks for.

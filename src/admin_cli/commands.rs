@@ -9,7 +9,9 @@ use bytes::Bytes;
 
 use super::args::{Command, Namesrv, UpdateTopic};
 use super::calls::{broker_call, broker_request, ext, runtime_info, topic_masters};
-use super::consumers::{consumer_connection, consumer_progress, update_sub_group};
+use super::consumers::{
+    all_groups_progress, consumer_connection, consumer_progress, update_sub_group,
+};
 use super::format::{self, ClusterRow, RaftRow};
 use super::messages::{
     consume_message, query_msg_by_id, query_msg_by_key, query_msg_by_offset, send_message,
@@ -72,9 +74,10 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
             write!(out, "{}", format::config_lines(broker, &text))?;
         }
         Command::TopicStatus { ns, topic } => topic_status(ns, topic, out).await?,
-        Command::ConsumerProgress { ns, group, topic } => {
-            consumer_progress(ns, group, topic.as_deref(), out).await?
-        }
+        Command::ConsumerProgress { ns, group, topic } => match group {
+            Some(group) => consumer_progress(ns, group, topic.as_deref(), out).await?,
+            None => all_groups_progress(ns, out).await?,
+        },
         Command::ConsumerConnection { ns, group, broker } => {
             consumer_connection(ns, group, broker.as_deref(), out).await?
         }
@@ -98,6 +101,9 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
             end,
             max,
         } => query_msg_by_key(ns, topic, key, (*begin, *end, *max), out).await?,
+        Command::QueryMsgByUniqueKey(args) => {
+            super::unique_key::query_msg_by_unique_key(args, out).await?
+        }
         Command::QueryMsgById { ns, ids, topic } => {
             query_msg_by_id(ns, ids, topic.as_deref(), out).await?
         }

@@ -1,5 +1,6 @@
 //! The consumer-group subcommands that read or configure a group: `consumerProgress`
-//! (GET_CONSUME_STATS), `consumerConnection` (GET_CONSUMER_CONNECTION_LIST, merged over the
+//! (GET_CONSUME_STATS; without `-g` one line per group that has a `%RETRY%` topic, as Java
+//! lists them), `consumerConnection` (GET_CONSUMER_CONNECTION_LIST, merged over the
 //! masters) and `updateSubGroup`. The other group commands are in `groups`.
 
 use std::io::Write;
@@ -10,7 +11,74 @@ use super::CliError;
 use super::args::{Namesrv, UpdateSubGroup};
 use super::calls::{all_masters, broker_or_cluster, broker_request, ext, topic_masters};
 use super::format;
+use crate::message::names::{RETRY_PREFIX, retry_topic_name};
 use crate::remoting::{ExtFields, RequestCode};
+
+/// `consumerProgress` without `-g`: every consumer group the nameservers know a `%RETRY%`
+/// topic of, with its connections (from the first master that knows it online) and its
+/// consume stats summed over the masters of that topic. A group whose broker calls fail
+/// still gets its line, with what was learned (Java logs and goes on the same way).
+pub(super) async fn all_groups_progress(
+    ns: &Namesrv,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let admin = super::signing::admin(ns.resolve()?)?;
+    let topics = admin.all_topics().await?;
+    let mut rows = Vec::new();
+    for group in topics
+        .topic_list
+        .iter()
+        .filter_map(|t| t.strip_prefix(RETRY_PREFIX))
+    {
+        let masters = topic_masters(&admin, &retry_topic_name(group))
+            .await
+            .unwrap_or_default();
+        let mut row = format::GroupProgressRow {
+            group: group.to_owned(),
+            ..format::GroupProgressRow::default()
+        };
+        let fields = ext(&[("consumerGroup", group.to_owned())]);
+        for (_, addr) in &masters {
+            let answer = broker_request(
+                addr,
+                RequestCode::GetConsumeStats,
+                fields.clone(),
+                Bytes::new(),
+            );
+            if let Ok(response) = answer.await
+                && let Ok((queues, tps)) = format::progress_rows(&response.body)
+            {
+                row.consume_tps += tps;
+                row.diff_total += queues
+                    .iter()
+                    .map(|q| q.broker_offset - q.consumer_offset)
+                    .sum::<i64>();
+            }
+        }
+        for (_, addr) in &masters {
+            let code = RequestCode::GetConsumerConnectionList;
+            let Ok(response) = broker_request(addr, code, fields.clone(), Bytes::new()).await
+            else {
+                continue;
+            };
+            if let Ok(c) = serde_json::from_slice::<format::ConsumerConnection>(&response.body) {
+                row.count = c.connection_set.len();
+                row.min_version = c
+                    .connection_set
+                    .iter()
+                    .map(|c| c.version)
+                    .min()
+                    .unwrap_or(0);
+                row.consume_type = c.consume_type;
+                row.message_model = c.message_model;
+                break;
+            }
+        }
+        rows.push(row);
+    }
+    write!(out, "{}", format::group_progress_table(&rows))?;
+    Ok(())
+}
 
 pub(super) async fn consumer_progress(
     ns: &Namesrv,

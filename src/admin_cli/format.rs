@@ -8,7 +8,7 @@
 //! | `cluster` | `clusterList`, `raftStatus`, `brokerStatus`, `getBrokerConfig` |
 //! | `topics` | `perm`, `updateTopic`, `topicStatus` |
 //! | `groups` | `consumerProgress`, `consumerConnection`, `producerConnection`, `resetOffsetByTime`, `updateSubGroup` |
-//! | `messages` | `sendMessage`, `consumeMessage`, `queryMsgByKey`, `queryMsgById` / `queryMsgByOffset` |
+//! | `messages` | `sendMessage`, `consumeMessage`, `queryMsgByKey`, `queryMsgById` / `queryMsgByOffset`, `queryMsgByUniqueKey` |
 //! | `fastjson` | fastjson bodies keyed by objects, as standard JSON |
 //! | `trace` | `queryMsgTraceById` |
 
@@ -28,11 +28,14 @@ pub use cluster::{
 };
 pub use fastjson::{offset_table, quote_object_keys};
 pub use groups::{
-    Connection, ConsumerConnection, ProducerConnection, ProgressRow, SubGroupConfig,
-    SubscriptionEntry, consumer_connection, producer_connection, progress_rows, progress_table,
-    reset_rows, reset_table, sub_group_line,
+    Connection, ConsumerConnection, GroupProgressRow, ProducerConnection, ProgressRow,
+    SubGroupConfig, SubscriptionEntry, consumer_connection, group_progress_table,
+    producer_connection, progress_rows, progress_table, reset_rows, reset_table, sub_group_line,
+    version_desc,
 };
-pub use messages::{body_text, message_detail, message_line, msg_key_table, send_result};
+pub use messages::{
+    body_text, message_detail, message_line, msg_key_table, send_result, unique_key_detail,
+};
 pub use topics::{
     TopicStatusRow, perm_string, topic_config_line, topic_status_rows, topic_status_table,
 };

@@ -10,6 +10,7 @@
 //! | `messages` | `sendMessage`, `consumeMessage`, `queryMsgByKey`, `queryMsgById`, `queryMsgByOffset` |
 //! | `consumers` | `consumerProgress`, `consumerConnection`, `updateSubGroup` |
 //! | `groups` | `deleteSubGroup`, `producerConnection`, `resetOffsetByTime` |
+//! | `unique_key` | `queryMsgByUniqueKey`: a message by its UNIQ_KEY, the body written to a file as Java's tool does |
 //! | `msg_trace` | `queryMsgTraceById`: a message's trace records from the trace topic |
 //! | [`cluster_rt`] | `clusterRT`: send RT per broker group, to the topic named after it |
 //! | [`format`](mod@format) | the printed text, as pure functions over plain rows (tests check them), one child per family of views |
@@ -27,6 +28,7 @@ mod groups;
 mod messages;
 mod msg_trace;
 pub mod signing;
+mod unique_key;
 
 use std::io::Write;
 

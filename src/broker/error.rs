@@ -29,6 +29,15 @@ pub enum BrokerError {
     /// A pull's subscription is not the group's.
     #[error("{0}")]
     SubscriptionNotExist(String),
+    /// A subscription expression that does not compile (CHECK_CLIENT_CONFIG, a pull carrying it).
+    #[error("{0}")]
+    SubscriptionParseFailed(String),
+    /// The pull names a newer subscription version than the group's last heartbeat.
+    #[error("{0}")]
+    SubscriptionNotLatest(String),
+    /// The group's SQL92 expression (from its heartbeat) does not compile.
+    #[error("{0}")]
+    FilterDataNotExist(String),
     #[error("{0}")]
     ConsumerNotOnline(String),
     /// Nothing stored for the query (a group's offset it never committed).
@@ -61,6 +70,9 @@ impl BrokerError {
             BrokerError::TopicNotExist(_) => ResponseCode::TopicNotExist,
             BrokerError::GroupNotExist(_) => ResponseCode::SubscriptionGroupNotExist,
             BrokerError::SubscriptionNotExist(_) => ResponseCode::SubscriptionNotExist,
+            BrokerError::SubscriptionParseFailed(_) => ResponseCode::SubscriptionParseFailed,
+            BrokerError::SubscriptionNotLatest(_) => ResponseCode::SubscriptionNotLatest,
+            BrokerError::FilterDataNotExist(_) => ResponseCode::FilterDataNotExist,
             BrokerError::ConsumerNotOnline(_) => ResponseCode::ConsumerNotOnline,
             BrokerError::QueryNotFound(_) => ResponseCode::QueryNotFound,
             BrokerError::NotSupported(_) => ResponseCode::RequestCodeNotSupported,
@@ -77,6 +89,9 @@ impl BrokerError {
             | BrokerError::TopicNotExist(r)
             | BrokerError::GroupNotExist(r)
             | BrokerError::SubscriptionNotExist(r)
+            | BrokerError::SubscriptionParseFailed(r)
+            | BrokerError::SubscriptionNotLatest(r)
+            | BrokerError::FilterDataNotExist(r)
             | BrokerError::ConsumerNotOnline(r)
             | BrokerError::QueryNotFound(r)
             | BrokerError::NotSupported(r) => r,

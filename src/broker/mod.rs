@@ -8,7 +8,8 @@
 //! | `error` | `BrokerError`: why a handler failed; the one place that picks its response code |
 //! | `topics` | advertised topics (replicated + system) and send-time resolution (auto-create, retry, TOPIC_NOT_EXIST) |
 //! | `send` | stored messages and batches built from a send's fields; MESSAGE_ILLEGAL checks |
-//! | `pull` | tag filters and one pull's read of a consume queue, with RocketMQ's statuses and offsets |
+//! | `pull` | tag and SQL92 filters and one pull's read of a consume queue, with RocketMQ's statuses and offsets |
+//! | `sql_filters` | SQL92 subscriptions compiled once per group and topic |
 //! | `pull_waiters` | held pulls wait per queue; the store's dispatch wakes that queue only |
 //! | `offsets` | max / min / earliest store time / offset for a timestamp |
 //! | `clients` | producer and consumer groups from heartbeats; which groups to notify |
@@ -17,6 +18,7 @@
 //! | `delay` | delay levels at send time: a `DELAY` message waits in `SCHEDULE_TOPIC_XXXX` |
 //! | `retry` | where a handed-back message goes (`%RETRY%` after a delay, or `%DLQ%`) and its new copy |
 //! | `transaction` | half messages (stored in the half topic) and their settlement: commit, rollback or discard, exactly once, in one entry with the op message |
+//! | `stats` | what this node stored and served: Java's statistics items (per topic, group, broker; minute/hour/day windows) and put/get rates (soft state, never replicated) |
 //! | `queue_locks` | orderly consumers' queue locks: holder and expiry per group and queue (leader-only soft state) |
 //! | `tasks/` | background work: registration, offset flushing, client expiry, delayed delivery, transaction checks, preferred leader, scrub ([`tasks::Workers`]) |
 //!
@@ -42,6 +44,8 @@ pub mod queue_locks;
 pub mod retry;
 pub mod send;
 pub mod server;
+pub mod sql_filters;
+pub mod stats;
 pub mod tasks;
 pub mod topics;
 pub mod transaction;

@@ -1,12 +1,12 @@
 //! The pull path without the wire: subscription filters and reading a queue (remoting.md §5.4,
 //! §9).
 //!
-//! [`pull`] reads from one consume queue starting at a queue offset, filters by tag hash, and
-//! collects stored messages (exactly as stored: the pull body is their concatenation) up to a
-//! message count and a byte budget, returning the status RocketMQ's table in §5.4 prescribes and
-//! the offsets every pull response carries. Consume queues only ever hold applied messages, so
-//! nothing uncommitted can be returned. Long polling and the response header are the request
-//! handler's business.
+//! [`pull`] reads from one consume queue starting at a queue offset, filters by tag hash or by a
+//! SQL92 expression over each message's properties (`filter`), and collects stored messages
+//! (exactly as stored: the pull body is their concatenation) up to a message count and a byte
+//! budget, returning the status RocketMQ's table in §5.4 prescribes and the offsets every pull
+//! response carries. Consume queues only ever hold applied messages, so nothing uncommitted can
+//! be returned. Long polling and the response header are the request handler's business.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +15,9 @@ use bytes::Bytes;
 use crate::message::tags_code;
 use crate::remoting::ResponseCode;
 use crate::store::{MessageStore, StoreResult};
+
+mod filter;
+pub use filter::MessageFilter;
 
 /// Default byte budget of one pull (Java's in-memory transfer limit).
 pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024;
@@ -71,7 +74,7 @@ pub struct PullRequest<'a> {
     pub offset: u64,
     pub max_messages: u32,
     pub max_bytes: u64,
-    pub filter: &'a TagFilter,
+    pub filter: MessageFilter<'a>,
 }
 
 /// RocketMQ's pull statuses (remoting.md §5.4).
@@ -182,12 +185,13 @@ pub fn pull(store: &MessageStore, req: &PullRequest<'_>) -> StoreResult<PullOutc
         if !messages.is_empty() && bytes + u64::from(unit.size) > req.max_bytes {
             break;
         }
-        if req.filter.matches(unit.tags_code) {
+        if req.filter.passes_unit(unit.tags_code) {
             match log.read_message(unit.commitlog_offset, u64::from(unit.size), &mut verified)? {
-                Some(m) => {
+                Some(m) if req.filter.passes_message(&m) => {
                     bytes += m.len() as u64;
                     messages.push(m);
                 }
+                Some(_) => {}
                 None if messages.is_empty() => {
                     // The data is gone (retention): skip past it.
                     return Ok(outcome(PullStatus::OffsetFoundNull, next + 1, min, max));
@@ -221,20 +225,35 @@ pub async fn pull_or_wait(
     arrived: &tokio::sync::Notify,
     hold: std::time::Duration,
 ) -> StoreResult<PullOutcome> {
+    Ok(pull_or_wait_timed(store, req, arrived, hold).await?.0)
+}
+
+/// [`pull_or_wait`], with how long the read that answered took (not the wait before it: the
+/// get latency statistic, as Java restarts its clock when a held pull wakes).
+pub async fn pull_or_wait_timed(
+    store: &MessageStore,
+    req: &PullRequest<'_>,
+    arrived: &tokio::sync::Notify,
+    hold: std::time::Duration,
+) -> StoreResult<(PullOutcome, std::time::Duration)> {
     let deadline = tokio::time::Instant::now() + hold;
+    let timed = || {
+        let started = std::time::Instant::now();
+        pull(store, req).map(|out| (out, started.elapsed()))
+    };
     loop {
         // Registered before the pull looks, so an arrival in between is not missed.
         let notified = arrived.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let out = pull(store, req)?;
+        let (out, took) = timed()?;
         let nothing_new = out.status.response_code(req.offset) == ResponseCode::PullNotFound;
         if !nothing_new || tokio::time::Instant::now() >= deadline {
-            return Ok(out);
+            return Ok((out, took));
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             // Held long enough: answer with what there is.
-            return pull(store, req);
+            return timed();
         }
     }
 }

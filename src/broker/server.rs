@@ -68,6 +68,10 @@ pub struct Broker {
     /// The plain ACL every client request is checked against (`aclEnable=true`), reloaded by
     /// a background task when its file changes.
     pub(crate) acl: Option<Arc<LiveAcl>>,
+    /// What this node stored and served (soft state, see [`super::stats`]).
+    pub(crate) stats: super::stats::BrokerStats,
+    /// SQL92 subscriptions, compiled once per group and topic.
+    pub(crate) sql_filters: super::sql_filters::SqlFilters,
 }
 
 impl std::fmt::Debug for Broker {
@@ -120,6 +124,8 @@ impl Broker {
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
             settlements: Default::default(),
             acl,
+            stats: super::stats::BrokerStats::new(&config.broker_cluster_name, now_ms()),
+            sql_filters: super::sql_filters::SqlFilters::default(),
             config,
         })
     }

@@ -1,8 +1,10 @@
 //! [`PullConsumer`]: a consumer the caller drives with [`PullConsumer::poll`], so tests can
 //! consume deterministically (remoting.md §5).
 //!
-//! `start` fetches the route, sends HEART_BEAT with the subscription to every broker of the
-//! topic (again every 30 s from a task), and allocates queues: clustering consumers ask one
+//! `start` fetches the route, has every broker of the topic vet a SQL92 subscription
+//! (CHECK_CLIENT_CONFIG, as Java's `checkClientInBroker`), sends HEART_BEAT with the
+//! subscription to every broker of the topic (again every 30 s from a task), and allocates
+//! queues: clustering consumers ask one
 //! broker for the group's members (GET_CONSUMER_LIST_BY_GROUP) and take their share by the
 //! configured [`AllocateStrategy`] (`allocate`); broadcasting consumers take every readable
 //! queue. A NOTIFY_CONSUMER_IDS_CHANGED from a broker, a pull that fails on the network, or
@@ -31,6 +33,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 mod allocate;
+mod check;
 pub(crate) mod config;
 mod locks;
 mod md5;
@@ -47,6 +50,7 @@ use super::connections::Connections;
 use super::message::now_ms;
 use super::{ClientError, MessageExt, MessageQueue, NameServerClient, Subscription};
 use super::{calls, new_client_id};
+use crate::message::filter::ExpressionType;
 use crate::remoting::{RequestCode, ResponseCode};
 
 /// Most pull rounds in one `poll` (each is bounded by the time left anyway).
@@ -106,7 +110,7 @@ impl PullConsumer {
             NameServerClient::with_timeout(config.namesrv_addrs.clone(), config.request_timeout)?;
         let (sink, notices) = mpsc::channel(64);
         Ok(PullConsumer {
-            subscription: Subscription::parse(&config.expression),
+            subscription: Subscription::new(config.expression_type, &config.expression)?,
             sub_version: now_ms(),
             client_id: new_client_id(config.instance_name.as_deref()),
             namesrv: Arc::new(namesrv),
@@ -151,6 +155,9 @@ impl PullConsumer {
             return Ok(());
         }
         let route = self.namesrv.route(&self.config.topic).await?;
+        if self.subscription.expression_type != ExpressionType::Tag {
+            check::check_in_brokers(self, &route).await?;
+        }
         let body = config::heartbeat_body(
             &self.client_id,
             &self.config,

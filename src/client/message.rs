@@ -1,6 +1,7 @@
 //! What a client sends and receives: [`Message`] (to send), [`MessageExt`] (pulled),
 //! [`MessageQueue`], UNIQ_KEY message ids (remoting.md §8.5), the properties string (§8.3)
-//! and TAG subscriptions (§9.2, client-side filtering §9.3). The SEND_BATCH_MESSAGE body (§4.4)
+//! and subscriptions (TAG §9.2 with client-side filtering §9.3, or SQL92, checked here and
+//! evaluated by the broker). The SEND_BATCH_MESSAGE body (§4.4)
 //! is the vocabulary's ([`crate::message::batch`]).
 //!
 //! Pulled bodies are decoded with [`crate::message::decode_message`]; this module never sends
@@ -16,6 +17,7 @@ use bytes::Bytes;
 
 use super::ClientError;
 use crate::common::clock::{DAY_MS, civil_from_days};
+use crate::message::filter::{ExpressionType, Sql92};
 use crate::message::{
     MessageToStore, Properties, decode_message, offset_msg_id, property, tags_code,
 };
@@ -184,23 +186,50 @@ pub(crate) fn local_ipv4() -> Ipv4Addr {
     crate::local_ip::local_ipv4()
 }
 
-/// A TAG subscription: `*` (everything) or `TagA || TagB` (remoting.md §9.2).
+/// A subscription: TAG, `*` (everything) or `TagA || TagB` (remoting.md §9.2), or a SQL92
+/// expression over message properties, which only the broker evaluates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
-    /// Normalised expression: `*`, or the tags joined with ` || `.
+    /// TAG: normalised, `*` or the tags joined with ` || `. SQL92: as written.
     pub expression: String,
-    /// Empty for `*`.
+    /// Empty for `*` and for SQL92.
     pub tags: Vec<String>,
+    pub expression_type: ExpressionType,
 }
 
 impl Subscription {
-    /// Parses an expression; empty or `*` subscribes to everything.
+    /// A subscription of either type; a SQL92 expression must compile here first, and must end
+    /// where its text ends (Java brokers would silently ignore the rest).
+    pub fn new(expression_type: ExpressionType, expression: &str) -> Result<Self, ClientError> {
+        match expression_type {
+            ExpressionType::Tag => Ok(Subscription::parse(expression)),
+            ExpressionType::Sql92 => {
+                let invalid = |why: String| {
+                    ClientError::InvalidConfig(format!("SQL92 expression {expression:?}: {why}"))
+                };
+                let sql = Sql92::compile(expression).map_err(|e| invalid(e.to_string()))?;
+                if let Some(tail) = sql.ignored_tail() {
+                    return Err(invalid(format!(
+                        "the expression ends before {tail}; brokers would ignore the rest"
+                    )));
+                }
+                Ok(Subscription {
+                    expression: expression.to_owned(),
+                    tags: Vec::new(),
+                    expression_type,
+                })
+            }
+        }
+    }
+
+    /// Parses a TAG expression; empty or `*` subscribes to everything.
     pub fn parse(expression: &str) -> Self {
         let expression = expression.trim();
         if expression.is_empty() || expression == "*" {
             return Subscription {
                 expression: "*".into(),
                 tags: Vec::new(),
+                expression_type: ExpressionType::Tag,
             };
         }
         let mut tags: Vec<String> = Vec::new();
@@ -219,10 +248,11 @@ impl Subscription {
         Subscription {
             expression: tags.join(" || "),
             tags,
+            expression_type: ExpressionType::Tag,
         }
     }
 
-    /// Whether every message is wanted.
+    /// Whether every message the broker delivers is wanted (`*`, or SQL92: the broker filtered).
     pub fn is_all(&self) -> bool {
         self.tags.is_empty()
     }

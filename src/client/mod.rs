@@ -36,6 +36,7 @@ mod tests;
 
 use std::time::Duration;
 
+pub use crate::message::filter::ExpressionType;
 pub use crate::remoting::Credentials;
 pub use admin::Admin;
 pub use consumer::{

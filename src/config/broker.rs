@@ -223,6 +223,9 @@ pub struct BrokerConfig {
     pub acl_config_file: PathBuf,
     /// `slaveReadEnable`, default false: followers serve reads.
     pub slave_read_enable: bool,
+    /// `enablePropertyFilter`, default false (as Java's): serve SQL92 subscriptions, which
+    /// filter on message properties; when false they are refused with SYSTEM_ERROR.
+    pub enable_property_filter: bool,
     /// `brokerPermission`, default 6 (read 4 + write 2; inherit is 1, priority 8).
     pub broker_permission: i32,
     /// `registerNameServerPeriod`, default 30000 ms: how often the broker re-registers.
@@ -430,6 +433,10 @@ impl BrokerConfig {
             ("msgTraceTopicName", self.msg_trace_topic_name.clone()),
             ("aclEnable", self.acl_enable.to_string()),
             ("slaveReadEnable", self.slave_read_enable.to_string()),
+            (
+                "enablePropertyFilter",
+                self.enable_property_filter.to_string(),
+            ),
             ("brokerPermission", self.broker_permission.to_string()),
             (
                 "registerNameServerPeriod",

@@ -210,6 +210,7 @@ impl BrokerConfig {
             .map(|(secret, _)| secret)
             .filter(|secret| !secret.is_empty());
         let acl_config_file = acl_config_file(entries, path(&mut f, "aclConfigFile"));
+        let enable_property_filter = f.boolean("enablePropertyFilter", false);
         let broker_permission = f.value_of("brokerPermission", 6, |v| match parse_int::<u32>(v)? {
             perm @ 0..=15 => Ok(perm as i32),
             _ => Err(
@@ -326,6 +327,7 @@ impl BrokerConfig {
             msg_trace_topic_name,
             acl_enable,
             acl_config_file,
+            enable_property_filter,
             broker_permission,
             register_name_server_period_ms,
             use_reentrant_lock_when_put_message,

@@ -10,6 +10,7 @@
 //!
 //! | file | bodies |
 //! | --- | --- |
+//! | [`check_client`] | CHECK_CLIENT_CONFIG: a consumer's subscription for the broker to vet (written by the client, read by the broker) |
 //! | [`heartbeat`] | HEART_BEAT, read leniently (every real client's quirks) |
 //! | [`lock`] | LOCK_BATCH_MQ / UNLOCK_BATCH_MQ requests, read leniently, and the `lockOKMQSet` reply; [`QueueKey`](lock::QueueKey) |
 //! | [`namesrv`] | broker registration, routes, cluster info, topic lists, KV tables, the topic table wrapper |
@@ -25,6 +26,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub mod check_client;
 pub mod heartbeat;
 pub mod lock;
 pub mod namesrv;

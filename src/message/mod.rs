@@ -9,6 +9,7 @@
 //! | --- | --- |
 //! | [`batch`] | the SEND_BATCH_MESSAGE body: [`encode_batch_item`](batch::encode_batch_item) (client), [`parse_batch`](batch::parse_batch) (broker) |
 //! | [`body`] | the JSON bodies of the remoting protocol ([`JsonBody`](body::JsonBody): strict JSON out, fastjson's dialect in) and the nameserver's bodies (routes, registration, cluster info, KV tables) |
+//! | [`filter`] | subscription expression types and the SQL92 property filter language: [`Sql92`](filter::Sql92) compiles an expression (errors with line and column) and evaluates it over a message's properties |
 //! | [`names`] | topic and group name rules with Java's remarks; system names and prefixes (`TBW102`, `%RETRY%`, `%DLQ%`) |
 //! | [`perm`] | permission bits (`PermName`): read, write, inherit; one definition, `i32` as in Java and JSON |
 //! | [`topic`] | [`TopicConfig`], the one topic configuration type (JSON form of the wire), `topicSysFlag` bits |
@@ -17,6 +18,7 @@
 
 pub mod batch;
 pub mod body;
+pub mod filter;
 pub mod names;
 pub mod perm;
 pub mod stored;

@@ -38,7 +38,7 @@
 //! | --- | --- |
 //! | this one | the layout: [`encode_message`], [`decode_message`], [`walk_messages`], [`stamp_u64`], [`tags_code`], [`body_crc`] |
 //! | [`property`] | the property names, as Java's `MessageConst` |
-//! | `properties` | the PROPERTIES string: [`Properties`], [`parse_properties`], [`message_keys`], [`ScheduleSource`] |
+//! | `properties` | the PROPERTIES string: [`Properties`], [`parse_properties`], [`stored_properties`] (straight from a stored message), [`message_keys`], [`ScheduleSource`] |
 //! | `msg_id` | offset msgIds: [`offset_msg_id`], [`parse_offset_msg_id`] |
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -49,7 +49,9 @@ pub mod property;
 
 pub use msg_id::{offset_msg_id, parse_offset_msg_id};
 use properties::encode_properties;
-pub use properties::{Properties, ScheduleSource, message_keys, parse_properties};
+pub use properties::{
+    Properties, ScheduleSource, message_keys, parse_properties, stored_properties,
+};
 
 /// MAGICCODE of the v1 layout, the only one [`encode_message`] writes.
 pub const MAGIC_V1: u32 = 0xDAA3_20A7;

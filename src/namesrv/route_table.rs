@@ -10,7 +10,7 @@
 //!
 //! Each group's `brokerAddrs` maps broker id → address, so id 0 names at most one address.
 //! Which address that is follows these rules (DLedger: the Raft leader registers with id 0, the
-//! followers with their node number; DESIGN.md invariant 5):
+//! followers with their node number + 1; DESIGN.md invariant 5):
 //!
 //! 1. **An address holds one place.** Registering `(id, addr)` first removes every other entry
 //!    of `addr`, in this group and in any other group. So a leader that steps down and
@@ -67,7 +67,7 @@ pub struct RegisterRequest {
     pub broker_name: String,
     /// `brokerAddr`: this replica's client-facing "ip:port".
     pub broker_addr: String,
-    /// `brokerId`: 0 claims master; a DLedger follower sends its node number.
+    /// `brokerId`: 0 claims master; a DLedger follower sends its node number + 1.
     pub broker_id: u64,
     /// `haServerAddr`: handed to slaves as their master's; informational under DLedger.
     pub ha_server_addr: String,

@@ -50,6 +50,7 @@ pub(crate) mod small_disk;
 mod sys;
 /// Fraction of the store's filesystem in use (as `df`), for the broker's disk guard.
 pub use sys::disk_used_ratio;
+pub(crate) use sys::local_hour;
 
 pub use checkpoint::{Checkpoint, RecordPoint};
 pub use commitlog::{Appended, CommitLog, CommitLogOptions, LogState, LogView, NewEntry};

@@ -320,6 +320,16 @@ impl Segment {
 
     /// Removes the file from the directory. The mapping stays valid for whoever still holds
     /// this segment; the space is freed when the last holder drops it.
+    /// Whether the file at this segment's path is the one it maps (not unlinked or replaced).
+    #[cfg(test)]
+    pub(crate) fn file_is_linked(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::metadata(&self.path), self.file.metadata()) {
+            (Ok(on_disk), Ok(mapped)) => on_disk.ino() == mapped.ino(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn delete_file(&self) -> StoreResult<()> {
         #[cfg(test)]
         super::powercut::unlinking(&self.path, &self.file);

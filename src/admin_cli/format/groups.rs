@@ -82,6 +82,86 @@ pub fn progress_table(rows: &[ProgressRow], tps: f64) -> String {
     out
 }
 
+/// One row of `consumerProgress` without `-g`: a consumer group (named by its `%RETRY%`
+/// topic), its live connections and its consume stats summed over the masters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupProgressRow {
+    pub group: String,
+    /// Live connections; 0 prints `OFFLINE` and empty type and model.
+    pub count: usize,
+    /// The lowest client version among the connections (Java's `computeMinVersion`).
+    pub min_version: i64,
+    /// `CONSUME_ACTIVELY` (pull) or `CONSUME_PASSIVELY` (push), as the broker names it.
+    pub consume_type: String,
+    pub message_model: String,
+    pub consume_tps: f64,
+    pub diff_total: i64,
+}
+
+/// `consumerProgress` without `-g` (Java 4.9's `%-64s  %-6d  %-24s %-5s  %-14s  %-7d  %d`):
+/// the type is `PULL` or `PUSH`, the model only for push consumers, the TPS truncated to an
+/// integer as Java's `(int)` cast does.
+pub fn group_progress_table(rows: &[GroupProgressRow]) -> String {
+    let line = |c: [&str; 7]| {
+        format!(
+            "{:<64}  {:<6}  {:<24} {:<5}  {:<14}  {:<7}  {}\n",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+        )
+    };
+    let mut out = line([
+        "#Group",
+        "#Count",
+        "#Version",
+        "#Type",
+        "#Model",
+        "#TPS",
+        "#Diff Total",
+    ]);
+    for r in rows {
+        let online = r.count > 0;
+        let push = r.consume_type == "CONSUME_PASSIVELY";
+        let kind = match (online, push) {
+            (false, _) => "",
+            (true, true) => "PUSH",
+            (true, false) => "PULL",
+        };
+        let version = if online {
+            version_desc(r.min_version)
+        } else {
+            "OFFLINE".to_owned()
+        };
+        let group: String = r.group.chars().take(64).collect();
+        out.push_str(&line([
+            &group,
+            &r.count.to_string(),
+            &version,
+            kind,
+            if online && push { &r.message_model } else { "" },
+            &(r.consume_tps as i64).to_string(),
+            &r.diff_total.to_string(),
+        ]));
+    }
+    out
+}
+
+/// Java's `MQVersion.getVersionDesc`: a client's version number as its release name. From
+/// `V4_0_0_SNAPSHOT` (212) to `V5_9_9` (611, also every higher number) each release has a
+/// snapshot and a release ordinal; below 212 the 3.x names are irregular and are printed as
+/// the number.
+pub fn version_desc(version: i64) -> String {
+    const FIRST_4X: i64 = 212;
+    const LAST: i64 = 611;
+    if version < FIRST_4X {
+        return version.to_string();
+    }
+    let step = version.min(LAST) - FIRST_4X;
+    let (release, snapshot) = (step / 2, step % 2 == 0);
+    let (major, minor, patch) = (4 + release / 100, release / 10 % 10, release % 10);
+    let suffix = if snapshot { "_SNAPSHOT" } else { "" };
+    format!("V{major}_{minor}_{patch}{suffix}")
+}
+
 /// A GET_CONSUMER_CONNECTION_LIST answer (the fields `consumerConnection` prints).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -222,4 +302,67 @@ pub fn sub_group_line(c: &SubGroupConfig) -> String {
         c.which_broker_when_consume_slowly,
         c.notify_consumer_ids_changed_enable
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_numbers_print_as_javas_release_names() {
+        assert_eq!(version_desc(401), "V4_9_4");
+        assert_eq!(version_desc(407), "V4_9_7");
+        assert_eq!(version_desc(409), "V4_9_8");
+        assert_eq!(version_desc(212), "V4_0_0_SNAPSHOT");
+        assert_eq!(version_desc(213), "V4_0_0");
+        assert_eq!(version_desc(412), "V5_0_0_SNAPSHOT");
+        assert_eq!(version_desc(9999), "V5_9_9");
+    }
+
+    #[test]
+    fn every_group_prints_in_javas_columns_offline_ones_without_type() {
+        let rows = [
+            GroupProgressRow {
+                group: "G1".into(),
+                count: 2,
+                min_version: 401,
+                consume_type: "CONSUME_PASSIVELY".into(),
+                message_model: "CLUSTERING".into(),
+                consume_tps: 12.9,
+                diff_total: 5,
+            },
+            GroupProgressRow {
+                group: "G2".into(),
+                count: 1,
+                min_version: 409,
+                consume_type: "CONSUME_ACTIVELY".into(),
+                message_model: "CLUSTERING".into(),
+                ..GroupProgressRow::default()
+            },
+            GroupProgressRow {
+                group: "G3".into(),
+                diff_total: 7,
+                ..GroupProgressRow::default()
+            },
+        ];
+        let text = group_progress_table(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!(
+                "{:<64}  {:<6}  {:<24} {:<5}  {:<14}  {:<7}  {}",
+                "#Group", "#Count", "#Version", "#Type", "#Model", "#TPS", "#Diff Total"
+            )
+        );
+        assert_eq!(
+            lines[1],
+            format!(
+                "{:<64}  {:<6}  {:<24} {:<5}  {:<14}  {:<7}  {}",
+                "G1", 2, "V4_9_4", "PUSH", "CLUSTERING", 12, 5
+            )
+        );
+        let cells = |l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(cells(lines[2]), ["G2", "1", "V4_9_8", "PULL", "0", "0"]);
+        assert_eq!(cells(lines[3]), ["G3", "0", "OFFLINE", "0", "7"]);
+    }
 }

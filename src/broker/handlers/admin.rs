@@ -1,15 +1,11 @@
 //! Admin requests: UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215),
-//! GET_ALL_TOPIC_CONFIG (21), GET_BROKER_CONFIG (26), GET_BROKER_RUNTIME_INFO (28),
-//! VIEW_MESSAGE_BY_ID (33): remoting.md §5.10, §6.
+//! GET_ALL_TOPIC_CONFIG (21), GET_BROKER_CONFIG (26), VIEW_MESSAGE_BY_ID (33): remoting.md §5.10, §6.
 //!
 //! Topic changes are replicated admin entries, proposed on the leader; after one commits the
 //! broker re-registers with the nameservers at once so the route follows.
-
-use std::collections::BTreeMap;
-
 use bytes::Bytes;
 
-use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
+use crate::broker::server::{Broker, BrokerError, HandlerResult};
 use crate::message::TopicConfig;
 use crate::message::body::JsonBody;
 use crate::message::names::check_create_topic;
@@ -68,66 +64,6 @@ pub(crate) fn broker_config(broker: &Broker, req: &RemotingCommand) -> HandlerRe
     let mut response = req.success_response().with_body(Bytes::from(text));
     response.ext_fields.insert("version".into(), "0".into());
     Ok(response)
-}
-
-pub(crate) fn runtime_info(broker: &Broker, req: &RemotingCommand) -> HandlerResult {
-    let status = broker.node.status();
-    let view = broker.store.commitlog().view();
-    let mut table = BTreeMap::new();
-    table.insert(
-        "brokerVersionDesc".to_string(),
-        "dledger-broker 0.1.0".to_string(),
-    );
-    table.insert(
-        "brokerRole".to_string(),
-        if broker.is_leader() {
-            "SYNC_MASTER"
-        } else {
-            "SLAVE"
-        }
-        .to_string(),
-    );
-    table.insert(
-        "commitLogMinOffset".to_string(),
-        broker
-            .store
-            .commitlog()
-            .segments()
-            .first()
-            .map_or(0, |s| s.0)
-            .to_string(),
-    );
-    table.insert("commitLogMaxOffset".to_string(), view.end.to_string());
-    table.insert("raftNodeId".to_string(), status.id.to_string());
-    // Why appends or applies wait for a resource (a full disk), while they do: unhealthy.
-    table.insert(
-        "raftStorageBlocked".to_string(),
-        broker.store.blocked().unwrap_or_else(|| "-".into()),
-    );
-    table.insert("raftRole".to_string(), status.role.to_string());
-    table.insert("raftTerm".to_string(), status.term.to_string());
-    table.insert(
-        "raftLeader".to_string(),
-        status.leader.map_or("-".into(), |l| l.to_string()),
-    );
-    table.insert(
-        "raftLastLogIndex".to_string(),
-        status.last_log_index.map_or("-".into(), |i| i.to_string()),
-    );
-    table.insert(
-        "raftCommitted".to_string(),
-        status.committed.map_or("-".into(), |i| i.to_string()),
-    );
-    table.insert(
-        "raftApplied".to_string(),
-        status.applied.map_or("-".into(), |i| i.to_string()),
-    );
-    table.insert(
-        "consumerGroups".to_string(),
-        lock(&broker.clients).consumer_groups().len().to_string(),
-    );
-    let body = serde_json::json!({ "table": table }).to_string();
-    Ok(req.success_response().with_body(Bytes::from(body)))
 }
 
 pub(crate) fn view_message(broker: &Broker, req: &RemotingCommand) -> HandlerResult {

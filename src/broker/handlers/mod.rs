@@ -9,9 +9,12 @@
 //! | --- | --- |
 //! | `send` | SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE |
 //! | `pull` | PULL_MESSAGE, long polling |
+//! | `subscription` | CHECK_CLIENT_CONFIG; the filter a pull applies (tags, or SQL92 with `enablePropertyFilter`) |
 //! | `offsets` | consumer offsets and offset lookups |
 //! | `clients` | HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, group notifications |
-//! | `admin` | topics, broker config and runtime info, message by id |
+//! | `admin` | topics, broker config, message by id |
+//! | `runtime_info` | GET_BROKER_RUNTIME_INFO: Java's keys and ours |
+//! | `broker_stats` | VIEW_BROKER_STATS_DATA |
 //! | `stats` | QUERY_MESSAGE, subscription groups, topic and consume stats, connections |
 //! | `reset` | INVOKE_BROKER_TO_RESET_OFFSET |
 //! | `send_back` | CONSUMER_SEND_MSG_BACK |
@@ -20,6 +23,7 @@
 //! | `reply` | SEND_REPLY_MESSAGE, SEND_REPLY_MESSAGE_V2 (request-reply: push to the requester) |
 
 mod admin;
+mod broker_stats;
 pub(crate) mod clients;
 mod lock;
 mod offsets;
@@ -27,9 +31,11 @@ mod pull;
 mod reply;
 mod request;
 mod reset;
+mod runtime_info;
 mod send;
 mod send_back;
 mod stats;
+mod subscription;
 mod transaction;
 
 use std::sync::Arc;
@@ -65,11 +71,13 @@ pub(crate) async fn dispatch(
         RequestCode::HeartBeat => clients::heartbeat(broker, conn, req).await,
         RequestCode::UnregisterClient => clients::unregister_client(broker, req).await,
         RequestCode::GetConsumerListByGroup => clients::consumer_list(broker, req),
+        RequestCode::CheckClientConfig => subscription::check_client_config(broker, req),
         RequestCode::UpdateAndCreateTopic => admin::create_topic(broker, req).await,
         RequestCode::DeleteTopicInBroker => admin::delete_topic(broker, req).await,
         RequestCode::GetAllTopicConfig => admin::all_topic_config(broker, req),
         RequestCode::GetBrokerConfig => admin::broker_config(broker, req),
-        RequestCode::GetBrokerRuntimeInfo => admin::runtime_info(broker, req),
+        RequestCode::GetBrokerRuntimeInfo => runtime_info::runtime_info(broker, req),
+        RequestCode::ViewBrokerStatsData => broker_stats::view_broker_stats_data(broker, req),
         RequestCode::ViewMessageById => admin::view_message(broker, req),
         RequestCode::QueryMessage => stats::query_message(broker, req),
         RequestCode::UpdateAndCreateSubscriptiongroup => stats::create_group(broker, req).await,

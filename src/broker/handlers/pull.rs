@@ -1,14 +1,16 @@
 //! PULL_MESSAGE (11): remoting.md §5.4.
 //!
-//! Topic and queue checks, the subscription (from the request or the group's heartbeat), the
-//! commit-offset piggy-back, then [`pull_or_wait`]: a pull that finds nothing new is held until
-//! a message is applied, the client's suspend time passes, or the client disconnects. Every
+//! Topic and queue checks, the subscription's filter (`subscription`: tags or SQL92, from the
+//! request or the group's heartbeat), the commit-offset piggy-back, then
+//! [`pull_or_wait_timed`]: a pull that finds nothing new is held until a message is applied, the
+//! client's suspend time passes, or the client disconnects. Every
 //! response carries the four offset fields, whatever its code. Any replica answers from its
 //! applied data, so pulls keep working on followers.
 
 use std::time::Duration;
 
-use crate::broker::pull::{DEFAULT_MAX_BYTES, PullRequest, TagFilter, pull_or_wait};
+use super::subscription::pull_filter;
+use crate::broker::pull::{DEFAULT_MAX_BYTES, PullRequest, pull_or_wait_timed};
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock};
 use crate::broker::topics::effective_topic;
 use crate::message::PERM_READ;
@@ -19,7 +21,6 @@ use crate::remoting::{ConnectionInfo, RemotingCommand};
 /// PullSysFlag bits.
 const COMMIT_OFFSET: i32 = 1;
 const SUSPEND: i32 = 2;
-const SUBSCRIPTION: i32 = 4;
 /// Held pulls never outlast this (clients wait 30 s for the response).
 const MAX_HOLD: Duration = Duration::from_secs(20);
 
@@ -67,21 +68,7 @@ pub(crate) async fn pull(
         }
     };
 
-    let filter = if h.sys_flag & SUBSCRIPTION != 0 {
-        subscription_filter(
-            h.expression_type.as_deref(),
-            h.subscription.as_deref().unwrap_or("*"),
-        )?
-    } else {
-        let clients = lock(&broker.clients);
-        let Some(sub) = clients.subscription(&h.consumer_group, &h.topic) else {
-            return Err(BrokerError::SubscriptionNotExist(format!(
-                "the consumer's subscription not exist, group: {} topic: {}",
-                h.consumer_group, h.topic
-            )));
-        };
-        subscription_filter(Some(&sub.expression_type), &sub.expression)?
-    };
+    let filter = pull_filter(broker, &h)?;
 
     if h.sys_flag & COMMIT_OFFSET != 0
         && h.commit_offset >= 0
@@ -106,7 +93,7 @@ pub(crate) async fn pull(
             .and_then(|b| u64::try_from(b).ok())
             .filter(|&b| b > 0)
             .unwrap_or(DEFAULT_MAX_BYTES),
-        filter: &filter,
+        filter: filter.as_message_filter(),
     };
     let hold = if h.sys_flag & SUSPEND != 0 {
         Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0)).min(MAX_HOLD)
@@ -115,11 +102,20 @@ pub(crate) async fn pull(
     };
     let arrived = broker.pull_waiters.queue(&h.topic, queue_id);
     let store = broker.store.as_ref();
-    let outcome = tokio::select! {
-        r = pull_or_wait(store, &request, &arrived, hold) => r,
+    let (outcome, took) = tokio::select! {
+        r = pull_or_wait_timed(store, &request, &arrived, hold) => r,
         () = conn.closed() => return Err(BrokerError::system("the client disconnected")),
     }
     .map_err(|e| BrokerError::system(e.to_string()))?;
+    let read = outcome.messages.iter().map(|m| m.len() as u64);
+    let counted = (outcome.messages.len() as u64, read.sum());
+    broker.stats.on_get(
+        &h.consumer_group,
+        &h.topic,
+        queue_id,
+        counted,
+        took.as_millis() as u64,
+    );
 
     let code = outcome.status.response_code(request.offset);
     let header = PullMessageResponseHeader {
@@ -135,16 +131,4 @@ pub(crate) async fn pull(
         response = response.with_body(outcome.body());
     }
     Ok(response)
-}
-
-fn subscription_filter(
-    expression_type: Option<&str>,
-    expression: &str,
-) -> Result<TagFilter, BrokerError> {
-    match expression_type.map(str::trim) {
-        None | Some("") | Some("TAG") => Ok(TagFilter::parse(expression)),
-        Some(other) => Err(BrokerError::system(format!(
-            "The broker does not support consumer to filter message by {other}"
-        ))),
-    }
 }

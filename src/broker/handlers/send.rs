@@ -18,7 +18,7 @@ use crate::broker::server::{Broker, BrokerError, HandlerResult, now_ms};
 use crate::broker::topics::{SendTopic, resolve_for_send};
 use crate::broker::transaction::half_placement;
 use crate::message::batch::parse_batch;
-use crate::message::names::{RETRY_PREFIX, check_send_topic};
+use crate::message::names::{DLQ_PREFIX, RETRY_PREFIX, check_send_topic};
 use crate::message::transaction::is_half_message;
 use crate::message::{PERM_WRITE, offset_msg_id, property};
 use crate::raft::ProposalKind;
@@ -195,7 +195,21 @@ pub(crate) async fn send(
         (ProposalKind::Message, out)
     };
 
-    let applied = broker.propose(kind, Bytes::from(body)).await?;
+    let (size, started) = (body.len() as u64, std::time::Instant::now());
+    let applied = broker
+        .propose(kind, Bytes::from(body))
+        .await
+        .inspect_err(|_| broker.stats.on_put_failed())?;
+    let stored = applied.messages.len() as u64;
+    broker.stats.on_put(
+        &header.topic,
+        stored,
+        size,
+        started.elapsed().as_millis() as u64,
+    );
+    if let Some(group) = stored_topic.strip_prefix(DLQ_PREFIX) {
+        broker.stats.on_dead_letter(group);
+    }
     let first = applied
         .messages
         .first()

@@ -64,6 +64,7 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Handler
         .or_else(|| original.properties.get(property::UNIQ_KEY).cloned())
         .unwrap_or_else(|| offset_msg_id(original.store_host, offset));
     let dead = target == Destination::DeadLetter;
+    let back_topic = original.topic.clone();
     let mut message = resend_message(
         original,
         &Resend {
@@ -93,6 +94,7 @@ pub(crate) async fn send_back(broker: &Broker, req: &RemotingCommand) -> Handler
     broker
         .propose(ProposalKind::Message, Bytes::from(body))
         .await?;
+    broker.stats.on_send_back(&h.group, &back_topic, dead);
     if dead {
         tracing::info!(group = %h.group, offset, reconsume = message.reconsume_times, "message moved to the dead-letter queue");
     }

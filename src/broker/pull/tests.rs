@@ -46,7 +46,7 @@ fn request<'a>(offset: u64, max: u32, filter: &'a TagFilter) -> PullRequest<'a> 
         offset,
         max_messages: max,
         max_bytes: DEFAULT_MAX_BYTES,
-        filter,
+        filter: filter.into(),
     }
 }
 
@@ -109,6 +109,27 @@ fn tag_filters_match_by_hash_and_offsets_advance_over_the_rest() {
     assert_eq!(out.status, PullStatus::NoMatchedMessage);
     assert_eq!(out.status.response_code(0).as_i32(), 20);
     assert_eq!(out.next_begin_offset, 20);
+}
+
+#[test]
+fn sql92_filters_read_every_unit_and_judge_the_messages_properties() {
+    let (_dir, store) = store_with(20);
+    let all = TagFilter::parse("*");
+    let odd = crate::message::filter::Sql92::compile("TAGS = 'TagB'").unwrap();
+    let mut req = request(0, 3, &all);
+    req.filter = MessageFilter::Sql92(&odd);
+    let out = pull(&store, &req).unwrap();
+    assert_eq!(bodies(&out), ["1", "3", "5"]);
+    assert_eq!(out.next_begin_offset, 6, "after the last one delivered");
+    let missing = crate::message::filter::Sql92::compile("price > 10.0").unwrap();
+    req.filter = MessageFilter::Sql92(&missing);
+    req.max_messages = 32;
+    let out = pull(&store, &req).unwrap();
+    assert_eq!(out.status, PullStatus::NoMatchedMessage);
+    assert_eq!(
+        out.next_begin_offset, 20,
+        "offsets advance over what did not match"
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@
 //! | `preferred_leader` | leadership handed to `preferredLeaderId` once it caught up |
 //! | `scrub` | the commitlog's CRC scrub; damage stops the node |
 //! | `acl_reload` | `plain_acl.yml` re-read within a second of a change (with `aclEnable`) |
+//! | `stats` | the statistics' samples, every second ([`crate::broker::stats`]) |
 
 mod acl_reload;
 mod expiry;
@@ -21,6 +22,7 @@ pub mod preferred_leader;
 pub mod register;
 pub mod schedule;
 pub mod scrub;
+mod stats;
 mod transaction_check;
 
 use std::sync::Arc;
@@ -51,6 +53,7 @@ impl Workers {
         set.spawn(schedule::run(broker.clone(), cancel.clone()));
         set.spawn(transaction_check::run(broker.clone(), cancel.clone()));
         set.spawn(preferred_leader::run(broker.clone(), cancel.clone()));
+        set.spawn(stats::run(broker.clone(), cancel.clone()));
         set.spawn(scrub::run(broker.clone(), cancel.clone(), corrupt));
         set.spawn(acl_reload::run(broker.clone(), cancel.clone()));
         Workers { cancel, set }

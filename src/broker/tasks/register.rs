@@ -1,11 +1,12 @@
 //! Registration with the nameservers (remoting.md §3.2, DESIGN.md "Leadership and routes").
 //!
 //! The leader (lease fresh, everything applied) registers as brokerId 0 with its Raft term; a
-//! follower as its node number. Every leadership change and every topic change re-registers at
+//! follower as its node number + 1, as Java's DLedger mode does (`n0` -> 1, `n1` -> 2), so no
+//! numbering makes a follower collide with the master. Every leadership change and every topic change re-registers at
 //! once with every nameserver, each through a worker of its own (an unreachable one delays
 //! only itself, and is retried within a second); otherwise every `registerNameServerPeriod`
 //! (30 s). A node whose lease lapses
-//! drops to its node number on its next registration, which (with the nameserver's rule that an
+//! drops to its follower id on its next registration, which (with the nameserver's rule that an
 //! address holds one place) removes its claim to brokerId 0. At shutdown the broker unregisters.
 
 use std::sync::Arc;
@@ -29,9 +30,18 @@ const REGISTER_TIMEOUT: Duration = Duration::from_secs(3);
 /// The broker id this node registers with now, and the Raft term of a claim to master: the
 /// lease is checked as the registration is built, not as the leadership watch last saw it.
 fn broker_id(broker: &Broker) -> (i64, Option<u64>) {
-    match broker.node.leader_term_now() {
+    registered_id(broker.node.leader_term_now(), broker.node.id())
+}
+
+/// brokerId 0 (with the term) while leading, else `node + 1`: Java's DLedger mode registers a
+/// follower as `selfId`'s number + 1, so `n0` never takes the master's id.
+fn registered_id(leader_term: Option<u64>, node: u64) -> (i64, Option<u64>) {
+    match leader_term {
         Some(term) => (0, Some(term)),
-        None => (broker.node.id() as i64, None),
+        None => (
+            i64::try_from(node).map_or(i64::MAX, |n| n.saturating_add(1)),
+            None,
+        ),
     }
 }
 
@@ -181,5 +191,19 @@ async fn registration_worker(
             _ = tokio::time::sleep(RETRY_AFTER_FAILURE), if failed => {}
             () = cancel.cancelled() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registered_id;
+
+    #[test]
+    fn a_follower_registers_as_its_node_number_plus_one_and_the_leader_as_zero() {
+        assert_eq!(registered_id(None, 0), (1, None));
+        assert_eq!(registered_id(None, 1), (2, None));
+        assert_eq!(registered_id(None, 3), (4, None));
+        assert_eq!(registered_id(Some(7), 0), (0, Some(7)));
+        assert_eq!(registered_id(Some(7), 2), (0, Some(7)));
     }
 }

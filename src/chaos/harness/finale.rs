@@ -47,12 +47,16 @@ pub async fn converge(
 }
 
 /// Reads every queue of `topic` from offset 0 to its max offset with a fresh group and records
-/// each message as a final read; says what it could not read.
+/// each message as a final read; says what it could not read. It gives up when nothing new
+/// arrived for `stall` (a group that stopped serving), or after `cap` in all: an hour of
+/// faults leaves over half a million messages, which a loaded machine reads in minutes, so a
+/// fixed budget would end a healthy read early (it did, once, at 90 s).
 pub async fn final_read(
     namesrvs: &str,
     topic: &str,
     rec: &Recorder,
-    within: Duration,
+    stall: Duration,
+    cap: Duration,
 ) -> Result<usize, String> {
     let admin = Admin::new(namesrvs).map_err(|e| e.to_string())?;
     let maxes = admin
@@ -74,7 +78,8 @@ pub async fn final_read(
         .start()
         .await
         .map_err(|e| format!("{topic}: final reader: {e}"))?;
-    let deadline = Instant::now() + within;
+    let started = Instant::now();
+    let mut last_progress = started;
     let mut read = 0;
     let done = |consumer: &PullConsumer| {
         let at = consumer.positions();
@@ -82,11 +87,14 @@ pub async fn final_read(
             .iter()
             .all(|(q, max)| at.get(q).copied().flatten().is_some_and(|p| p >= *max))
     };
-    while !done(&consumer) && Instant::now() < deadline {
+    while !done(&consumer) && last_progress.elapsed() < stall && started.elapsed() < cap {
         if let Ok(messages) = consumer.poll(Duration::from_millis(500)).await {
             let now = rec.now_ms();
             for m in &messages {
                 rec.record(consumed(&group, "final", m, now, false, true));
+            }
+            if !messages.is_empty() {
+                last_progress = Instant::now();
             }
             read += messages.len();
         }
@@ -97,7 +105,9 @@ pub async fn final_read(
         Ok(read)
     } else {
         Err(format!(
-            "{topic}: final read incomplete after {within:?}: {read} read, max offsets {maxes:?}"
+            "{topic}: final read incomplete after {:?} (nothing new for {:?} or the cap {cap:?} reached): {read} read, max offsets {maxes:?}",
+            started.elapsed(),
+            last_progress.elapsed()
         ))
     }
 }

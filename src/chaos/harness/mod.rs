@@ -291,7 +291,8 @@ pub async fn run_inner(opts: Options, tag: &str) -> ExitCode {
         finale::converge(&layout, g, Duration::from_secs(60)).await;
     }
     for topic in [workload::TOPIC, workload::ORDER_TOPIC, compat::PYTHON_TOPIC] {
-        if let Err(e) = finale::final_read(&namesrvs, topic, &rec, Duration::from_secs(90)).await {
+        let (stall, cap) = (Duration::from_secs(30), Duration::from_secs(20 * 60));
+        if let Err(e) = finale::final_read(&namesrvs, topic, &rec, stall, cap).await {
             nemesis.findings.push(e);
         }
     }

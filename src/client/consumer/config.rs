@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::allocate::AllocateStrategy;
 use crate::client::calls::{ConsumerData, HeartbeatData, SubscriptionData};
 use crate::client::{NameServers, Subscription};
+use crate::message::filter::ExpressionType;
 use crate::remoting::Credentials;
 
 /// Where a queue without a committed offset starts (Java's `ConsumeFromWhere`).
@@ -56,8 +57,14 @@ pub struct ConsumerConfig {
     pub namesrv_addrs: NameServers,
     pub group: String,
     pub topic: String,
-    /// `*` or `TagA || TagB`. Default `*`.
+    /// TAG: `*` or `TagA || TagB`; SQL92: an expression over message properties
+    /// (`region = 'eu' AND price > 10.0`). Default `*`.
     pub expression: String,
+    /// How `expression` filters. Default [`ExpressionType::Tag`]. A SQL92 subscription is
+    /// compiled by [`PullConsumer::new`](super::PullConsumer::new) (an error names its line and
+    /// column) and checked with every broker of the topic at `start` (CHECK_CLIENT_CONFIG): a
+    /// broker without `enablePropertyFilter=true` refuses it, and `start` fails.
+    pub expression_type: ExpressionType,
     /// Default [`ConsumeFrom::Last`].
     pub from_where: ConsumeFrom,
     /// Default [`MessageModel::Clustering`].
@@ -109,6 +116,7 @@ impl ConsumerConfig {
             group: group.into(),
             topic: topic.into(),
             expression: "*".into(),
+            expression_type: ExpressionType::Tag,
             from_where: ConsumeFrom::Last,
             message_model: MessageModel::Clustering,
             suspend_timeout: Duration::from_secs(15),
@@ -151,7 +159,7 @@ pub(crate) fn heartbeat_body(
                 tags_set: subscription.tags.clone(),
                 code_set: subscription.codes(),
                 sub_version,
-                expression_type: "TAG",
+                expression_type: subscription.expression_type.as_str(),
                 class_filter_mode: false,
             }],
         }],

@@ -106,7 +106,7 @@ impl PullConsumer {
             suspend_timeout_millis: hold.as_millis() as i64,
             subscription: Some(self.subscription.expression.clone()),
             sub_version: self.sub_version,
-            expression_type: Some("TAG".into()),
+            expression_type: Some(self.subscription.expression_type.as_str().into()),
             bname: Some(queue.broker_name.clone()),
             max_msg_bytes: None,
         };

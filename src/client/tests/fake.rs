@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use crate::common::sync::lock;
 use crate::message::TopicConfig;
 use crate::message::batch::parse_batch;
+use crate::message::body::check_client::parse_check_client;
 use crate::message::body::heartbeat::parse_heartbeat;
 use crate::message::body::lock::{QueueKey, lock_response_body, parse_lock_request};
 use crate::message::body::{
@@ -180,6 +181,8 @@ impl FakeLocks {
 pub(super) struct BrokerState {
     /// Answer every send with this code and remark.
     pub(super) send_failure: Option<(ResponseCode, String)>,
+    /// Answer CHECK_CLIENT_CONFIG with this code and remark (else SUCCESS).
+    pub(super) check_refusal: Option<(ResponseCode, String)>,
     /// (topic, queue id) → stored messages, index = queue offset.
     pub(super) queues: HashMap<(String, i32), Vec<Vec<u8>>>,
     /// (topic, queue id) → first offset still stored (default 0).
@@ -448,6 +451,13 @@ impl FakeBroker {
             }
             RequestCode::UpdateAndCreateTopic | RequestCode::DeleteTopicInBroker => {
                 req.success_response()
+            }
+            RequestCode::CheckClientConfig => {
+                parse_check_client(&req.body).expect("CHECK_CLIENT_CONFIG body");
+                match &state.check_refusal {
+                    Some((code, remark)) => req.error_response(*code, remark.clone()),
+                    None => req.success_response(),
+                }
             }
             RequestCode::LockBatchMq | RequestCode::UnlockBatchMq => {
                 let body = parse_lock_request(&req.body).expect("lock body");

@@ -1,6 +1,6 @@
 //! Client tests against in-process fakes ([`fake`]) on loopback: producer queue selection and
 //! retries, batch bodies, nameserver failures, consumer allocation, polling, offset handling
-//! and rebalancing, orderly locks, admin calls. Every test is bounded by [`bounded`].
+//! and rebalancing, orderly locks, SQL92 subscriptions, admin calls. Every test is bounded by [`bounded`].
 
 mod admin;
 mod consumer;
@@ -8,6 +8,7 @@ mod fake;
 mod namesrv;
 mod orderly;
 mod producer;
+mod sql92;
 
 use std::future::Future;
 use std::time::Duration;

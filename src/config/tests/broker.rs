@@ -57,6 +57,7 @@ fn an_empty_file_gives_rocketmq_defaults() {
     assert_eq!(c.pull_message_thread_pool_nums, 20);
     assert_eq!(c.default_topic_queue_nums, 8);
     assert!(c.auto_create_topic_enable && c.auto_create_subscription_group && !c.slave_read_enable);
+    assert!(!c.enable_property_filter);
     assert_eq!(c.broker_permission, 6);
     assert!(c.store_reply_message_enable && !c.trace_topic_enable);
     assert_eq!(c.msg_trace_topic_name, "RMQ_SYS_TRACE_TOPIC");
@@ -263,6 +264,18 @@ fn the_client_listener_limits_are_read() {
     assert_eq!(
         found,
         vec!["test.conf:1: serverChannelMaxIdleTimeSeconds: \"0\" must be greater than 0"]
+    );
+}
+
+#[test]
+fn enable_property_filter_is_read_as_a_boolean() {
+    let (c, warnings) = valid("enablePropertyFilter=true\n");
+    assert!(c.enable_property_filter);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let found = problems("enablePropertyFilter=on\n");
+    assert_eq!(
+        found,
+        vec!["test.conf:1: enablePropertyFilter: \"on\" is not a boolean (expected true or false)"]
     );
 }
 

@@ -80,9 +80,10 @@ struct RawConsumer {
     subscription_data_set: Vec<RawSubscription>,
 }
 
+/// A `SubscriptionData` as real clients write it (also inside CHECK_CLIENT_CONFIG's body).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawSubscription {
+pub(super) struct RawSubscription {
     #[serde(default)]
     topic: Value,
     #[serde(default)]
@@ -93,7 +94,22 @@ struct RawSubscription {
     sub_version: Value,
 }
 
-fn text(v: &Value) -> String {
+impl RawSubscription {
+    /// Missing members are empty; a missing or empty `expressionType` is `TAG`.
+    pub(super) fn read(&self) -> Subscription {
+        Subscription {
+            topic: text(&self.topic),
+            expression: text(&self.sub_string),
+            expression_type: match text(&self.expression_type) {
+                t if t.is_empty() => "TAG".to_string(),
+                t => t,
+            },
+            sub_version: number(&self.sub_version),
+        }
+    }
+}
+
+pub(super) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -163,15 +179,7 @@ pub fn parse_heartbeat(body: &[u8]) -> Result<Heartbeat, HeartbeatError> {
                 subscriptions: c
                     .subscription_data_set
                     .iter()
-                    .map(|s| Subscription {
-                        topic: text(&s.topic),
-                        expression: text(&s.sub_string),
-                        expression_type: match text(&s.expression_type) {
-                            t if t.is_empty() => "TAG".to_string(),
-                            t => t,
-                        },
-                        sub_version: number(&s.sub_version),
-                    })
+                    .map(RawSubscription::read)
                     .filter(|s| !s.topic.is_empty())
                     .collect(),
             })

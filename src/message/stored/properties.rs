@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{MAX_PROPERTIES_LEN, MessageError, property};
+use super::{
+    MAGIC_V1, MAGIC_V2, MAX_PROPERTIES_LEN, MessageError, Reader, SYSFLAG_BORNHOST_V6,
+    SYSFLAG_STOREHOST_V6, check_total_size, property,
+};
 
 const NAME_VALUE_SEPARATOR: u8 = 0x01;
 pub(super) const PROPERTY_SEPARATOR: u8 = 0x02;
@@ -91,6 +94,41 @@ pub fn parse_properties(bytes: &[u8]) -> Properties {
         );
     }
     properties
+}
+
+/// The properties of the stored message at the start of `bytes`, found without copying its
+/// body or decoding its other fields (a SQL92 filter reads them for every message a pull
+/// considers). Every length crossed is checked, as [`super::decode_message`] checks it.
+pub fn stored_properties(bytes: &[u8]) -> Result<Properties, MessageError> {
+    let total = check_total_size(bytes)?;
+    let mut r = Reader {
+        bytes: &bytes[..total],
+        pos: 4,
+    };
+    let magic = r.u32("MAGICCODE")?;
+    if magic != MAGIC_V1 && magic != MAGIC_V2 {
+        return Err(MessageError::BadMagic(magic));
+    }
+    r.take("BODYCRC to PHYSICALOFFSET", 28)?;
+    let sys_flag = r.i32("SYSFLAG")?;
+    let host_len = |v6: bool| if v6 { 20 } else { 8 };
+    let born = 8 + host_len(sys_flag & SYSFLAG_BORNHOST_V6 != 0);
+    r.take("BORNTIMESTAMP, BORNHOST", born)?;
+    let store = 8 + host_len(sys_flag & SYSFLAG_STOREHOST_V6 != 0);
+    r.take("STORETIMESTAMP, STOREHOST", store)?;
+    r.take("RECONSUMETIMES, PREPAREDTRANSACTIONOFFSET", 12)?;
+    let body_len = r.i32("BODY length")?;
+    r.len("BODY", i64::from(body_len))?;
+    let topic_len = if magic == MAGIC_V1 {
+        i64::from(r.array::<1>("TOPIC length")?[0])
+    } else {
+        i64::from(i16::from_be_bytes(r.array("TOPIC length")?))
+    };
+    r.len("TOPIC", topic_len)?;
+    let properties_len = i16::from_be_bytes(r.array("PROPERTIES length")?);
+    Ok(parse_properties(
+        r.len("PROPERTIES", i64::from(properties_len))?,
+    ))
 }
 
 /// The keys the KEYS property lists: split on spaces, empty pieces dropped (as Java indexes).

@@ -141,6 +141,27 @@ fn random_messages_round_trip() {
 }
 
 #[test]
+fn stored_properties_are_the_decoded_ones_and_bad_bytes_are_errors() {
+    let mut rng = StdRng::seed_from_u64(seed());
+    for _ in 0..500 {
+        let mut msg = random_message(&mut rng);
+        if rng.random_bool(0.3) {
+            msg.born_host = "[::1]:4000".parse().unwrap();
+            msg.store_host = "[2001:db8::1]:10911".parse().unwrap();
+        }
+        let bytes = encode_message(&msg).unwrap();
+        assert_eq!(stored_properties(&bytes), Ok(msg.properties.clone()));
+        for cut in [0, 4, 40, bytes.len() / 2, bytes.len() - 1] {
+            assert!(stored_properties(&bytes[..cut]).is_err());
+        }
+        let mut mutated = bytes.clone();
+        let i = rng.random_range(0..mutated.len());
+        mutated[i] = rng.random();
+        let _ = stored_properties(&mutated);
+    }
+}
+
+#[test]
 fn ipv6_hosts_set_the_sysflag_bits_and_take_twenty_bytes() {
     let mut msg = sample();
     msg.born_host = "[::1]:4000".parse().unwrap();

@@ -1,5 +1,5 @@
 //! A three-node DLedger group through leader changes: the leader registers as id 0, followers
-//! with their node number, and the table names exactly one master once registrations settle.
+//! with their node number + 1 (as the broker does), and the table names exactly one master once registrations settle.
 
 use super::{addrs, register, table};
 use crate::message::{PERM_READ, PERM_WRITE};
@@ -19,7 +19,7 @@ fn reg(rt: &mut RouteTable, n: u64, leader: bool, now_ms: u64) {
 }
 
 fn reg_on(rt: &mut RouteTable, n: u64, leader: bool, now_ms: u64, conn: u64) {
-    let id = if leader { 0 } else { n };
+    let id = if leader { 0 } else { n + 1 };
     rt.register_broker(register(
         NAME,
         &addr(n),
@@ -48,7 +48,7 @@ fn a_three_node_group_lists_the_leader_as_id_0_and_followers_by_node_number() {
     let rt = settled_group();
     assert_eq!(
         addrs(&rt, NAME),
-        vec![(0, addr(1)), (2, addr(2)), (3, addr(3))]
+        vec![(0, addr(1)), (3, addr(2)), (4, addr(3))]
     );
     let route = rt.route_for_topic("T").unwrap();
     assert_eq!(route.broker_datas.len(), 1);
@@ -61,7 +61,7 @@ fn a_follower_that_wins_the_election_replaces_the_dead_leader_as_the_only_master
     let mut rt = settled_group();
     // Node 1 dies without a word; node 2 wins and registers at once.
     reg(&mut rt, 2, true, 5_000);
-    assert_eq!(addrs(&rt, NAME), vec![(0, addr(2)), (3, addr(3))]);
+    assert_eq!(addrs(&rt, NAME), vec![(0, addr(2)), (4, addr(3))]);
     assert!(
         !rt.broker(NAME)
             .unwrap()
@@ -91,7 +91,7 @@ fn the_old_leader_coming_back_as_a_follower_is_listed_by_node_number_and_keeps_t
     reg_on(&mut rt, 1, false, 40_000, 11);
     assert_eq!(
         addrs(&rt, NAME),
-        vec![(0, addr(2)), (1, addr(1)), (3, addr(3))]
+        vec![(0, addr(2)), (2, addr(1)), (4, addr(3))]
     );
     // The other follower's and node 1's periodic registrations change nothing.
     reg(&mut rt, 3, false, 60_000);
@@ -106,7 +106,7 @@ fn a_leader_stepping_down_before_the_new_one_registers_leaves_no_master_then_one
     reg(&mut rt, 1, false, 5_000);
     assert_eq!(
         addrs(&rt, NAME),
-        vec![(1, addr(1)), (2, addr(2)), (3, addr(3))]
+        vec![(2, addr(1)), (3, addr(2)), (4, addr(3))]
     );
     assert_eq!(master(&rt), None);
     let route = rt
@@ -117,7 +117,7 @@ fn a_leader_stepping_down_before_the_new_one_registers_leaves_no_master_then_one
     reg(&mut rt, 3, true, 5_400);
     assert_eq!(
         addrs(&rt, NAME),
-        vec![(0, addr(3)), (1, addr(1)), (2, addr(2))]
+        vec![(0, addr(3)), (2, addr(1)), (3, addr(2))]
     );
 }
 
@@ -137,7 +137,7 @@ fn a_deposed_leader_unregistering_with_its_stale_id_0_does_not_remove_the_new_ma
     reg(&mut rt, 3, true, 5_000);
     // Node 1 shuts down cleanly still believing it leads (UNREGISTER_BROKER with brokerId 0).
     assert!(rt.unregister_broker(&addr(1)));
-    assert_eq!(addrs(&rt, NAME), vec![(0, addr(3)), (2, addr(2))]);
+    assert_eq!(addrs(&rt, NAME), vec![(0, addr(3)), (3, addr(2))]);
 }
 
 #[test]
@@ -145,7 +145,7 @@ fn a_dead_leaders_closed_connection_removes_it_from_id_0_and_followers_keep_the_
     let mut rt = settled_group();
     assert_eq!(rt.connection_closed(ConnectionId(1)), vec![addr(1)]);
     assert_eq!(master(&rt), None);
-    assert_eq!(addrs(&rt, NAME), vec![(2, addr(2)), (3, addr(3))]);
+    assert_eq!(addrs(&rt, NAME), vec![(3, addr(2)), (4, addr(3))]);
     assert!(rt.route_for_topic("T").is_some());
 }
 
@@ -177,7 +177,7 @@ fn a_new_leader_with_an_unchanged_table_still_provides_the_queue_data() {
 fn a_slave_is_told_the_new_leader_after_a_failover() {
     let mut rt = settled_group();
     reg(&mut rt, 2, true, 5_000);
-    let result = rt.register_broker(register(NAME, &addr(3), 3, 3, 6_000, table(1, &[])));
+    let result = rt.register_broker(register(NAME, &addr(3), 4, 3, 6_000, table(1, &[])));
     assert_eq!(result.master_addr, Some(addr(2)));
     assert_eq!(result.ha_server_addr.as_deref(), Some("127.0.0.1:30922"));
 }
@@ -212,7 +212,7 @@ fn a_late_claim_from_an_older_term_never_displaces_the_master() {
     assert_eq!(master(&rt), Some(addr(2)));
     assert_eq!(
         addrs(&rt, NAME),
-        vec![(0, addr(2)), (1, addr(1)), (3, addr(3))]
+        vec![(0, addr(2)), (2, addr(1)), (4, addr(3))]
     );
     // A newer term takes over as before.
     rt.register_broker(claim(3, 6, 50));

@@ -292,8 +292,10 @@ impl Inner {
         let off = end - seg.start();
         seg.prefault(off, PREFAULT_AHEAD);
         if off > seg.size() / 2 && self.segments.find(seg.end()).is_none() {
-            match self.segments.find_or_create(seg.end()) {
-                Ok(next) => next.prefault(0, PREFAULT_AHEAD),
+            match self.segments.create_after(&seg) {
+                Ok(Some(next)) => next.prefault(0, PREFAULT_AHEAD),
+                // The log moved (truncated or reset) since `end` was read: nothing to prepare.
+                Ok(None) => {}
                 // Not fatal here: the writer meets the same error and waits for space. Said at
                 // most once a minute, not after every flush.
                 Err(e) => {
