@@ -17,6 +17,7 @@
 //! | `disk_guard` | `diskSpaceWarningLevelRatio`: sends refused while the disk is too full |
 //! | `delay` | delay levels at send time: a `DELAY` message waits in `SCHEDULE_TOPIC_XXXX` |
 //! | `retry` | where a handed-back message goes (`%RETRY%` after a delay, or `%DLQ%`) and its new copy |
+//! | `settling` | claims on half messages being settled: one settlement per half message at a time, others concurrent |
 //! | `transaction` | half messages (stored in the half topic) and their settlement: commit, rollback or discard, exactly once, in one entry with the op message |
 //! | `stats` | what this node stored and served: Java's statistics items (per topic, group, broker; minute/hour/day windows) and put/get rates (soft state, never replicated) |
 //! | `queue_locks` | orderly consumers' queue locks: holder and expiry per group and queue (leader-only soft state) |
@@ -44,6 +45,7 @@ pub mod queue_locks;
 pub mod retry;
 pub mod send;
 pub mod server;
+pub mod settling;
 pub mod sql_filters;
 pub mod stats;
 pub mod tasks;

@@ -62,9 +62,9 @@ pub struct Broker {
     /// Held pulls, per queue; the store's dispatch wakes them.
     pub(crate) pull_waiters: Arc<super::pull_waiters::PullWaiters>,
     pub(crate) queue_locks: Mutex<super::queue_locks::QueueLocks>,
-    /// Serializes the settling of half messages: held while reading the transaction table and
-    /// proposing a settlement (see [`super::transaction`]).
-    pub(crate) settlements: tokio::sync::Mutex<()>,
+    /// Claims on the half messages being settled: one settlement per half message at a time
+    /// (see [`super::transaction`]).
+    pub(crate) settling: super::settling::Settling,
     /// The plain ACL every client request is checked against (`aclEnable=true`), reloaded by
     /// a background task when its file changes.
     pub(crate) acl: Option<Arc<LiveAcl>>,
@@ -122,7 +122,7 @@ impl Broker {
             topics_changed: Notify::new(),
             disk_guard,
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
-            settlements: Default::default(),
+            settling: Default::default(),
             acl,
             stats: super::stats::BrokerStats::new(&config.broker_cluster_name, now_ms()),
             sql_filters: super::sql_filters::SqlFilters::default(),

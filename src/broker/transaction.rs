@@ -7,7 +7,8 @@
 //! often, or older than the commitlog keeps) a copy in `TRANS_CHECK_MAX_TIME_TOPIC` plus the
 //! op. Applying the op marks the half message settled in the replicated transaction table on
 //! every replica at once, so the message and the mark can never be split by a crash or a
-//! failover. Settlements are serialized by the broker's `settlements` lock: under it the leader reads
+//! failover. Settlements of one half message are serialized by a claim on its offset
+//! ([`super::settling`]; other half messages settle concurrently): under it the leader reads
 //! the table, proposes with [`RaftNode::propose_in_term`](crate::raft::RaftNode::propose_in_term)
 //! (which never gives up on an entry while its term lasts) and releases it only once the entry
 //! is applied or the term is over; a new leader reports itself only after applying every entry
@@ -139,7 +140,7 @@ pub async fn settle(
     how: Settle,
 ) -> Result<Settled, BrokerError> {
     broker.require_leader()?;
-    let _serial = broker.settlements.lock().await;
+    let _claim = broker.settling.claim(claim.half_offset).await;
     if broker
         .node
         .with_tables(|t| t.transactions.is_settled(claim.half_offset))
@@ -176,7 +177,7 @@ pub async fn settle(
 }
 
 /// Proposes the entry that settles `half` with `how` and waits for it in this term. The
-/// caller holds the settlement lock and has checked the half message is not settled.
+/// caller holds the claim on `half` and has checked the half message is not settled.
 pub(crate) async fn propose_settlement(
     broker: &Broker,
     half: &HalfMessage,
@@ -215,7 +216,7 @@ pub(crate) async fn propose_settlement(
 }
 
 /// Settles a half message that has nothing left to store (gone with retention, or naming no
-/// real topic), with a replicated admin entry. The caller holds the settlement lock.
+/// real topic), with a replicated admin entry. The caller holds the claim on `offset`.
 pub(crate) async fn settle_unreadable(broker: &Broker, offset: u64) -> Result<(), BrokerError> {
     broker
         .node

@@ -145,9 +145,9 @@ async fn check_round(broker: &Broker) {
     }
 }
 
-/// Settles a half message there is nothing to do with, under the settlement lock.
+/// Settles a half message there is nothing to do with, under its claim.
 async fn settle_gone(broker: &Broker, offset: u64, why: &str) {
-    let _serial = broker.settlements.lock().await;
+    let _claim = broker.settling.claim(offset).await;
     if broker
         .node
         .with_tables(|t| t.transactions.is_settled(offset))
@@ -165,7 +165,7 @@ async fn settle_gone(broker: &Broker, offset: u64, why: &str) {
 }
 
 async fn discard(broker: &Broker, half: &HalfMessage, why: &str) {
-    let _serial = broker.settlements.lock().await;
+    let _claim = broker.settling.claim(half.offset).await;
     if broker
         .node
         .with_tables(|t| t.transactions.is_settled(half.offset))
