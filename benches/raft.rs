@@ -87,6 +87,7 @@ impl Group {
             propose_timeout: Duration::from_secs(5),
             checkpoint_interval: Duration::from_secs(1),
             state_dir: dir.clone(),
+            peer_secret: None,
         };
         let store = open_store(&dir).await;
         RaftNode::start(opts, store, listener)

@@ -7,7 +7,9 @@
 //!   that cannot apply stops, exits non-zero and rejoins whole.
 //! * t30 the broker over the wire; t32 sends refused above `diskSpaceWarningLevelRatio` and by
 //!   `brokerPermission`; t35 the client library; t36 request-reply (also across a leader kill);
-//!   t37 SQL92 property filters (our client and ali-ons).
+//!   t37 SQL92 property filters (our client and ali-ons);
+//!   t38 the plain ACL (keys, grants, admin codes, hot reload; ali-ons signing); t39 peers
+//!   authenticated with `dLegerPeerSecret`.
 //! * t40 real RocketMQ clients (Node, Python), t42 their retries, dead letters and delays.
 //! * t50 failover with real processes killed for real (t52 with a nameserver that never
 //!   answers); t55 five kill -9 drills and t56 a
@@ -32,6 +34,8 @@ mod t32_write_refusals;
 mod t35_client;
 mod t36_request_reply;
 mod t37_sql92;
+mod t38_acl;
+mod t39_peer_secret;
 mod t40_compat;
 mod t42_compat_retry;
 mod t50_failover;

@@ -51,8 +51,16 @@ const RULES: &[(&str, &[&str], &str)] = &[
         "the nameserver uses the wire and the vocabulary, never a broker, store or client",
     ),
     (
+        "acl",
+        &["common", "message", "remoting"],
+        "the plain ACL judges requests (the wire and the vocabulary); it never uses the broker, \
+         the store or raft, so the nameserver can use it too",
+    ),
+    (
         "broker",
-        &["common", "config", "message", "raft", "remoting", "store"],
+        &[
+            "acl", "common", "config", "message", "raft", "remoting", "store",
+        ],
         "the broker sits on raft, the store and the wire, never on the client, the nameserver \
          or the tools",
     ),

@@ -11,6 +11,7 @@
 //! | [`store`] | mmap segments, the commitlog that *is* the Raft log, its raft index file, consume queues, key index, recovery, retention | `message`, `config` |
 //! | [`raft`] | openraft over the commitlog: log storage, state machine, peer network, leadership | `store`, `message`, `config` |
 //! | [`remoting`] | the RocketMQ 4.x remoting protocol: frames, commands, codes, typed headers, TCP server and client | – |
+//! | [`acl`] | RocketMQ 4.9's plain ACL: `plain_acl.yml`, address patterns, which request needs which permission, the check, hot reload | `remoting`, `message`, `common` |
 //! | [`broker`] | what a broker does for clients: topics, send, pull, offsets, clients (handlers join with remoting) | `raft`, `store`, `remoting`, `message`, `config` |
 //! | [`namesrv`] | the nameserver's route table (registration, master changes, routes, liveness) and its request handler | `remoting`, `message`, `config` |
 //! | [`client`] | the project's RocketMQ client: producer, pull consumer, admin calls (for the tools and `raft-tests/`) | `remoting`, `message` |
@@ -23,6 +24,7 @@
 //! point down. A test (`layering_tests.rs`) reads the sources and fails, naming file and line, on
 //! any path into a module a layer may not use.
 
+pub mod acl;
 pub mod admin_cli;
 pub mod bench;
 pub mod broker;

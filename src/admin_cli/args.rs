@@ -17,6 +17,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// `--accessKey` / `--secretKey`, taken by every subcommand.
+    #[command(flatten)]
+    pub acl: super::signing::AclKeys,
 }
 
 /// `-n` / `--namesrvAddr`, which every subcommand takes.

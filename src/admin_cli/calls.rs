@@ -28,7 +28,11 @@ pub(super) async fn broker_invoke(
     request: RemotingCommand,
 ) -> Result<RemotingCommand, CliError> {
     let code = request.request_code();
-    let client = RemotingClient::new(addr, ClientConfig::default());
+    let config = ClientConfig {
+        credentials: super::signing::credentials(),
+        ..ClientConfig::default()
+    };
+    let client = RemotingClient::new(addr, config);
     let result = client.invoke(request, DEFAULT_TIMEOUT).await;
     client.close().await;
     Ok(result.map_err(|source| ClientError::Network {
@@ -88,7 +92,7 @@ pub(super) async fn broker_or_cluster(
     match (broker, cluster) {
         (Some(addr), _) => Ok(vec![addr.to_owned()]),
         (None, Some(cluster)) => {
-            let admin = Admin::new(ns.resolve()?)?;
+            let admin = super::signing::admin(ns.resolve()?)?;
             let masters = admin.cluster_masters(cluster).await?;
             if masters.is_empty() {
                 return Err(CliError::Failed(format!(

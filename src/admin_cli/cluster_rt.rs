@@ -96,11 +96,13 @@ fn table_line(cluster: &str, broker: &str, rt: &str, success: &str, failed: &str
 /// Runs the command: header once (table mode), then a row per group per round.
 pub(super) async fn run(args: &ClusterRt, out: &mut impl Write) -> Result<(), CliError> {
     let namesrv = args.ns.resolve()?;
-    let admin = Admin::new(namesrv.clone())?;
-    let producer = Producer::new(ProducerConfig::new(
+    let admin = super::signing::admin(namesrv.clone())?;
+    let mut config = ProducerConfig::new(
         namesrv,
         format!("CLUSTER_RT_PRODUCER_{}", std::process::id()),
-    ))?;
+    );
+    config.credentials = super::signing::credentials();
+    let producer = Producer::new(config)?;
     producer.start()?;
     let outcome = rounds(args, &admin, &producer, out).await;
     producer.shutdown().await;

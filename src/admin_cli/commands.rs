@@ -27,7 +27,7 @@ pub use super::messages::TOOLS_CONSUMER;
 pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError> {
     match cmd {
         Command::ClusterList { ns, json } => {
-            let admin = Admin::new(ns.resolve()?)?;
+            let admin = super::signing::admin(ns.resolve()?)?;
             let rows = cluster_rows(&admin).await?;
             if *json {
                 write!(out, "{}", format::json(&rows))?;
@@ -36,7 +36,7 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
             }
         }
         Command::TopicList { ns, json } => {
-            let admin = Admin::new(ns.resolve()?)?;
+            let admin = super::signing::admin(ns.resolve()?)?;
             let topics = admin.all_topics().await?.topic_list;
             if *json {
                 write!(out, "{}", format::json(&topics))?;
@@ -47,13 +47,13 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
             }
         }
         Command::TopicRoute { ns, topic } => {
-            let admin = Admin::new(ns.resolve()?)?;
+            let admin = super::signing::admin(ns.resolve()?)?;
             let route = admin.topic_route(topic).await?;
             write!(out, "{}", format::json(&*route))?;
         }
         Command::UpdateTopic(args) => update_topic(args, out).await?,
         Command::DeleteTopic { ns, topic, cluster } => {
-            let admin = Admin::new(ns.resolve()?)?;
+            let admin = super::signing::admin(ns.resolve()?)?;
             admin.delete_topic(cluster, topic).await?;
             writeln!(
                 out,
@@ -120,7 +120,7 @@ pub async fn execute(cmd: &Command, out: &mut impl Write) -> Result<(), CliError
             offset,
         } => query_msg_by_offset(ns, topic, broker_name, *queue_id, *offset, out).await?,
         Command::RaftStatus { ns, cluster, json } => {
-            let admin = Admin::new(ns.resolve()?)?;
+            let admin = super::signing::admin(ns.resolve()?)?;
             let rows = raft_rows(&admin, cluster).await?;
             if *json {
                 write!(out, "{}", format::json(&rows))?;
@@ -191,7 +191,7 @@ async fn raft_rows(admin: &Admin, cluster: &str) -> Result<Vec<RaftRow>, CliErro
 }
 
 async fn update_topic(args: &UpdateTopic, out: &mut impl Write) -> Result<(), CliError> {
-    let admin = Admin::new(args.ns.resolve()?)?;
+    let admin = super::signing::admin(args.ns.resolve()?)?;
     let config = TopicConfig {
         topic_name: args.topic.clone(),
         read_queue_nums: args.read,
@@ -216,7 +216,7 @@ async fn update_topic(args: &UpdateTopic, out: &mut impl Write) -> Result<(), Cl
 }
 
 async fn topic_status(ns: &Namesrv, topic: &str, out: &mut impl Write) -> Result<(), CliError> {
-    let admin = Admin::new(ns.resolve()?)?;
+    let admin = super::signing::admin(ns.resolve()?)?;
     let code = RequestCode::GetTopicStatsInfo;
     let mut rows = Vec::new();
     for (_, addr) in topic_masters(&admin, topic).await? {

@@ -11,7 +11,6 @@ use super::CliError;
 use super::args::{Namesrv, UpdateSubGroup};
 use super::calls::{all_masters, broker_or_cluster, broker_request, ext, topic_masters};
 use super::format;
-use crate::client::Admin;
 use crate::message::names::{RETRY_PREFIX, retry_topic_name};
 use crate::remoting::{ExtFields, RequestCode};
 
@@ -23,7 +22,7 @@ pub(super) async fn all_groups_progress(
     ns: &Namesrv,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let admin = Admin::new(ns.resolve()?)?;
+    let admin = super::signing::admin(ns.resolve()?)?;
     let topics = admin.all_topics().await?;
     let mut rows = Vec::new();
     for group in topics
@@ -87,7 +86,7 @@ pub(super) async fn consumer_progress(
     topic: Option<&str>,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let admin = Admin::new(ns.resolve()?)?;
+    let admin = super::signing::admin(ns.resolve()?)?;
     let masters = match topic {
         Some(t) => topic_masters(&admin, t).await?,
         None => all_masters(&admin).await?,
@@ -118,7 +117,7 @@ pub(super) async fn consumer_connection(
     let addrs = match broker {
         Some(addr) => vec![addr.to_owned()],
         None => {
-            let admin = Admin::new(ns.resolve()?)?;
+            let admin = super::signing::admin(ns.resolve()?)?;
             all_masters(&admin)
                 .await?
                 .into_iter()

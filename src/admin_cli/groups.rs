@@ -10,7 +10,6 @@ use super::CliError;
 use super::args::{DeleteSubGroup, Namesrv};
 use super::calls::{broker_or_cluster, broker_request, ext, topic_masters};
 use super::format::{self, ProducerConnection};
-use crate::client::Admin;
 use crate::client::message::now_ms;
 use crate::common::clock::days_from_civil;
 use crate::message::names::{dlq_topic_name, retry_topic_name};
@@ -52,7 +51,7 @@ pub(super) async fn delete_sub_group(
     }
     // With -c the group's retry and dead-letter topics go too (brokers, then nameservers).
     if let (Some(cluster), None) = (&args.cluster, &args.broker) {
-        let admin = Admin::new(args.ns.resolve()?)?;
+        let admin = super::signing::admin(args.ns.resolve()?)?;
         for topic in [retry_topic_name(&args.group), dlq_topic_name(&args.group)] {
             admin.delete_topic(cluster, &topic).await?;
             writeln!(
@@ -73,7 +72,7 @@ pub(super) async fn producer_connection(
     topic: &str,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let admin = Admin::new(ns.resolve()?)?;
+    let admin = super::signing::admin(ns.resolve()?)?;
     let code = RequestCode::GetProducerConnectionList;
     let mut merged = ProducerConnection::default();
     let mut last_error = None;
@@ -118,7 +117,7 @@ pub(super) async fn reset_offset_by_time(
     out: &mut impl Write,
 ) -> Result<(), CliError> {
     let millis = parse_timestamp(timestamp, now_ms())?;
-    let admin = Admin::new(ns.resolve()?)?;
+    let admin = super::signing::admin(ns.resolve()?)?;
     let code = RequestCode::InvokeBrokerToResetOffset;
     let mut rows = Vec::new();
     for (broker_name, addr) in topic_masters(&admin, topic).await? {

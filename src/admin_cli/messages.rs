@@ -24,7 +24,9 @@ pub const TOOLS_CONSUMER: &str = "TOOLS_CONSUMER";
 
 pub(super) async fn send_message(args: &SendMessage, out: &mut impl Write) -> Result<(), CliError> {
     let group = format!("TOOLS_PRODUCER_{}", std::process::id());
-    let producer = Producer::new(ProducerConfig::new(args.ns.resolve()?, group))?;
+    let mut config = ProducerConfig::new(args.ns.resolve()?, group);
+    config.credentials = super::signing::credentials();
+    let producer = Producer::new(config)?;
     producer.start()?;
     let mut message = Message::new(args.topic.clone(), Bytes::from(args.body.clone()));
     if let Some(tags) = &args.tags {
@@ -75,6 +77,7 @@ pub(super) async fn consume_message(
     };
     let mut config = ConsumerConfig::new(args.ns.resolve()?, group, args.topic.clone());
     config.message_model = model;
+    config.credentials = super::signing::credentials();
     config.from_where = consume_from(&args.start)?;
     config.suspend_timeout = idle;
     let mut consumer = PullConsumer::new(config)?;
@@ -132,7 +135,7 @@ pub(super) async fn query_msg_by_key(
     range: (i64, i64, i64),
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let admin = Admin::new(ns.resolve()?)?;
+    let admin = super::signing::admin(ns.resolve()?)?;
     let rows: Vec<_> = messages_by_key(&admin, topic, key, range)
         .await?
         .into_iter()
@@ -186,7 +189,7 @@ pub(super) async fn query_msg_by_id(
             parse_offset_msg_id(id).map_err(|e| CliError::Usage(format!("-i {id}: {e}")))?;
         let mut addrs = vec![host.to_string()];
         if let Some(t) = topic {
-            let admin = Admin::new(ns.resolve()?)?;
+            let admin = super::signing::admin(ns.resolve()?)?;
             addrs.extend(topic_masters(&admin, t).await?.into_iter().map(|(_, a)| a));
         }
         let fields = ext(&[("offset", offset.to_string())]);
@@ -222,7 +225,7 @@ pub(super) async fn query_msg_by_offset(
     offset: i64,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let admin = Admin::new(ns.resolve()?)?;
+    let admin = super::signing::admin(ns.resolve()?)?;
     let Some((_, addr)) = topic_masters(&admin, topic)
         .await?
         .into_iter()

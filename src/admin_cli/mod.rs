@@ -27,6 +27,7 @@ pub mod format;
 mod groups;
 mod messages;
 mod msg_trace;
+pub mod signing;
 mod unique_key;
 
 use std::io::Write;
@@ -66,6 +67,13 @@ pub fn run(argv: Vec<String>) -> u8 {
             return code;
         }
     };
+    match cli.acl.credentials() {
+        Ok(keys) => signing::set(keys),
+        Err(e) => {
+            eprintln!("mqadmin {}: {e}", cli.command.name());
+            return 1;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -9,7 +9,6 @@ use super::CliError;
 use super::args::Namesrv;
 use super::format::{self, TraceView};
 use super::messages::messages_by_key;
-use crate::client::Admin;
 use crate::client::trace::decode_records;
 use crate::common::clock::now_ms;
 
@@ -23,7 +22,7 @@ pub(super) async fn query_msg_trace_by_id(
     out: &mut impl Write,
 ) -> Result<(), CliError> {
     let msg_id = msg_id.trim();
-    let admin = Admin::new(ns.resolve()?)?;
+    let admin = super::signing::admin(ns.resolve()?)?;
     let range = (0, now_ms(), MAX_TRACE_MESSAGES);
     let mut views = Vec::new();
     for (message, _) in messages_by_key(&admin, trace_topic.trim(), msg_id, range).await? {

@@ -14,7 +14,6 @@ use super::CliError;
 use super::args::QueryMsgByUniqueKey;
 use super::format;
 use super::messages::messages_by_key;
-use crate::client::Admin;
 use crate::message::property;
 
 /// Java's limit on the messages one query returns.
@@ -33,7 +32,7 @@ pub(super) async fn query_msg_by_unique_key(
                 .into(),
         ));
     }
-    let admin = Admin::new(args.ns.resolve()?)?;
+    let admin = super::signing::admin(args.ns.resolve()?)?;
     let id = args.msg_id.trim();
     let mut found: Vec<_> = messages_by_key(&admin, &args.topic, id, (0, i64::MAX, MAX_MESSAGES))
         .await?

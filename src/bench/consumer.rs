@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::{ConsumeFrom, ConsumerConfig, PullConsumer};
+use crate::client::{ConsumeFrom, ConsumerConfig, Credentials, PullConsumer};
 
 use super::BenchError;
 use super::latency::Latency;
@@ -18,6 +18,8 @@ pub struct ConsumerOptions {
     /// How long to run (zero: until Ctrl-C kills the process).
     pub duration: Duration,
     pub report_interval: Duration,
+    /// Keys to sign every request with (brokers with `aclEnable=true`).
+    pub credentials: Option<Credentials>,
 }
 
 /// Runs the consumer benchmark, printing a line every report interval.
@@ -28,6 +30,7 @@ pub async fn run(options: ConsumerOptions) -> Result<(), BenchError> {
     );
     let mut config = ConsumerConfig::new(options.namesrv.as_str(), &options.group, &options.topic);
     config.from_where = ConsumeFrom::Last;
+    config.credentials = options.credentials.clone();
     let mut consumer = PullConsumer::new(config)?;
     consumer.start().await?;
     let started = Instant::now();

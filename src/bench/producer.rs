@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::client::{
-    LocalTransactionState, Message, Producer, ProducerConfig, TransactionProducer,
+    Credentials, LocalTransactionState, Message, Producer, ProducerConfig, TransactionProducer,
 };
 
 use super::BenchError;
@@ -42,6 +42,8 @@ pub struct ProducerOptions {
     /// inside the measured time), as Java's `TransactionProducer` benchmark does. Not with
     /// batches.
     pub transaction: bool,
+    /// Keys to sign every request with (brokers with `aclEnable=true`).
+    pub credentials: Option<Credentials>,
 }
 
 /// The producer the senders share.
@@ -72,7 +74,8 @@ pub async fn run(options: ProducerOptions) -> Result<Summary, BenchError> {
             "transactional messages are sent one per request (--batch 1)".into(),
         ));
     }
-    let config = ProducerConfig::new(options.namesrv.as_str(), "benchmark_producer");
+    let mut config = ProducerConfig::new(options.namesrv.as_str(), "benchmark_producer");
+    config.credentials = options.credentials.clone();
     let producer = Arc::new(if options.transaction {
         // Every transaction is committed at once; a check (none is expected) commits too.
         let t = TransactionProducer::new(config, |_| LocalTransactionState::Commit)?;

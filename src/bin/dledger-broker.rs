@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use dledger_broker::acl::LiveAcl;
 use dledger_broker::broker::tasks::Workers;
 use dledger_broker::broker::tasks::register::{namesrv_clients, unregister_all};
 use dledger_broker::broker::{Broker, BrokerHandler};
@@ -111,6 +112,12 @@ async fn bind(addr: String, what: &str) -> Result<TcpListener, String> {
 
 async fn run(config: BrokerConfig) -> Result<(), String> {
     refuse_if_marked(&config.store_path_root_dir)?;
+    let acl = match config.acl_enable {
+        true => Some(Arc::new(LiveAcl::load(&config.acl_config_file).map_err(
+            |e| format!("aclEnable=true but the ACL file is refused: {e}"),
+        )?)),
+        false => None,
+    };
     let store_options = MessageStoreOptions::from_config(&config);
     let store = tokio::task::spawn_blocking(move || MessageStore::open(store_options))
         .await
@@ -149,7 +156,7 @@ async fn run(config: BrokerConfig) -> Result<(), String> {
         .map(|h| format!("{}:{}", h.host, h.port))
         .collect::<Vec<_>>()
         .join(";");
-    let broker = Broker::new(config, node, store_host);
+    let broker = Broker::new(config, node, store_host, acl);
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (corrupt_tx, corrupt_rx) = tokio::sync::oneshot::channel();

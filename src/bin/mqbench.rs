@@ -19,10 +19,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use dledger_broker::admin_cli::signing::AclKeys;
 use dledger_broker::bench::consumer::{self, ConsumerOptions};
 use dledger_broker::bench::probe::{self, ProbeOptions, Shape};
 use dledger_broker::bench::producer::{self, ProducerOptions};
 use dledger_broker::bench::{BenchError, ratios, round_trip};
+use dledger_broker::client::Credentials;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -33,6 +35,9 @@ use dledger_broker::bench::{BenchError, ratios, round_trip};
 struct Args {
     #[command(subcommand)]
     command: Command,
+    /// `--accessKey` / `--secretKey` (brokers with aclEnable=true), on every subcommand.
+    #[command(flatten)]
+    keys: AclKeys,
 }
 
 #[derive(Subcommand, Debug)]
@@ -140,7 +145,14 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(execute(args.command)) {
+    let credentials = match args.keys.credentials() {
+        Ok(credentials) => credentials,
+        Err(e) => {
+            eprintln!("mqbench: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(execute(args.command, credentials)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mqbench: {e}");
@@ -149,7 +161,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn execute(command: Command) -> Result<(), BenchError> {
+async fn execute(command: Command, credentials: Option<Credentials>) -> Result<(), BenchError> {
     match command {
         Command::Producer {
             namesrv: n,
@@ -175,6 +187,7 @@ async fn execute(command: Command) -> Result<(), BenchError> {
                 keys,
                 report_interval: Some(Duration::from_millis(report_interval)),
                 transaction,
+                credentials,
             };
             println!(
                 "topic: {}, threads: {}, messageSize: {}, batchSize: {}, count: {}, duration: {}s, keys: {}, namesrv: {}",
@@ -202,6 +215,7 @@ async fn execute(command: Command) -> Result<(), BenchError> {
                 group,
                 duration: Duration::from_secs(duration),
                 report_interval: Duration::from_millis(report_interval),
+                credentials,
             })
             .await
         }
@@ -247,6 +261,7 @@ async fn execute(command: Command) -> Result<(), BenchError> {
                         keys: false,
                         report_interval: None,
                         transaction: false,
+                        credentials,
                     };
                     let done = ratios::run(&probe_options, &broker, rounds).await?;
                     print!("{}", ratios::table(&done, size));

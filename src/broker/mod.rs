@@ -24,11 +24,13 @@
 //! | `tasks/` | background work: registration, offset flushing, client expiry, delayed delivery, transaction checks, preferred leader, scrub ([`tasks::Workers`]) |
 //!
 //! On top of the remoting layer: `server` (the `Broker` state and the remoting handler),
+//! `access` (the plain ACL checked before `dispatch`, with `aclEnable`),
 //! `handlers/` (one file per request family and the one `dispatch` that names them) and
 //! `on_demand` (group configs and retry / dead-letter topics created as requests need them).
 //! Where new code goes: a request handler in `handlers/`, a background task in `tasks/`, a
 //! rule that needs no wire types in its own module here.
 
+mod access;
 pub mod clients;
 pub mod consumer_offsets;
 pub mod delay;

@@ -16,6 +16,7 @@ use super::clients::{ClientRegistry, ConnectionId};
 use super::consumer_offsets::OffsetCoalescer;
 use super::disk_guard::DiskGuard;
 use super::topics::TopicDefaults;
+use crate::acl::LiveAcl;
 use crate::broker::topics::advertised_perm;
 use crate::broker::topics::effective_topics;
 use crate::config::BrokerConfig;
@@ -64,6 +65,9 @@ pub struct Broker {
     /// Claims on the half messages being settled: one settlement per half message at a time
     /// (see [`super::transaction`]).
     pub(crate) settling: super::settling::Settling,
+    /// The plain ACL every client request is checked against (`aclEnable=true`), reloaded by
+    /// a background task when its file changes.
+    pub(crate) acl: Option<Arc<LiveAcl>>,
     /// What this node stored and served (soft state, see [`super::stats`]).
     pub(crate) stats: super::stats::BrokerStats,
     /// SQL92 subscriptions, compiled once per group and topic.
@@ -80,8 +84,14 @@ impl std::fmt::Debug for Broker {
 }
 
 impl Broker {
-    /// A broker over a started raft node. `store_host` is the address clients reach it on.
-    pub fn new(config: BrokerConfig, node: RaftNode, store_host: SocketAddr) -> Arc<Broker> {
+    /// A broker over a started raft node. `store_host` is the address clients reach it on;
+    /// `acl`, when given, checks every client request (`aclEnable=true`).
+    pub fn new(
+        config: BrokerConfig,
+        node: RaftNode,
+        store_host: SocketAddr,
+        acl: Option<Arc<LiveAcl>>,
+    ) -> Arc<Broker> {
         let topic_defaults = TopicDefaults {
             auto_create: config.auto_create_topic_enable,
             default_queue_nums: config.default_topic_queue_nums,
@@ -113,6 +123,7 @@ impl Broker {
             disk_guard,
             queue_locks: Mutex::new(super::queue_locks::QueueLocks::default()),
             settling: Default::default(),
+            acl,
             stats: super::stats::BrokerStats::new(&config.broker_cluster_name, now_ms()),
             sql_filters: super::sql_filters::SqlFilters::default(),
             config,

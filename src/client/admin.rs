@@ -13,11 +13,11 @@ use super::namesrv::request;
 use super::{ClientError, DEFAULT_TIMEOUT, MessageQueue, NameServerClient, NameServers, calls};
 use crate::message::body::{ClusterInfo, TopicList, TopicRouteData};
 use crate::message::{TopicConfig, TopicFilterType};
-use crate::remoting::RequestCode;
 use crate::remoting::header::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, QueryConsumerOffsetRequestHeader,
     UpdateConsumerOffsetRequestHeader,
 };
+use crate::remoting::{Credentials, RequestCode};
 
 /// Admin calls over one nameserver list.
 #[derive(Debug)]
@@ -43,6 +43,13 @@ impl Admin {
             conns: Connections::default(),
             timeout,
         })
+    }
+
+    /// This client, signing every broker request with `credentials` (brokers with
+    /// `aclEnable=true` check them; admin requests need an `admin: true` account).
+    pub fn with_credentials(mut self, credentials: Option<Credentials>) -> Self {
+        self.conns = self.conns.signed_by(credentials);
+        self
     }
 
     /// The nameserver client.

@@ -1,7 +1,8 @@
 //! One [`RemotingClient`] per broker address, created on first use and shared by every call
 //! of a producer, consumer or admin. Requests the brokers send back on these connections
 //! (`NOTIFY_CONSUMER_IDS_CHANGED`, remoting.md §1.6) are forwarded to one channel when the
-//! owner asked for them. Network errors come back as [`ClientError::Network`] naming the
+//! owner asked for them. With credentials, every request leaves signed (the plain ACL's
+//! `AccessKey` + `Signature`, see [`crate::remoting::signature`]). Network errors come back as [`ClientError::Network`] naming the
 //! address and the request code.
 
 use std::collections::HashMap;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::ClientError;
-use crate::remoting::{ClientConfig, InboundRequest, RemotingClient, RemotingCommand};
+use crate::remoting::{ClientConfig, Credentials, InboundRequest, RemotingClient, RemotingCommand};
 
 /// The clients of every broker address this owner talks to.
 #[derive(Debug, Default)]
@@ -19,6 +20,8 @@ pub(crate) struct Connections {
     clients: Mutex<HashMap<String, Arc<RemotingClient>>>,
     /// Where server requests go; `None` drops them (the remoting client logs it).
     server_requests: Option<mpsc::Sender<InboundRequest>>,
+    /// Keys every request is signed with (brokers with `aclEnable=true` check them).
+    credentials: Option<Credentials>,
 }
 
 impl Connections {
@@ -27,7 +30,14 @@ impl Connections {
         Connections {
             clients: Mutex::default(),
             server_requests: Some(sink),
+            credentials: None,
         }
+    }
+
+    /// These connections, signing every request with `credentials` when given.
+    pub(crate) fn signed_by(mut self, credentials: Option<Credentials>) -> Self {
+        self.credentials = credentials;
+        self
     }
 
     /// The client of `addr`, created (not yet connected) on first use. Must run inside a
@@ -40,7 +50,13 @@ impl Connections {
         if let Some(client) = clients.get(addr) {
             return client.clone();
         }
-        let client = Arc::new(RemotingClient::new(addr, ClientConfig::default()));
+        let client = Arc::new(RemotingClient::new(
+            addr,
+            ClientConfig {
+                credentials: self.credentials.clone(),
+                ..ClientConfig::default()
+            },
+        ));
         if let (Some(sink), Some(mut requests)) =
             (self.server_requests.clone(), client.server_requests())
         {

@@ -114,7 +114,9 @@ impl PullConsumer {
             sub_version: now_ms(),
             client_id: new_client_id(config.instance_name.as_deref()),
             namesrv: Arc::new(namesrv),
-            conns: Arc::new(Connections::with_server_requests(sink)),
+            conns: Arc::new(
+                Connections::with_server_requests(sink).signed_by(config.credentials.clone()),
+            ),
             queues: BTreeMap::new(),
             notices_wanted: Notices::default(),
             last_rebalance: None,

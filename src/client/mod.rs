@@ -37,6 +37,7 @@ mod tests;
 use std::time::Duration;
 
 pub use crate::message::filter::ExpressionType;
+pub use crate::remoting::Credentials;
 pub use admin::Admin;
 pub use consumer::{
     AllocateStrategy, ConsumeFrom, ConsumerConfig, MessageModel, PullConsumer, allocate_averagely,

@@ -100,11 +100,13 @@ impl Producer {
             NameServerClient::with_timeout(config.namesrv_addrs.clone(), config.send_timeout)?;
         let client_id = new_client_id(config.instance_name.as_deref());
         let (push_tx, pushes) = mpsc::channel(PUSH_QUEUE);
+        let conns =
+            Connections::with_server_requests(push_tx).signed_by(config.credentials.clone());
         Ok(Producer {
             inner: Arc::new(Inner {
                 config,
                 namesrv,
-                conns: Connections::with_server_requests(push_tx),
+                conns,
                 client_id,
                 next_queue: AtomicUsize::new(0),
                 running: AtomicBool::new(false),

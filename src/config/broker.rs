@@ -182,6 +182,10 @@ pub struct BrokerConfig {
     /// `dLegerSelfId`, default none: this member's id, one of `dLegerPeers`; required in
     /// DLedger mode.
     pub dleger_self_id: Option<String>,
+    /// `dLegerPeerSecret` (our extension), default none: a secret shared by the group's members;
+    /// with it every raft peer connection proves it both ways (HMAC-SHA256 challenge) before a
+    /// raft message is accepted. Never printed (`-p` and GET_BROKER_CONFIG leave it out).
+    pub dleger_peer_secret: Option<String>,
     /// `preferredLeaderId`, default none: leadership is handed to this member when it has
     /// caught up.
     pub preferred_leader_id: Option<String>,
@@ -211,6 +215,12 @@ pub struct BrokerConfig {
     pub trace_topic_enable: bool,
     /// `msgTraceTopicName`, default `RMQ_SYS_TRACE_TOPIC`: the message-trace topic.
     pub msg_trace_topic_name: String,
+    /// `aclEnable`, default false: every client request is checked against the plain ACL of
+    /// [`Self::acl_config_file`] (RocketMQ 4.9's `plain_acl.yml`).
+    pub acl_enable: bool,
+    /// `aclConfigFile`, default `plain_acl.yml` in the directory of the broker's config file
+    /// (a relative path is taken from that directory too); re-read when it changes.
+    pub acl_config_file: PathBuf,
     /// `slaveReadEnable`, default false: followers serve reads.
     pub slave_read_enable: bool,
     /// `enablePropertyFilter`, default false (as Java's): serve SQL92 subscriptions, which
@@ -421,6 +431,7 @@ impl BrokerConfig {
             ),
             ("traceTopicEnable", self.trace_topic_enable.to_string()),
             ("msgTraceTopicName", self.msg_trace_topic_name.clone()),
+            ("aclEnable", self.acl_enable.to_string()),
             ("slaveReadEnable", self.slave_read_enable.to_string()),
             (
                 "enablePropertyFilter",

@@ -5,7 +5,7 @@
 //! own. Every problem is recorded and building carries on, so one run reports them all.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::addr::{HostPort, parse_addr_list};
 use super::broker::{BrokerConfig, BrokerRole, FlushDiskType};
@@ -24,6 +24,17 @@ const PAGE: u64 = 4096;
 /// message's fixed fields, a topic of up to 127 bytes and properties of up to 32767 bytes
 /// (33,050 bytes), rounded up.
 const RECORD_HEADROOM: u64 = 33 * 1024;
+
+/// `aclConfigFile` resolved against the directory of the config file (which is also where the
+/// default, `plain_acl.yml`, is looked for).
+fn acl_config_file(entries: &[Property], configured: Option<PathBuf>) -> PathBuf {
+    let dir = entries
+        .first()
+        .and_then(|e| e.file.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    dir.join(configured.unwrap_or_else(|| PathBuf::from("plain_acl.yml")))
+}
 
 impl BrokerConfig {
     /// [`BrokerConfig::from_properties`] with the machine's facts given (tests pass fixed ones).
@@ -193,6 +204,12 @@ impl BrokerConfig {
         let store_reply_message_enable = f.boolean("storeReplyMessageEnable", true);
         let trace_topic_enable = f.boolean("traceTopicEnable", false);
         let msg_trace_topic_name = name(&mut f, "msgTraceTopicName", "RMQ_SYS_TRACE_TOPIC");
+        let acl_enable = f.boolean("aclEnable", false);
+        let dleger_peer_secret = f
+            .text("dLegerPeerSecret")
+            .map(|(secret, _)| secret)
+            .filter(|secret| !secret.is_empty());
+        let acl_config_file = acl_config_file(entries, path(&mut f, "aclConfigFile"));
         let enable_property_filter = f.boolean("enablePropertyFilter", false);
         let broker_permission = f.value_of("brokerPermission", 6, |v| match parse_int::<u32>(v)? {
             perm @ 0..=15 => Ok(perm as i32),
@@ -294,6 +311,7 @@ impl BrokerConfig {
             dleger_group,
             dleger_peers: dleger_peers.unwrap_or_default(),
             dleger_self_id,
+            dleger_peer_secret,
             preferred_leader_id,
             enable_batch_push,
             send_message_thread_pool_nums,
@@ -307,6 +325,8 @@ impl BrokerConfig {
             store_reply_message_enable,
             trace_topic_enable,
             msg_trace_topic_name,
+            acl_enable,
+            acl_config_file,
             enable_property_filter,
             broker_permission,
             register_name_server_period_ms,

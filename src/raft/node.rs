@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::log_store::{Durability, LogStore};
-use super::network::{NetworkFaults, PeerIds, PeerNetwork, serve};
+use super::network::{NetworkFaults, PeerIds, PeerNetwork, PeerSecret, serve};
 use super::state_machine::{SmShared, StateMachine};
 use super::tables::{AdminOp, OffsetCommit, Tables, encode};
 use super::types::{Applied, PeerNode, Proposal, ProposalKind, TypeConfig};
@@ -202,7 +202,9 @@ impl RaftNode {
         } else {
             Durability::Async
         };
-        let network = PeerNetwork::new(opts.self_id, opts.group.clone(), faults.clone());
+        let secret = opts.peer_secret.as_deref().map(PeerSecret::new);
+        let network = PeerNetwork::new(opts.self_id, opts.group.clone(), faults.clone())
+            .with_secret(secret.clone());
         let raft = Raft::new(
             opts.self_id,
             config,
@@ -219,6 +221,7 @@ impl RaftNode {
             group: opts.group.clone(),
             self_id: opts.self_id,
             peers: opts.peers.keys().copied().collect(),
+            secret,
         };
         tasks.spawn(serve(listener, raft.clone(), ids, faults, cancel.clone()));
 

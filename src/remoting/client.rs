@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use super::codec::{DEFAULT_MAX_FRAME, EncodeError, FrameCodec};
 use super::command::{RemotingCommand, SerializeType};
 use super::connection::{FrameReader, Pending, write_loop};
+use super::signature::Credentials;
 
 /// Server requests waiting to be taken from [`RemotingClient::server_requests`]; more are
 /// dropped with a log line rather than stalling responses.
@@ -43,6 +44,9 @@ pub struct ClientConfig {
     pub max_frame: usize,
     /// A write that does not finish within this closes the connection. Default 30 s.
     pub write_timeout: Duration,
+    /// When set, every request is signed with these keys (`AccessKey` + `Signature`, as
+    /// Java's `AclClientRPCHook`) for brokers with `aclEnable=true`. Default none.
+    pub credentials: Option<Credentials>,
 }
 
 impl Default for ClientConfig {
@@ -52,6 +56,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(3),
             max_frame: DEFAULT_MAX_FRAME,
             write_timeout: Duration::from_secs(30),
+            credentials: None,
         }
     }
 }
@@ -259,6 +264,9 @@ impl RemotingClient {
     ) -> Result<(Arc<Connection>, RemotingCommand, Bytes), ClientError> {
         request.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
         request.serialize_type = self.config.serialize_type;
+        if let Some(credentials) = &self.config.credentials {
+            credentials.sign(&mut request);
+        }
         let frame = self.codec.encode_to_bytes(&request)?;
         let conn = self.connection(deadline).await?;
         Ok((conn, request, frame))

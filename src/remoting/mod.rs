@@ -9,7 +9,8 @@
 //! | [`codec`] | frame ↔ command, JSON and ROCKETMQ binary headers, limits before allocation (§1.2, §1.3) |
 //! | [`header`] | typed headers ↔ `extFields` (§1.4 and the per-command tables) |
 //! | [`server`] | `serve`: a task per connection, concurrent requests, server-initiated requests, close notification |
-//! | [`client`] | `RemotingClient`: one address, requests matched by opaque, oneway, reconnect, server requests |
+//! | [`client`] | `RemotingClient`: one address, requests matched by opaque, oneway, reconnect, server requests; signs requests when it holds credentials |
+//! | [`signature`] | the plain ACL's request signature (HMAC-SHA1 over sorted ext fields and body) and `Credentials` |
 //!
 //! The data path: bytes → [`codec`] → [`server`] → the broker's or nameserver's `Handler`
 //! (a `match` on [`code::RequestCode`], typed [`header`]s) → a response command → [`codec`] →
@@ -24,6 +25,7 @@ pub mod command;
 mod connection;
 pub mod header;
 pub mod server;
+pub mod signature;
 
 pub use client::{ClientConfig, ClientError, InboundRequest, RemotingClient};
 pub use code::{LanguageCode, RequestCode, ResponseCode};
@@ -31,6 +33,7 @@ pub use codec::{DecodeError, EncodeError, FrameCodec};
 pub use command::{ExtFields, RemotingCommand, SerializeType};
 pub use header::{CommandHeader, HeaderError};
 pub use server::{ConnectionInfo, Handler, SendError, ServerConfig, serve, serve_with};
+pub use signature::Credentials;
 
 #[cfg(test)]
 mod tests;

@@ -119,6 +119,9 @@ impl Handler for BrokerHandler {
         sync::lock(&self.0.connections)
             .entry(conn.id())
             .or_insert_with(|| conn.clone());
+        if let Err(refused) = super::access::admit(&self.0, conn, &request) {
+            return (!request.is_oneway()).then(|| refused.response_to(&request));
+        }
         dispatch(&self.0, conn, &request).await
     }
 

@@ -82,8 +82,13 @@ async fn forward_to_leader(broker: &Broker, req: &RemotingCommand) -> HandlerRes
             Ok(Some(addr)) if addr != broker.store_host.to_string() => {
                 let mut fields = req.ext_fields.clone();
                 fields.insert(FORWARDED.to_string(), "true".to_string());
-                let forwarded =
+                let mut forwarded =
                     RemotingCommand::request(RequestCode::EndTransaction, fields, Bytes::new());
+                if let Some(acl) = &broker.acl {
+                    // The added field breaks the client's signature; the account's own key,
+                    // from the same rules that just admitted the request, signs it again.
+                    acl.resign(&mut forwarded);
+                }
                 let client = RemotingClient::new(addr.clone(), ClientConfig::default());
                 match client.invoke(forwarded, CALL_TIMEOUT).await {
                     Ok(answer) if answer.response_code().is_success() => {

@@ -12,8 +12,10 @@
 //! | `transaction_check` | unsettled half messages checked with their producers, discarded after `transactionCheckMax` (leader only) |
 //! | `preferred_leader` | leadership handed to `preferredLeaderId` once it caught up |
 //! | `scrub` | the commitlog's CRC scrub; damage stops the node |
+//! | `acl_reload` | `plain_acl.yml` re-read within a second of a change (with `aclEnable`) |
 //! | `stats` | the statistics' samples, every second ([`crate::broker::stats`]) |
 
+mod acl_reload;
 mod expiry;
 mod offsets;
 pub mod preferred_leader;
@@ -53,6 +55,7 @@ impl Workers {
         set.spawn(preferred_leader::run(broker.clone(), cancel.clone()));
         set.spawn(stats::run(broker.clone(), cancel.clone()));
         set.spawn(scrub::run(broker.clone(), cancel.clone(), corrupt));
+        set.spawn(acl_reload::run(broker.clone(), cancel.clone()));
         Workers { cancel, set }
     }
 

@@ -7,6 +7,7 @@ use super::allocate::AllocateStrategy;
 use crate::client::calls::{ConsumerData, HeartbeatData, SubscriptionData};
 use crate::client::{NameServers, Subscription};
 use crate::message::filter::ExpressionType;
+use crate::remoting::Credentials;
 
 /// Where a queue without a committed offset starts (Java's `ConsumeFromWhere`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +100,8 @@ pub struct ConsumerConfig {
     /// Orderly: pause between attempts to lock queues it was allocated but does not hold.
     /// Default 1 s.
     pub lock_retry_interval: Duration,
+    /// Keys for brokers with `aclEnable=true`: every request is signed with them. Default none.
+    pub credentials: Option<Credentials>,
 }
 
 impl ConsumerConfig {
@@ -129,6 +132,7 @@ impl ConsumerConfig {
             lock_renew_interval: Duration::from_secs(20),
             lock_expiry: Duration::from_secs(30),
             lock_retry_interval: Duration::from_secs(1),
+            credentials: None,
         }
     }
 }

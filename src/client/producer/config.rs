@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::client::{ClientError, MessageQueue, NameServers};
 use crate::message::PERM_WRITE;
 use crate::message::body::TopicRouteData;
+use crate::remoting::Credentials;
 
 /// Producer settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,8 @@ pub struct ProducerConfig {
     /// record is written to this topic (`RMQ_SYS_TRACE_TOPIC` on brokers with
     /// `traceTopicEnable`), in the background. Default `None`: no tracing.
     pub msg_trace_topic: Option<String>,
+    /// Keys for brokers with `aclEnable=true`: every request is signed with them. Default none.
+    pub credentials: Option<Credentials>,
 }
 
 impl ProducerConfig {
@@ -49,6 +52,7 @@ impl ProducerConfig {
             heartbeat_interval: Duration::from_secs(30),
             instance_name: None,
             msg_trace_topic: None,
+            credentials: None,
         }
     }
 }

@@ -28,6 +28,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::auth::{self, Challenge, PeerSecret, Proof};
 use super::faults::NetworkFaults;
 use super::frame::{self, Frame, FrameError, MessageType, PayloadError};
 use super::rpc::{Hello, Reply, Snapshot, SnapshotRequest};
@@ -45,6 +46,7 @@ pub(crate) struct PeerNetwork {
     self_id: u64,
     group: String,
     faults: NetworkFaults,
+    secret: Option<PeerSecret>,
 }
 
 impl PeerNetwork {
@@ -53,7 +55,14 @@ impl PeerNetwork {
             self_id,
             group: group.into(),
             faults,
+            secret: None,
         }
+    }
+
+    /// This network, proving the group's secret to every peer and requiring their proof.
+    pub(crate) fn with_secret(mut self, secret: Option<PeerSecret>) -> Self {
+        self.secret = secret;
+        self
     }
 
     /// A client of `target` at `node.addr`; it connects on first use.
@@ -65,6 +74,7 @@ impl PeerNetwork {
             group: self.group.clone(),
             channel,
             faults: self.faults.clone(),
+            secret: self.secret.clone(),
             conn: None,
             next_request_id: 1,
             reconnect_delay: RECONNECT_MIN,
@@ -191,6 +201,7 @@ pub(crate) struct PeerClient {
     group: String,
     channel: Channel,
     faults: NetworkFaults,
+    secret: Option<PeerSecret>,
     /// Taken out for the length of a call: a call dropped half way drops its connection too,
     /// so a late reply can never be read as the answer to the next request.
     conn: Option<Connection>,
@@ -310,13 +321,59 @@ impl PeerClient {
             reason,
         };
         match reply {
-            Ok(f) if f.kind == MessageType::HelloOk => Ok(conn),
+            Ok(f) if f.kind == MessageType::HelloOk => match &self.secret {
+                None => Ok(conn),
+                Some(_) => Err(refused(
+                    "it did not authenticate (is dLegerPeerSecret set there?)".into(),
+                )),
+            },
+            Ok(f) if f.kind == MessageType::AuthChallenge => {
+                let Some(secret) = &self.secret else {
+                    return Err(refused(
+                        "it requires the group's secret: dLegerPeerSecret is not set here".into(),
+                    ));
+                };
+                self.prove(conn, secret, &hello, &f).await.map_err(refused)
+            }
             Ok(f) if f.kind == MessageType::Error => Err(refused(
                 frame::decode_payload::<String>(&f.payload)
                     .unwrap_or_else(|e| format!("unreadable reason: {e}")),
             )),
             Ok(f) => Err(refused(format!("answered {:?} to Hello", f.kind))),
             Err(e) => Err(refused(e.to_string())),
+        }
+    }
+
+    /// Answers the server's challenge and checks the server's own proof in its `HelloOk`.
+    async fn prove(
+        &self,
+        mut conn: Connection,
+        secret: &PeerSecret,
+        hello: &Hello,
+        challenge: &Frame,
+    ) -> Result<Connection, String> {
+        let challenge: Challenge =
+            frame::decode_payload(&challenge.payload).map_err(|e| format!("bad challenge: {e}"))?;
+        let proof = Proof {
+            mac: secret.client_proof(hello, &challenge.nonce),
+            nonce: auth::nonce().map_err(|e| format!("no random nonce: {e}"))?,
+        };
+        let request =
+            frame::encode(MessageType::AuthProof, 0, &proof).map_err(|e| e.to_string())?;
+        let reply = conn.round_trip(&request).await.map_err(|e| e.to_string())?;
+        match reply.kind {
+            MessageType::HelloOk => {
+                let server_proof: Vec<u8> = frame::decode_payload(&reply.payload)
+                    .map_err(|e| format!("bad server proof: {e}"))?;
+                if secret.check_server(hello, &proof.nonce, &server_proof) {
+                    Ok(conn)
+                } else {
+                    Err("its proof is wrong: its dLegerPeerSecret differs".into())
+                }
+            }
+            MessageType::Error => Err(frame::decode_payload::<String>(&reply.payload)
+                .unwrap_or_else(|e| format!("unreadable reason: {e}"))),
+            other => Err(format!("answered {other:?} to the proof")),
         }
     }
 

@@ -32,10 +32,15 @@ const HEADER: usize = LEN_BYTES + FIXED_BODY;
 pub(crate) enum MessageType {
     /// First frame of a connection, client to server: `Hello`.
     Hello = 1,
-    /// The server accepts the handshake (empty payload).
+    /// The server accepts the handshake (empty payload; with a peer secret, the server's
+    /// proof as bytes).
     HelloOk = 2,
     /// The server refuses a handshake or a request: a `String` reason.
     Error = 3,
+    /// With a peer secret, the server's answer to `Hello`: an `auth::Challenge`.
+    AuthChallenge = 4,
+    /// The client's answer to the challenge: an `auth::Proof`.
+    AuthProof = 5,
     AppendEntries = 16,
     Vote = 17,
     PreVote = 18,
@@ -49,6 +54,8 @@ impl MessageType {
             1 => MessageType::Hello,
             2 => MessageType::HelloOk,
             3 => MessageType::Error,
+            4 => MessageType::AuthChallenge,
+            5 => MessageType::AuthProof,
             16 => MessageType::AppendEntries,
             17 => MessageType::Vote,
             18 => MessageType::PreVote,

@@ -2,7 +2,9 @@
 //!
 //! One task per connection. The first frame must be a [`Hello`] naming this group, this node
 //! and a configured peer as the caller; anything else gets an error frame and the connection
-//! is closed. Every request must come from the node it names (the leader of an append or a
+//! is closed. With a group secret, the caller must then prove it holds it (`auth`): a wrong or
+//! missing proof gets an error frame, the connection is closed and logged as a warning with
+//! the caller's address. Every request must come from the node it names (the leader of an append or a
 //! snapshot, the candidate of a vote): a forged one is answered with an error frame and never
 //! reaches openraft. After that, requests on a
 //! connection are handled strictly in order, each by the matching [`RaftRpc`] method, and the
@@ -26,6 +28,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::auth::{self, Challenge, PeerSecret, Proof};
 use super::faults::NetworkFaults;
 use super::frame::{self, Frame, FrameError, MessageType};
 use super::rpc::{Hello, RaftRpc, SnapshotRequest};
@@ -56,12 +59,14 @@ pub(crate) async fn serve<SM>(
     serve_rpc(listener, raft, peers, faults, cancel).await;
 }
 
-/// Who may talk to this node: its group, its own id and the ids of its configured peers.
+/// Who may talk to this node: its group, its own id and the ids of its configured peers, and
+/// the group's secret they must prove they hold (`dLegerPeerSecret`), when one is set.
 #[derive(Debug, Clone)]
 pub(crate) struct PeerIds {
     pub(crate) group: String,
     pub(crate) self_id: u64,
     pub(crate) peers: Vec<u64>,
+    pub(crate) secret: Option<PeerSecret>,
 }
 
 /// Why a connection was closed.
@@ -71,6 +76,8 @@ enum ConnectionError {
     HandshakeTimeout,
     #[error("handshake refused: {0}")]
     Refused(String),
+    #[error("node {from} failed authentication: {reason}")]
+    Unauthenticated { from: u64, reason: String },
     #[error("peer took no reply within {WRITE_TIMEOUT:?}")]
     WriteTimeout,
     #[error("peer {from} is blocked by fault injection")]
@@ -83,6 +90,7 @@ struct Context {
     group: String,
     self_id: u64,
     peers: Vec<u64>,
+    secret: Option<PeerSecret>,
     faults: NetworkFaults,
 }
 
@@ -99,6 +107,7 @@ pub(crate) async fn serve_rpc<R: RaftRpc>(
         group: ids.group,
         self_id,
         peers: ids.peers,
+        secret: ids.secret,
         faults,
     });
     let mut conns = JoinSet::new();
@@ -148,8 +157,14 @@ async fn connection<R: RaftRpc>(
     ctx: Arc<Context>,
     cancel: CancellationToken,
 ) {
-    if let Err(err) = run_connection(stream, &raft, &ctx, cancel).await {
-        tracing::info!(node = ctx.self_id, %peer, error = %err, "raft peer connection closed");
+    match run_connection(stream, &raft, &ctx, cancel).await {
+        Ok(()) => {}
+        Err(err @ ConnectionError::Unauthenticated { .. }) => {
+            tracing::warn!(node = ctx.self_id, %peer, error = %err, "raft peer connection refused");
+        }
+        Err(err) => {
+            tracing::info!(node = ctx.self_id, %peer, error = %err, "raft peer connection closed");
+        }
     }
 }
 
@@ -168,8 +183,8 @@ async fn run_connection<R: RaftRpc>(
     let Some(hello) = hello else {
         return Ok(());
     };
-    let from = match check_hello(ctx, &hello) {
-        Ok(from) => from,
+    let caller = match check_hello(ctx, &hello) {
+        Ok(caller) => caller,
         Err(reason) => {
             // Best effort: the peer may already be gone.
             let reply = frame::encode(MessageType::Error, hello.request_id, &reason)?;
@@ -177,13 +192,26 @@ async fn run_connection<R: RaftRpc>(
             return Err(ConnectionError::Refused(reason));
         }
     };
+    let from = caller.from;
     if ctx.faults.is_blocked(from, ctx.self_id) {
         return Err(ConnectionError::Blocked { from });
     }
-    stream
-        .write_all(&frame::encode(MessageType::HelloOk, hello.request_id, &())?)
-        .await
-        .map_err(FrameError::from)?;
+    let accept = match &ctx.secret {
+        None => frame::encode(MessageType::HelloOk, hello.request_id, &())?,
+        Some(secret) => {
+            match authenticate(&mut stream, &mut buf, secret, &caller, hello.request_id).await? {
+                Ok(server_proof) => {
+                    frame::encode(MessageType::HelloOk, hello.request_id, &server_proof)?
+                }
+                Err(reason) => {
+                    let reply = frame::encode(MessageType::Error, hello.request_id, &reason)?;
+                    let _ = stream.write_all(&reply).await;
+                    return Err(ConnectionError::Unauthenticated { from, reason });
+                }
+            }
+        }
+    };
+    stream.write_all(&accept).await.map_err(FrameError::from)?;
     loop {
         let request = tokio::select! {
             () = cancel.cancelled() => return Ok(()),
@@ -203,8 +231,45 @@ async fn run_connection<R: RaftRpc>(
     }
 }
 
-/// The calling node's id if `hello` is a handshake meant for this node, else the reason why not.
-fn check_hello(ctx: &Context, hello: &Frame) -> Result<u64, String> {
+/// Challenges `caller` and checks its proof of the group's secret: `Ok(Ok(the server's own
+/// proof))` when it holds it, `Ok(Err(why not))` when it does not, `Err` when the connection
+/// failed meanwhile.
+async fn authenticate(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    secret: &PeerSecret,
+    caller: &Hello,
+    request_id: u64,
+) -> Result<Result<Vec<u8>, String>, ConnectionError> {
+    let challenge = Challenge {
+        nonce: auth::nonce().map_err(FrameError::from)?,
+    };
+    let frame = frame::encode(MessageType::AuthChallenge, request_id, &challenge)?;
+    stream.write_all(&frame).await.map_err(FrameError::from)?;
+    let answer = tokio::time::timeout(HANDSHAKE_TIMEOUT, frame::read_frame(stream, buf))
+        .await
+        .map_err(|_| ConnectionError::HandshakeTimeout)??;
+    let Some(answer) = answer else {
+        return Ok(Err("closed instead of answering the challenge".into()));
+    };
+    if answer.kind != MessageType::AuthProof {
+        return Ok(Err(format!(
+            "answered {:?} to the challenge (is dLegerPeerSecret set there?)",
+            answer.kind
+        )));
+    }
+    let proof: Proof = match frame::decode_payload(&answer.payload) {
+        Ok(proof) => proof,
+        Err(e) => return Ok(Err(format!("bad proof: {e}"))),
+    };
+    if !secret.check_client(caller, &challenge.nonce, &proof.mac) {
+        return Ok(Err("wrong proof: its dLegerPeerSecret differs".into()));
+    }
+    Ok(Ok(secret.server_proof(caller, &proof.nonce)))
+}
+
+/// The caller's hello if `hello` is a handshake meant for this node, else the reason why not.
+fn check_hello(ctx: &Context, hello: &Frame) -> Result<Hello, String> {
     if hello.kind != MessageType::Hello {
         return Err(format!("expected Hello, got {:?}", hello.kind));
     }
@@ -227,7 +292,7 @@ fn check_hello(ctx: &Context, hello: &Frame) -> Result<u64, String> {
             h.from, ctx.self_id, ctx.peers
         ));
     }
-    Ok(h.from)
+    Ok(h)
 }
 
 /// The node a vote names: the leader (appends, snapshots, transfers) or the candidate.
@@ -293,7 +358,11 @@ async fn dispatch<R: RaftRpc>(raft: &R, request: &Frame, from: u64) -> Result<Ve
             )
             .await
         }
-        kind @ (MessageType::Hello | MessageType::HelloOk | MessageType::Error) => {
+        kind @ (MessageType::Hello
+        | MessageType::HelloOk
+        | MessageType::Error
+        | MessageType::AuthChallenge
+        | MessageType::AuthProof) => {
             let reason = format!("{kind:?} is not a request");
             frame::encode(MessageType::Error, request.request_id, &reason)
         }

@@ -1,6 +1,7 @@
 //! Client and server over real loopback TCP, against a fake `Raft` behind the [`RaftRpc`] seam
 //! (the real log store and state machine are built elsewhere). Every wait is bounded.
 
+mod auth;
 mod harness;
 
 use std::sync::atomic::Ordering;
@@ -270,6 +271,7 @@ where
         group: GROUP.into(),
         self_id: 1,
         peers: vec![1, 2, 3],
+        secret: None,
     };
     super::serve(listener, raft, ids, NetworkFaults::new(), cancel)
 }

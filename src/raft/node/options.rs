@@ -32,6 +32,9 @@ pub struct RaftOptions {
     pub checkpoint_interval: Duration,
     /// Where `sm-meta` and the snapshot live (the store root).
     pub state_dir: PathBuf,
+    /// `dLegerPeerSecret`: the group's shared secret every peer connection must prove (both
+    /// ways) before a raft message is accepted; `None` trusts the configured peer ids only.
+    pub peer_secret: Option<String>,
 }
 
 impl RaftOptions {
@@ -61,6 +64,7 @@ impl RaftOptions {
             propose_timeout: Duration::from_millis(cfg.max_wait_ack_time_ms),
             checkpoint_interval: Duration::from_millis(cfg.flush_interval_consume_queue_ms),
             state_dir: cfg.store_path_root_dir.clone(),
+            peer_secret: cfg.dleger_peer_secret.clone(),
         }
     }
 

@@ -123,6 +123,7 @@ impl TestCluster {
             propose_timeout: Duration::from_secs(3),
             checkpoint_interval: Duration::from_millis(200),
             state_dir: self.node_dir(id),
+            peer_secret: None,
         }
     }
 

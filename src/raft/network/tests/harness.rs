@@ -21,7 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::super::frame::{self, Frame, MessageType};
 use super::super::rpc::{Hello, Reply, Snapshot};
-use super::super::{Channel, NetworkFaults, PeerClient, PeerIds, PeerNetwork, RaftRpc, serve_rpc};
+use super::super::{
+    Channel, NetworkFaults, PeerClient, PeerIds, PeerNetwork, PeerSecret, RaftRpc, serve_rpc,
+};
 use crate::raft::types::{PeerNode, TypeConfig, log_id};
 
 pub(super) const GROUP: &str = "broker-a";
@@ -105,6 +107,17 @@ pub(super) struct Server {
 }
 
 pub(super) async fn start(node: u64, raft: FakeRaft, faults: &NetworkFaults, addr: &str) -> Server {
+    start_with_secret(node, raft, faults, addr, None).await
+}
+
+/// [`start`] requiring callers to prove `secret`.
+pub(super) async fn start_with_secret(
+    node: u64,
+    raft: FakeRaft,
+    faults: &NetworkFaults,
+    addr: &str,
+    secret: Option<&str>,
+) -> Server {
     let listener = TcpListener::bind(addr).await.expect("bind loopback");
     let addr = listener.local_addr().expect("bound address");
     let stop = CancellationToken::new();
@@ -112,6 +125,7 @@ pub(super) async fn start(node: u64, raft: FakeRaft, faults: &NetworkFaults, add
         group: GROUP.into(),
         self_id: node,
         peers: vec![1, 2, 3],
+        secret: secret.map(PeerSecret::new),
     };
     let serve = serve_rpc(listener, raft, ids, faults.clone(), stop.clone());
     Server {
@@ -142,6 +156,22 @@ pub(super) fn client(
         addr: addr.to_string(),
     };
     PeerNetwork::new(from, group, faults.clone()).client(to, &node, Channel::Heartbeat)
+}
+
+/// [`client`] proving `secret`.
+pub(super) fn client_with_secret(
+    from: u64,
+    to: u64,
+    addr: SocketAddr,
+    faults: &NetworkFaults,
+    secret: Option<&str>,
+) -> PeerClient {
+    let node = PeerNode {
+        addr: addr.to_string(),
+    };
+    PeerNetwork::new(from, GROUP, faults.clone())
+        .with_secret(secret.map(PeerSecret::new))
+        .client(to, &node, Channel::Heartbeat)
 }
 
 pub(super) fn option() -> RPCOption {
