@@ -16,16 +16,25 @@
 
 use bytes::Bytes;
 
-use crate::broker::delay::{Placement, place};
+use crate::broker::delay::{Placement, place, requested_level};
 use crate::broker::server::{Broker, BrokerError, now_ms};
+use crate::config::DelayLevels;
 use crate::message::transaction::{
-    CHECK_MAX_TIME_TOPIC, HALF_TOPIC, TRANSACTION_COMMIT_TYPE, TRANSACTION_NOT_TYPE, op_message,
-    with_transaction_type,
+    CHECK_MAX_TIME_TOPIC, HALF_TOPIC, TRANSACTION_COMMIT_TYPE, TRANSACTION_NOT_TYPE,
+    is_half_message, op_message, with_transaction_type,
 };
-use crate::message::{MessageToStore, decode_message, encode_message_into, property};
+use crate::message::{MessageToStore, Properties, decode_message, encode_message_into, property};
 use crate::raft::ProposalKind;
 use crate::raft::tables::AdminOp;
 use crate::store::{CqUnit, StoreError};
+
+/// Whether a send is a half message to hold: `TRAN_MSG=true`, unless it is a consumer's retry
+/// of a transactional message (re-consumed and delayed), which clients before 4.6.1 send with
+/// the original's properties and Java's broker stores as a plain message.
+pub fn is_half_send(properties: &Properties, reconsume_times: i32, levels: &DelayLevels) -> bool {
+    is_half_message(properties)
+        && !(reconsume_times > 0 && requested_level(properties, levels).is_some())
+}
 
 /// Moves a half message to the half topic: its real topic and queue go into `REAL_TOPIC` /
 /// `REAL_QID`; it is stored in queue 0 with its transaction type cleared.
@@ -283,7 +292,24 @@ pub fn has_real_topic(half: &HalfMessage) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::Properties;
+
+    #[test]
+    fn a_retried_transactional_message_is_stored_plain_as_java_does() {
+        let levels = DelayLevels::default();
+        let mut props = Properties::new();
+        props.insert(property::TRAN_MSG.into(), "true".into());
+        assert!(is_half_send(&props, 0, &levels));
+        assert!(
+            is_half_send(&props, 2, &levels),
+            "re-consumed but not delayed"
+        );
+        props.insert(property::DELAY.into(), "3".into());
+        assert!(
+            is_half_send(&props, 0, &levels),
+            "delayed but never consumed"
+        );
+        assert!(!is_half_send(&props, 2, &levels), "a consumer's retry");
+    }
 
     #[test]
     fn a_half_message_waits_in_queue_0_of_the_half_topic_with_its_real_place_kept() {

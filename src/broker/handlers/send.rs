@@ -16,10 +16,9 @@ use crate::broker::send::{
 };
 use crate::broker::server::{Broker, BrokerError, HandlerResult, now_ms};
 use crate::broker::topics::{SendTopic, resolve_for_send};
-use crate::broker::transaction::half_placement;
+use crate::broker::transaction::{half_placement, is_half_send};
 use crate::message::batch::parse_batch;
 use crate::message::names::{DLQ_PREFIX, RETRY_PREFIX, check_send_topic};
-use crate::message::transaction::is_half_message;
 use crate::message::{PERM_WRITE, offset_msg_id, property};
 use crate::raft::ProposalKind;
 use crate::raft::tables::AdminOp;
@@ -140,7 +139,12 @@ pub(crate) async fn send(
     }
     let is_batch = batch || header.batch == Some(true);
     let mut sys_flag = header.sys_flag;
-    if is_half_message(&placement.properties) {
+    let reconsumed = header.reconsume_times.unwrap_or(0);
+    if is_half_send(
+        &placement.properties,
+        reconsumed,
+        &broker.config.message_delay_level,
+    ) {
         if broker.config.reject_transaction_message {
             return Err(BrokerError::NoPermission(format!(
                 "the broker[{}] sending transaction message is forbidden",
