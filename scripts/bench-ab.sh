@@ -6,6 +6,10 @@
 #
 #   scripts/bench-ab.sh BEFORE_BIN_DIR AFTER_BIN_DIR [ASYNC_FLUSH|SYNC_FLUSH] [pairs, default 4]
 #   e.g. scripts/bench-ab.sh /work/old-target/release target/release SYNC_FLUSH 4
+#
+# One build with two configurations: give the same directory twice, and AFTER_CONF_EXTRA=<file>
+# (lines appended to the "after" group's broker configs) and AFTER_MQBENCH_ARGS="..." (flags
+# before the subcommand of the "after" rounds' mqbench, e.g. --accessKey K --secretKey S).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { echo "usage: scripts/bench-ab.sh BEFORE_BIN_DIR AFTER_BIN_DIR [flush] [pairs]" >&2; exit 2; }
@@ -28,6 +32,7 @@ start_group() { # name bin base
         -e "s|^flushDiskType=.*|flushDiskType=$FLUSH|" -e "s|^dLegerPeers=.*|dLegerPeers=$peers|" \
         -e "s|^brokerClusterName=.*|brokerClusterName=AB$name|" \
         conf/broker-node$n.conf >$d/broker-node$n.conf
+    if [ "$name" = after ] && [ -n "${AFTER_CONF_EXTRA:-}" ]; then cat "$AFTER_CONF_EXTRA" >>$d/broker-node$n.conf; fi
   done
   $bin/mqnamesrv -c $d/namesrv.conf >$d/ns.log 2>&1 & PIDS+=($!)
   sleep 0.5
@@ -43,6 +48,10 @@ for r in $(seq 1 $REPS); do
   for g in before:33876 after:35876; do
     name=${g%%:*}; ns=${g##*:}
     echo "### rep $r $name"
-    "$AFTER/mqbench" probe -n 127.0.0.1:$ns -s 1024 --rounds 1 --duration 4 "${SYNC_ARG[@]}" --dir $WORK/probe-$name 2>&1 | grep -E "^round|^\| (batched|one)"
+    extra=(); [ "$name" = after ] && [ -n "${AFTER_MQBENCH_ARGS:-}" ] && read -r -a extra <<<"$AFTER_MQBENCH_ARGS"
+    out=$("$AFTER/mqbench" "${extra[@]}" probe -n 127.0.0.1:$ns -s 1024 --rounds 1 --duration 4 "${SYNC_ARG[@]}" --dir $WORK/probe-$name 2>&1) || true
+    if grep -E "^round|^\| (batched|one)" <<<"$out"; then :; else
+      echo "(no figures from the $name group; the probe said:)"; tail -n 5 <<<"$out"
+    fi
   done
 done
