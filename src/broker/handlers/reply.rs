@@ -23,10 +23,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::send::born_host;
-use crate::broker::on_demand;
 use crate::broker::send::{SendContext, build_message, parse_send_properties};
 use crate::broker::server::{Broker, BrokerError, HandlerResult, lock, now_ms};
-use crate::broker::topics::{SendTopic, resolve_for_send};
 use crate::message::names::check_send_topic;
 use crate::message::{PERM_WRITE, TopicConfig, offset_msg_id, property};
 use crate::raft::ProposalKind;
@@ -123,20 +121,7 @@ async fn reply_topic(
     broker: &Broker,
     header: &SendMessageRequestHeader,
 ) -> Result<TopicConfig, BrokerError> {
-    let resolved = broker.node.with_tables(|tables| {
-        resolve_for_send(
-            tables,
-            &broker.topic_defaults,
-            &header.topic,
-            &header.default_topic,
-            u32::try_from(header.default_topic_queue_nums).unwrap_or(4),
-        )
-    });
-    let topic = match resolved {
-        SendTopic::Exists(t) => t,
-        SendTopic::Create(t) => on_demand::topic(broker, t).await?,
-        SendTopic::NotExist(remark) => return Err(BrokerError::TopicNotExist(remark)),
-    };
+    let topic = super::send::send_topic(broker, header).await?;
     if topic.perm & PERM_WRITE == 0 {
         return Err(BrokerError::NoPermission(format!(
             "the topic[{}] sending message is forbidden",

@@ -19,9 +19,8 @@ use crate::broker::topics::{SendTopic, resolve_for_send};
 use crate::broker::transaction::{half_placement, is_half_send};
 use crate::message::batch::parse_batch;
 use crate::message::names::{DLQ_PREFIX, RETRY_PREFIX, check_send_topic};
-use crate::message::{PERM_WRITE, offset_msg_id, property};
+use crate::message::{PERM_WRITE, TopicConfig, offset_msg_id, property};
 use crate::raft::ProposalKind;
-use crate::raft::tables::AdminOp;
 use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::remoting::{ConnectionInfo, RemotingCommand};
 
@@ -64,6 +63,28 @@ async fn dead_letter_if_exhausted(
     })
 }
 
+/// The topic a send (or a reply) names: the advertised one, created from the default topic
+/// when auto-create allows, or TOPIC_NOT_EXIST.
+pub(super) async fn send_topic(
+    broker: &Broker,
+    header: &SendMessageRequestHeader,
+) -> Result<TopicConfig, BrokerError> {
+    let resolved = broker.node.with_tables(|tables| {
+        resolve_for_send(
+            tables,
+            &broker.topic_defaults,
+            &header.topic,
+            &header.default_topic,
+            u32::try_from(header.default_topic_queue_nums).unwrap_or(4),
+        )
+    });
+    match resolved {
+        SendTopic::Exists(t) => Ok(t),
+        SendTopic::Create(t) => on_demand::topic(broker, t).await,
+        SendTopic::NotExist(remark) => Err(BrokerError::TopicNotExist(remark)),
+    }
+}
+
 /// Handles a send or a batch send.
 pub(crate) async fn send(
     broker: &Broker,
@@ -80,27 +101,7 @@ pub(crate) async fn send(
         .check()
         .map_err(BrokerError::Unavailable)?;
 
-    let resolved = broker.node.with_tables(|tables| {
-        resolve_for_send(
-            tables,
-            &broker.topic_defaults,
-            &header.topic,
-            &header.default_topic,
-            u32::try_from(header.default_topic_queue_nums).unwrap_or(4),
-        )
-    });
-    let topic = match resolved {
-        SendTopic::Exists(t) => t,
-        SendTopic::Create(t) => {
-            broker.propose_admin(&AdminOp::PutTopic(t.clone())).await?;
-            broker.topics_changed.notify_one();
-            tracing::info!(topic = %t.topic_name, queues = t.write_queue_nums, "topic auto-created");
-            t
-        }
-        SendTopic::NotExist(remark) => {
-            return Err(BrokerError::TopicNotExist(remark));
-        }
-    };
+    let topic = send_topic(broker, &header).await?;
     if topic.order && broker.config.broker_permission & PERM_WRITE == 0 {
         // Java refuses only order topics here; others are steered away by the advertised perm.
         return Err(BrokerError::NoPermission(format!(
