@@ -211,11 +211,7 @@ pub(crate) async fn propose_settlement(
         encode_message_into(m, &mut body)
             .map_err(|e| BrokerError::MessageIllegal(e.to_string()))?;
     }
-    let kind = if messages.len() == 1 {
-        ProposalKind::Message
-    } else {
-        ProposalKind::MessageBatch
-    };
+    let kind = ProposalKind::for_messages(messages.len());
     broker
         .node
         .propose_in_term(kind, Bytes::from(body))

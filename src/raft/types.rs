@@ -58,6 +58,15 @@ pub enum ProposalKind {
 }
 
 impl ProposalKind {
+    /// The kind of an entry holding `count` stored messages back to back.
+    pub fn for_messages(count: usize) -> ProposalKind {
+        if count == 1 {
+            ProposalKind::Message
+        } else {
+            ProposalKind::MessageBatch
+        }
+    }
+
     pub(crate) fn record_kind(self) -> RecordKind {
         match self {
             ProposalKind::Message => RecordKind::Message,

@@ -117,11 +117,7 @@ async fn deliver_due(broker: &Broker, level: u32) -> Result<Option<usize>, Strin
     if delivered == 0 {
         return Ok(None);
     }
-    let kind = if delivered == 1 {
-        ProposalKind::Message
-    } else {
-        ProposalKind::MessageBatch
-    };
+    let kind = ProposalKind::for_messages(delivered);
     broker
         .node
         .propose_in_term(kind, Bytes::from(body))
